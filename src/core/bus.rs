@@ -1,0 +1,207 @@
+//! The bus: named subscribers, two lanes each, and an optional transport to other runners.
+//!
+//! `send` only enqueues; every subscriber is called from its own lane tasks, never inline.
+//! A targeted message goes straight to its target's lanes (cost does not grow with the number
+//! of subscribers); a broadcast reaches every subscriber, the sender included. Each subscriber
+//! has a system lane and a data lane, handled concurrently: a cancel never waits behind a slow
+//! data handler, and a subscriber's error is logged without stopping its delivery.
+
+use super::message::{Body, JobStatus, Lane as LaneKind, Message};
+use super::platform::{Env, LogLevel};
+use super::sync::{yield_now, Lane};
+use super::Value;
+use futures::future::LocalBoxFuture;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+/// What handling a message left to do: nothing, or a future the lane awaits.
+pub type Handling = Result<Option<LocalBoxFuture<'static, Result<(), String>>>, String>;
+
+pub trait Subscriber<V: Value> {
+    fn on_message(self: Rc<Self>, message: &Rc<Message<V>>) -> Handling;
+}
+
+/// Carries non-local messages to other runners (later: postMessage, Redis, WebSocket).
+pub trait Transport<V: Value> {
+    fn publish(&self, message: &Rc<Message<V>>);
+}
+
+pub struct Bus<V: Value>(Rc<BusInner<V>>);
+
+impl<V: Value> Clone for Bus<V> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+struct BusInner<V: Value> {
+    env: Env,
+    subscribers: RefCell<Subscribers<V>>,
+    transport: RefCell<Option<Rc<dyn Transport<V>>>>,
+    /// Names that left the bus: a job sent to one of them is answered "stopped", not lost.
+    departed: RefCell<HashSet<String>>,
+}
+
+struct Subscribers<V: Value> {
+    by_name: HashMap<String, Rc<Subscription<V>>>,
+    order: Vec<String>,
+}
+
+struct Subscription<V: Value> {
+    system: Lane<Rc<Message<V>>>,
+    data: Lane<Rc<Message<V>>>,
+}
+
+impl<V: Value> Bus<V> {
+    pub fn new(env: Env) -> Self {
+        Bus(Rc::new(BusInner {
+            env,
+            subscribers: RefCell::new(Subscribers { by_name: HashMap::new(), order: Vec::new() }),
+            transport: RefCell::new(None),
+            departed: RefCell::new(HashSet::new()),
+        }))
+    }
+
+    pub fn env(&self) -> &Env {
+        &self.0.env
+    }
+
+    pub fn same_as(&self, other: &Bus<V>) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+
+    pub fn set_transport(&self, transport: Option<Rc<dyn Transport<V>>>) {
+        *self.0.transport.borrow_mut() = transport;
+    }
+
+    pub fn is_subscribed(&self, name: &str) -> bool {
+        self.0.subscribers.borrow().by_name.contains_key(name)
+    }
+
+    pub fn subscriber_names(&self) -> Vec<String> {
+        self.0.subscribers.borrow().order.clone()
+    }
+
+    /// Adds a subscriber under a unique name and starts its two lanes.
+    pub fn subscribe(&self, name: &str, subscriber: Rc<dyn Subscriber<V>>) -> Result<(), String> {
+        let subscription = {
+            let mut subs = self.0.subscribers.borrow_mut();
+            if subs.by_name.contains_key(name) {
+                return Err(format!("a subscriber named '{name}' is already on the bus"));
+            }
+            let s = Rc::new(Subscription { system: Lane::default(), data: Lane::default() });
+            subs.by_name.insert(name.to_string(), s.clone());
+            subs.order.push(name.to_string());
+            s
+        };
+        self.0.departed.borrow_mut().remove(name);
+        let env = self.0.env.clone();
+        let (sub, system) = (subscriber.clone(), subscription.system.clone());
+        self.0.env.spawn(Box::pin(run_lane(env.clone(), sub, system, None)));
+        let (data, system) = (subscription.data.clone(), subscription.system.clone());
+        self.0.env.spawn(Box::pin(run_lane(env, subscriber, data, Some(system))));
+        Ok(())
+    }
+
+    /// Removes a subscriber. Messages already queued are still handled; later ones are not.
+    pub fn unsubscribe(&self, name: &str) {
+        let removed = {
+            let mut subs = self.0.subscribers.borrow_mut();
+            subs.order.retain(|n| n != name);
+            subs.by_name.remove(name)
+        };
+        if let Some(s) = removed {
+            s.system.close();
+            s.data.close();
+            self.0.departed.borrow_mut().insert(name.to_string());
+        }
+    }
+
+    /// Sends a message: to local subscribers, and through the transport if it has to leave.
+    pub fn send(&self, message: Message<V>) {
+        self.route(Rc::new(message), true);
+    }
+
+    /// Delivers a message that arrived from the transport. Local-only messages cannot arrive
+    /// from elsewhere and are dropped.
+    pub fn receive(&self, message: Rc<Message<V>>) {
+        if message.is_local() {
+            self.0.env.log(LogLevel::Warn, &format!("dropped a local-only message from a transport: {message}"));
+            return;
+        }
+        self.route(message, false);
+    }
+
+    fn route(&self, message: Rc<Message<V>>, from_here: bool) {
+        let transport = if from_here && !message.is_local() { self.0.transport.borrow().clone() } else { None };
+        match &message.target {
+            Some(target) => {
+                let subscription = self.0.subscribers.borrow().by_name.get(target).cloned();
+                match (subscription, transport) {
+                    (Some(s), _) => enqueue(&s, message),
+                    (None, _) if self.0.departed.borrow().contains(target) => self.bounce(&message),
+                    (None, Some(t)) => t.publish(&message),
+                    (None, None) => self.0.env.log(LogLevel::Warn, &format!("no subscriber for {message}")),
+                }
+            }
+            None => {
+                let all: Vec<Rc<Subscription<V>>> = {
+                    let subs = self.0.subscribers.borrow();
+                    subs.order.iter().filter_map(|n| subs.by_name.get(n).cloned()).collect()
+                };
+                for s in &all {
+                    enqueue(s, message.clone());
+                }
+                if let Some(t) = transport {
+                    t.publish(&message);
+                }
+            }
+        }
+    }
+
+    /// A job sent to a worker that left the bus is answered on its behalf, so it cannot hang.
+    fn bounce(&self, message: &Rc<Message<V>>) {
+        if let Body::JobRequest { job_id, .. } = &message.body {
+            let worker = message.target.clone().unwrap_or_default();
+            let reason = format!("worker '{worker}' stopped");
+            let reply = Body::JobResponse {
+                job_id: job_id.clone(),
+                status: JobStatus::Cancelled,
+                response: Some(V::reason_object(&reason)),
+                urgent: false,
+            };
+            self.route(Rc::new(Message::new(worker, Some(message.source.clone()), reply)), true);
+        }
+    }
+}
+
+fn enqueue<V: Value>(s: &Subscription<V>, message: Rc<Message<V>>) {
+    match message.lane() {
+        LaneKind::System => s.system.push(message),
+        LaneKind::Data => s.data.push(message),
+    };
+}
+
+/// One lane of one subscriber: handles its messages one at a time, logging failures. The data
+/// lane first lets pending system messages go ahead.
+async fn run_lane<V: Value>(
+    env: Env,
+    subscriber: Rc<dyn Subscriber<V>>,
+    lane: Lane<Rc<Message<V>>>,
+    system_lane: Option<Lane<Rc<Message<V>>>>,
+) {
+    while let Some(message) = lane.next().await {
+        if system_lane.as_ref().is_some_and(|s| !s.is_empty()) {
+            yield_now().await;
+        }
+        let result = match subscriber.clone().on_message(&message) {
+            Ok(None) => Ok(()),
+            Ok(Some(later)) => later.await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            env.log(LogLevel::Error, &format!("error handling {message}: {e}"));
+        }
+    }
+}

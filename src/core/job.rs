@@ -1,0 +1,561 @@
+//! Jobs from the requester's side: groups, deadlines, responses, events and failures.
+//!
+//! A job to one worker is a group of one with `cancel_on_error`. A group is created at once
+//! (so it can buffer events and be cancelled before it is sent), waits for its workers to be
+//! ready within the one deadline that also bounds the job, then sends one request per worker
+//! and settles exactly once: completed when every worker answered, or failed with a reason.
+
+use super::bus::Bus;
+use super::message::{Body, JobStatus, Message};
+use super::platform::{new_uuid, Env};
+use super::registry::Registry;
+use super::sync::Flag;
+use super::worker::WorkerEvent;
+use super::{present, ApiError, Value};
+use futures::future::{abortable, AbortHandle, FutureExt};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::rc::{Rc, Weak};
+
+/// What a requester asks for. Durations are milliseconds.
+#[derive(Clone)]
+pub struct JobParams<V: Value> {
+    pub name: Option<String>,
+    pub payload: Option<V>,
+    pub timeout: Option<f64>,
+    pub label: Option<String>,
+    pub cancellable: bool,
+    pub cancel_on_error: bool,
+}
+
+impl<V: Value> Default for JobParams<V> {
+    fn default() -> Self {
+        JobParams { name: None, payload: None, timeout: None, label: None, cancellable: true, cancel_on_error: true }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobEventKind {
+    Update,
+    StreamStart,
+    StreamData,
+    StreamEnd,
+}
+
+impl JobEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobEventKind::Update => "update",
+            JobEventKind::StreamStart => "stream_start",
+            JobEventKind::StreamData => "stream_data",
+            JobEventKind::StreamEnd => "stream_end",
+        }
+    }
+}
+
+/// One update or stream message, as a context's iterator yields it.
+#[derive(Clone)]
+pub struct JobEvent<V: Value> {
+    pub kind: JobEventKind,
+    pub worker_name: String,
+    pub data: Option<V>,
+}
+
+/// Why a job or group failed. `reason` is Pipecat's string; the rest says which answer caused it.
+pub struct JobFailure<V: Value> {
+    pub reason: String,
+    /// The workers were not ready before the deadline (nothing was sent).
+    pub not_ready: bool,
+    pub worker_name: Option<String>,
+    pub status: Option<JobStatus>,
+    pub response: Option<V>,
+    /// The responses received before the failure, in arrival order.
+    pub responses: Vec<(String, V)>,
+}
+
+impl<V: Value> JobFailure<V> {
+    pub fn with_reason(reason: impl Into<String>) -> Self {
+        JobFailure { reason: reason.into(), not_ready: false, worker_name: None, status: None, response: None, responses: Vec::new() }
+    }
+}
+
+#[derive(Clone)]
+pub enum Outcome<V: Value> {
+    Completed,
+    Failed(Rc<JobFailure<V>>),
+}
+
+/// What a context's iterator sees next.
+pub enum NextEvent<V: Value> {
+    Event(JobEvent<V>),
+    Completed,
+    Failed(Rc<JobFailure<V>>),
+    Pending,
+}
+
+/// A job group as its requester holds it.
+pub struct JobGroup<V: Value>(Rc<GroupInner<V>>);
+
+impl<V: Value> Clone for JobGroup<V> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+struct GroupInner<V: Value> {
+    worker_names: Vec<String>,
+    label: Option<String>,
+    cancellable: bool,
+    cancel_on_error: bool,
+    state: RefCell<GroupState<V>>,
+    settled: Flag,
+}
+
+struct GroupState<V: Value> {
+    job_id: Option<String>,
+    /// The request to send once the workers are ready.
+    request: Option<(Option<String>, Option<V>)>,
+    responses: Vec<(String, V)>,
+    terminated: HashSet<String>,
+    last_status: Option<JobStatus>,
+    /// Buffered events; only groups made for a context keep them.
+    events: Option<VecDeque<JobEvent<V>>>,
+    outcome: Option<Outcome<V>>,
+    deadline: Option<AbortHandle>,
+    on_change: Option<Rc<dyn Fn()>>,
+}
+
+impl<V: Value> JobGroup<V> {
+    pub fn job_id(&self) -> Option<String> {
+        self.0.state.borrow().job_id.clone()
+    }
+    pub fn worker_names(&self) -> &[String] {
+        &self.0.worker_names
+    }
+    pub fn label(&self) -> Option<&str> {
+        self.0.label.as_deref()
+    }
+    pub fn cancellable(&self) -> bool {
+        self.0.cancellable
+    }
+    pub fn cancel_on_error(&self) -> bool {
+        self.0.cancel_on_error
+    }
+    pub fn responses(&self) -> Vec<(String, V)> {
+        self.0.state.borrow().responses.clone()
+    }
+    pub fn response_of(&self, worker: &str) -> Option<V> {
+        self.0.state.borrow().responses.iter().find(|(n, _)| n == worker).map(|(_, v)| v.clone())
+    }
+    /// The status of the latest answer a worker gave.
+    pub fn last_status(&self) -> Option<JobStatus> {
+        self.0.state.borrow().last_status
+    }
+    pub fn outcome(&self) -> Option<Outcome<V>> {
+        self.0.state.borrow().outcome.clone()
+    }
+    pub fn is_done(&self) -> bool {
+        self.0.settled.is_set()
+    }
+    pub fn is_sent(&self) -> bool {
+        self.0.state.borrow().job_id.is_some()
+    }
+    /// Resolves once the group has settled.
+    pub async fn wait(&self) -> Outcome<V> {
+        self.0.settled.wait().await;
+        self.outcome().expect("a settled group has an outcome")
+    }
+    /// Called (with no borrow held) whenever the group is sent, gets an event or settles.
+    pub fn set_on_change(&self, f: Option<Rc<dyn Fn()>>) {
+        self.0.state.borrow_mut().on_change = f;
+    }
+    pub fn next_event(&self) -> NextEvent<V> {
+        let mut s = self.0.state.borrow_mut();
+        if let Some(ev) = s.events.as_mut().and_then(VecDeque::pop_front) {
+            return NextEvent::Event(ev);
+        }
+        match &s.outcome {
+            Some(Outcome::Completed) => NextEvent::Completed,
+            Some(Outcome::Failed(f)) => NextEvent::Failed(f.clone()),
+            None => NextEvent::Pending,
+        }
+    }
+    fn notify(&self) {
+        let f = self.0.state.borrow().on_change.clone();
+        if let Some(f) = f {
+            f();
+        }
+    }
+    fn push_event(&self, kind: JobEventKind, worker_name: &str, data: Option<V>) {
+        let pushed = {
+            let mut s = self.0.state.borrow_mut();
+            let open = s.outcome.is_none();
+            match s.events.as_mut() {
+                Some(q) if open => {
+                    q.push_back(JobEvent { kind, worker_name: worker_name.to_string(), data });
+                    true
+                }
+                _ => false,
+            }
+        };
+        if pushed {
+            self.notify();
+        }
+    }
+    fn record(&self, worker: &str, response: Option<V>) {
+        let value = present(response).unwrap_or_else(V::empty_object);
+        let mut s = self.0.state.borrow_mut();
+        match s.responses.iter_mut().find(|(n, _)| n == worker) {
+            Some(slot) => slot.1 = value,
+            None => s.responses.push((worker.to_string(), value)),
+        }
+    }
+    fn all_answered(&self) -> bool {
+        let s = self.0.state.borrow();
+        self.0.worker_names.iter().all(|w| s.responses.iter().any(|(n, _)| n == w))
+    }
+    /// Settles once; later calls do nothing. Returns whether this call settled it.
+    fn settle(&self, outcome: Outcome<V>) -> bool {
+        let deadline = {
+            let mut s = self.0.state.borrow_mut();
+            if s.outcome.is_some() {
+                return false;
+            }
+            s.outcome = Some(outcome);
+            s.request = None;
+            s.deadline.take()
+        };
+        if let Some(d) = deadline {
+            d.abort();
+        }
+        self.0.settled.set();
+        self.notify();
+        true
+    }
+    fn fail(&self, mut failure: JobFailure<V>) -> bool {
+        failure.responses = self.responses();
+        self.settle(Outcome::Failed(Rc::new(failure)))
+    }
+}
+
+/// The requester side shared by workers and runners: the groups one identity has open.
+pub struct Requester<V: Value> {
+    owner: String,
+    env: Env,
+    bus: Bus<V>,
+    registry: Registry,
+    /// Sent groups by job id.
+    groups: RefCell<HashMap<String, JobGroup<V>>>,
+    /// Groups still waiting for their workers, in creation order.
+    waiting: RefCell<Vec<JobGroup<V>>>,
+}
+
+impl<V: Value> Requester<V> {
+    pub fn new(owner: &str, env: Env, bus: Bus<V>, registry: Registry) -> Rc<Self> {
+        Rc::new(Requester {
+            owner: owner.to_string(),
+            env,
+            bus,
+            registry,
+            groups: RefCell::new(HashMap::new()),
+            waiting: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Open (sent, unfinished) groups.
+    pub fn groups(&self) -> Vec<JobGroup<V>> {
+        self.groups.borrow().values().cloned().collect()
+    }
+
+    pub fn group(&self, job_id: &str) -> Option<JobGroup<V>> {
+        self.groups.borrow().get(job_id).cloned()
+    }
+
+    /// How many groups are open or waiting (for leak checks).
+    pub fn open_count(&self) -> usize {
+        self.groups.borrow().len() + self.waiting.borrow().len()
+    }
+
+    /// Creates a group and sends it as soon as its workers are ready. `with_events` keeps its
+    /// update and stream events for an iterator.
+    pub fn start(
+        self: &Rc<Self>,
+        worker_names: Vec<String>,
+        params: JobParams<V>,
+        with_events: bool,
+    ) -> Result<JobGroup<V>, ApiError> {
+        if worker_names.is_empty() {
+            return Err(ApiError::Type("workerNames must not be empty".into()));
+        }
+        let mut seen = HashSet::new();
+        if let Some(dup) = worker_names.iter().find(|n| !seen.insert(n.as_str())) {
+            return Err(ApiError::Type(format!("workerNames has '{dup}' more than once")));
+        }
+        if let Some(t) = params.timeout {
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(ApiError::Type(format!("timeout must be a finite number >= 0, got {t}")));
+            }
+        }
+        let group = JobGroup(Rc::new(GroupInner {
+            worker_names,
+            label: params.label,
+            cancellable: params.cancellable,
+            cancel_on_error: params.cancel_on_error,
+            state: RefCell::new(GroupState {
+                job_id: None,
+                request: Some((params.name, params.payload)),
+                responses: Vec::new(),
+                terminated: HashSet::new(),
+                last_status: None,
+                events: with_events.then(VecDeque::new),
+                outcome: None,
+                deadline: None,
+                on_change: None,
+            }),
+            settled: Flag::new(),
+        }));
+        if let Some(stopped) = group.worker_names().iter().find(|n| self.registry.is_stopped(n)) {
+            let mut failure = JobFailure::with_reason(format!("worker '{stopped}' stopped"));
+            failure.worker_name = Some(stopped.clone());
+            group.fail(failure);
+            return Ok(group);
+        }
+        if let Some(ms) = params.timeout {
+            self.arm_deadline(&group, ms);
+        }
+        if group.worker_names().iter().all(|n| self.registry.has(n)) {
+            self.send(&group);
+        } else {
+            self.waiting.borrow_mut().push(group.clone());
+            let (this, g) = (self.clone(), group.clone());
+            self.env.spawn(Box::pin(async move {
+                let ready = wait_ready(this.registry.clone(), g.worker_names().to_vec()).fuse();
+                let settled = g.0.settled.wait().fuse();
+                futures::pin_mut!(ready, settled);
+                futures::select! {
+                    _ = ready => {
+                        this.forget_waiting(&g);
+                        this.send(&g);
+                    }
+                    _ = settled => this.forget_waiting(&g),
+                }
+            }));
+        }
+        Ok(group)
+    }
+
+    /// One deadline for readiness and the job: not ready by then fails the wait, otherwise the
+    /// group is cancelled with "timeout".
+    fn arm_deadline(self: &Rc<Self>, group: &JobGroup<V>, ms: f64) {
+        let (weak_self, weak_group) = (Rc::downgrade(self), Rc::downgrade(&group.0));
+        let sleep = self.env.sleep(ms, true);
+        let (task, handle) = abortable(async move {
+            sleep.await;
+            if let (Some(this), Some(g)) = (weak_self.upgrade(), Weak::upgrade(&weak_group)) {
+                let group = JobGroup(g);
+                match group.job_id() {
+                    Some(id) => this.cancel_group(&id, Some("timeout".into())),
+                    None => {
+                        let mut failure = JobFailure::with_reason("workers not ready within timeout");
+                        failure.not_ready = true;
+                        group.fail(failure);
+                    }
+                }
+            }
+        });
+        group.0.state.borrow_mut().deadline = Some(handle);
+        self.env.spawn(Box::pin(task.map(|_| ())));
+    }
+
+    fn forget_waiting(&self, group: &JobGroup<V>) {
+        self.waiting.borrow_mut().retain(|g| !Rc::ptr_eq(&g.0, &group.0));
+    }
+
+    fn send(&self, group: &JobGroup<V>) {
+        let job_id = new_uuid(&*self.env);
+        let (name, payload) = {
+            let mut s = group.0.state.borrow_mut();
+            let Some(request) = s.request.take() else { return };
+            s.job_id = Some(job_id.clone());
+            request
+        };
+        self.groups.borrow_mut().insert(job_id.clone(), group.clone());
+        for worker in group.worker_names() {
+            let body = Body::JobRequest { job_id: job_id.clone(), job_name: name.clone(), payload: payload.clone() };
+            self.bus.send(Message::new(&self.owner, Some(worker.clone()), body));
+        }
+        group.notify();
+    }
+
+    /// Pipecat's `cancel_job_group`: removes the group, tells every worker in it, and fails it
+    /// with the reason (or "cancelled").
+    pub fn cancel_group(&self, job_id: &str, reason: Option<String>) {
+        self.cancel_group_with(job_id, reason.clone(), JobFailure::with_reason(reason.unwrap_or_else(|| "cancelled".into())));
+    }
+
+    fn cancel_group_with(&self, job_id: &str, reason: Option<String>, failure: JobFailure<V>) {
+        let Some(group) = self.groups.borrow_mut().remove(job_id) else { return };
+        for worker in group.worker_names() {
+            let body = Body::JobCancel { job_id: job_id.to_string(), reason: reason.clone() };
+            self.bus.send(Message::new(&self.owner, Some(worker.clone()), body));
+        }
+        group.fail(failure);
+    }
+
+    /// The requester's own cancel, before or after the send.
+    pub fn cancel(&self, group: &JobGroup<V>, reason: Option<String>) {
+        match group.job_id() {
+            Some(id) => self.cancel_group(&id, reason),
+            None => {
+                self.forget_waiting(group);
+                group.fail(JobFailure::with_reason(reason.unwrap_or_else(|| "cancelled".into())));
+            }
+        }
+    }
+
+    /// An external cancel request: refused for unknown and non-cancellable groups.
+    pub fn request_cancel(&self, job_id: &str, reason: Option<String>) -> bool {
+        match self.group(job_id) {
+            Some(g) if g.cancellable() => {
+                self.cancel_group(job_id, reason);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Fails everything still open (the owner is stopping).
+    pub fn cancel_all(&self, reason: &str) {
+        let ids: Vec<String> = self.groups.borrow().keys().cloned().collect();
+        for id in ids {
+            self.cancel_group(&id, Some(reason.to_string()));
+        }
+        let waiting = std::mem::take(&mut *self.waiting.borrow_mut());
+        for g in waiting {
+            g.fail(JobFailure::with_reason(reason));
+        }
+    }
+
+    /// Handles a message addressed to this requester; returns the events to emit, in order.
+    /// Returns `None` for messages that are not job answers.
+    pub fn on_message(&self, message: &Rc<Message<V>>) -> Option<Vec<WorkerEvent<V>>> {
+        let source = message.source.as_str();
+        let mut events = Vec::new();
+        match &message.body {
+            Body::JobResponse { job_id, status, response, .. } => {
+                let group = self.group(job_id);
+                if let Some(g) = &group {
+                    let mut s = g.0.state.borrow_mut();
+                    s.terminated.insert(source.to_string());
+                    s.last_status = Some(*status);
+                }
+                events.push(WorkerEvent::JobResponse(message.clone()));
+                match group {
+                    Some(g) if g.cancel_on_error() && status.is_failure() => {
+                        g.record(source, response.clone());
+                        events.push(WorkerEvent::JobError(message.clone()));
+                        let failure = JobFailure {
+                            reason: format!("worker '{source}' errored"),
+                            not_ready: false,
+                            worker_name: Some(source.to_string()),
+                            status: Some(*status),
+                            response: present(response.clone()),
+                            responses: Vec::new(),
+                        };
+                        let reason = failure.reason.clone();
+                        self.cancel_group_with(job_id, Some(reason), failure);
+                    }
+                    Some(g) if g.cancel_on_error() && *status == JobStatus::Cancelled => {
+                        let reason = response.as_ref().and_then(|r| r.string_field("reason")).unwrap_or_else(|| "cancelled".into());
+                        let failure = JobFailure {
+                            reason: reason.clone(),
+                            not_ready: false,
+                            worker_name: Some(source.to_string()),
+                            status: Some(*status),
+                            response: present(response.clone()),
+                            responses: Vec::new(),
+                        };
+                        self.cancel_group_with(job_id, Some(reason), failure);
+                    }
+                    Some(g) => {
+                        g.record(source, response.clone());
+                        self.complete_if_answered(&g, job_id, &mut events);
+                    }
+                    None => {}
+                }
+            }
+            Body::JobUpdate { job_id, update, .. } => {
+                events.push(WorkerEvent::JobUpdate(message.clone()));
+                self.push_event(job_id, JobEventKind::Update, source, update);
+            }
+            Body::JobStreamStart { job_id, data } => {
+                events.push(WorkerEvent::JobStreamStart(message.clone()));
+                self.push_event(job_id, JobEventKind::StreamStart, source, data);
+            }
+            Body::JobStreamData { job_id, data } => {
+                events.push(WorkerEvent::JobStreamData(message.clone()));
+                self.push_event(job_id, JobEventKind::StreamData, source, data);
+            }
+            Body::JobStreamEnd { job_id, data } => {
+                let group = self.group(job_id);
+                events.push(WorkerEvent::JobStreamEnd(message.clone()));
+                if let Some(g) = group {
+                    g.0.state.borrow_mut().terminated.insert(source.to_string());
+                    g.0.state.borrow_mut().last_status = Some(JobStatus::Completed);
+                    g.push_event(JobEventKind::StreamEnd, source, data.clone());
+                    g.record(source, data.clone());
+                    self.complete_if_answered(&g, job_id, &mut events);
+                }
+            }
+            _ => return None,
+        }
+        Some(events)
+    }
+
+    fn push_event(&self, job_id: &str, kind: JobEventKind, source: &str, data: &Option<V>) {
+        if let Some(g) = self.group(job_id) {
+            g.push_event(kind, source, data.clone());
+        }
+    }
+
+    fn complete_if_answered(&self, group: &JobGroup<V>, job_id: &str, events: &mut Vec<WorkerEvent<V>>) {
+        if group.all_answered() {
+            self.groups.borrow_mut().remove(job_id);
+            events.push(WorkerEvent::JobCompleted { job_id: job_id.to_string(), responses: group.responses() });
+            group.settle(Outcome::Completed);
+        }
+    }
+}
+
+/// Resolves once every name is registered; removes its watches when done or dropped.
+async fn wait_ready(registry: Registry, names: Vec<String>) {
+    let missing: Rc<RefCell<HashSet<String>>> = Rc::new(RefCell::new(names.iter().filter(|n| !registry.has(n)).cloned().collect()));
+    let all_ready = Flag::new();
+    struct Unwatch(Registry, Vec<(String, super::registry::WatchId)>);
+    impl Drop for Unwatch {
+        fn drop(&mut self) {
+            for (name, id) in &self.1 {
+                self.0.unwatch(name, *id);
+            }
+        }
+    }
+    let mut guard = Unwatch(registry.clone(), Vec::new());
+    let pending: Vec<String> = missing.borrow().iter().cloned().collect();
+    for name in pending {
+        let (missing, all_ready) = (missing.clone(), all_ready.clone());
+        let handler: super::registry::WatchFn = Rc::new(move |data| {
+            let mut m = missing.borrow_mut();
+            m.remove(&data.worker_name);
+            if m.is_empty() {
+                all_ready.set();
+            }
+            Box::pin(async {})
+        });
+        let id = registry.watch(&name, None, handler).await;
+        guard.1.push((name, id));
+    }
+    if missing.borrow().is_empty() {
+        return;
+    }
+    all_ready.wait().await;
+}

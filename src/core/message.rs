@@ -1,0 +1,202 @@
+//! Every bus message of Pipecat's catalogue (`pipecat.bus.messages` and `pipecat.bus.ui`).
+//!
+//! A message is a source, an optional target (none = broadcast) and a [`Body`]. The body decides
+//! the lane (system messages are handled ahead of queued data) and whether the message is
+//! local-only (never handed to a transport).
+
+use super::registry::RegistryEntry;
+use super::worker::Worker;
+use super::Value;
+use std::fmt;
+
+/// The final status a worker gives a job (`pipecat.workers.types.JobStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStatus {
+    Completed,
+    Cancelled,
+    Failed,
+    Error,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Completed => "completed",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Failed => "failed",
+            JobStatus::Error => "error",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "completed" => JobStatus::Completed,
+            "cancelled" => JobStatus::Cancelled,
+            "failed" => JobStatus::Failed,
+            "error" => JobStatus::Error,
+            _ => return None,
+        })
+    }
+    /// Statuses that count as a worker's failure (`cancelOnError` reacts to them).
+    pub fn is_failure(self) -> bool {
+        matches!(self, JobStatus::Failed | JobStatus::Error)
+    }
+}
+
+/// `pipecat.processors.frame_processor.FrameDirection`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameDirection {
+    Downstream,
+    Upstream,
+}
+
+impl FrameDirection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FrameDirection::Downstream => "DOWNSTREAM",
+            FrameDirection::Upstream => "UPSTREAM",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "DOWNSTREAM" => Some(FrameDirection::Downstream),
+            "UPSTREAM" => Some(FrameDirection::Upstream),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// High priority, handled without waiting behind queued data.
+    System,
+    /// FIFO, one at a time per subscriber.
+    Data,
+}
+
+/// The fields of each message type. Variant names are Pipecat's class names without `Bus`.
+pub enum Body<V: Value> {
+    /// A bare `BusDataMessage`.
+    Data,
+    /// A bare `BusSystemMessage`.
+    System,
+    Frame { frame: V, direction: FrameDirection, bridge: Option<String> },
+    TtsSpeak { text: String, append_to_context: bool },
+    ActivateWorker { args: Option<V> },
+    DeactivateWorker,
+    End { reason: Option<String> },
+    EndWorker { reason: Option<String> },
+    Cancel { reason: Option<String> },
+    CancelWorker { reason: Option<String> },
+    /// Local-only: carries the worker object itself.
+    AddWorker { worker: Worker<V> },
+    WorkerRegistry { runner: String, workers: Vec<RegistryEntry> },
+    WorkerReady { runner: String, parent: Option<String>, active: bool, bridged: bool, started_at: Option<f64> },
+    WorkerError { error: String },
+    /// Local-only: a child's error, for its parent.
+    WorkerLocalError { error: String },
+    JobRequest { job_id: String, job_name: Option<String>, payload: Option<V> },
+    JobResponse { job_id: String, status: JobStatus, response: Option<V>, urgent: bool },
+    JobUpdate { job_id: String, update: Option<V>, urgent: bool },
+    JobUpdateRequest { job_id: String },
+    JobCancel { job_id: String, reason: Option<String> },
+    JobStreamStart { job_id: String, data: Option<V> },
+    JobStreamData { job_id: String, data: Option<V> },
+    JobStreamEnd { job_id: String, data: Option<V> },
+    UiEvent { event_name: String, payload: Option<V> },
+    UiCommand { command_name: String, payload: Option<V> },
+    UiJobGroupStarted { job_id: String, workers: Option<Vec<String>>, label: Option<String>, cancellable: bool, at: f64 },
+    UiJobUpdate { job_id: String, worker_name: String, data: Option<V>, at: f64 },
+    UiJobCompleted { job_id: String, worker_name: String, status: String, response: Option<V>, at: f64 },
+    UiJobGroupCompleted { job_id: String, at: f64 },
+}
+
+pub struct Message<V: Value> {
+    pub source: String,
+    pub target: Option<String>,
+    pub body: Body<V>,
+}
+
+impl<V: Value> Message<V> {
+    pub fn new(source: impl Into<String>, target: Option<String>, body: Body<V>) -> Self {
+        Self { source: source.into(), target, body }
+    }
+
+    /// Pipecat's class name, e.g. `"BusJobUpdateMessage"`.
+    pub fn type_name(&self) -> &'static str {
+        use Body::*;
+        match &self.body {
+            Data => "BusDataMessage",
+            System => "BusSystemMessage",
+            Frame { .. } => "BusFrameMessage",
+            TtsSpeak { .. } => "BusTTSSpeakMessage",
+            ActivateWorker { .. } => "BusActivateWorkerMessage",
+            DeactivateWorker => "BusDeactivateWorkerMessage",
+            End { .. } => "BusEndMessage",
+            EndWorker { .. } => "BusEndWorkerMessage",
+            Cancel { .. } => "BusCancelMessage",
+            CancelWorker { .. } => "BusCancelWorkerMessage",
+            AddWorker { .. } => "BusAddWorkerMessage",
+            WorkerRegistry { .. } => "BusWorkerRegistryMessage",
+            WorkerReady { .. } => "BusWorkerReadyMessage",
+            WorkerError { .. } => "BusWorkerErrorMessage",
+            WorkerLocalError { .. } => "BusWorkerLocalErrorMessage",
+            JobRequest { .. } => "BusJobRequestMessage",
+            JobResponse { urgent: false, .. } => "BusJobResponseMessage",
+            JobResponse { urgent: true, .. } => "BusJobResponseUrgentMessage",
+            JobUpdate { urgent: false, .. } => "BusJobUpdateMessage",
+            JobUpdate { urgent: true, .. } => "BusJobUpdateUrgentMessage",
+            JobUpdateRequest { .. } => "BusJobUpdateRequestMessage",
+            JobCancel { .. } => "BusJobCancelMessage",
+            JobStreamStart { .. } => "BusJobStreamStartMessage",
+            JobStreamData { .. } => "BusJobStreamDataMessage",
+            JobStreamEnd { .. } => "BusJobStreamEndMessage",
+            UiEvent { .. } => "BusUIEventMessage",
+            UiCommand { .. } => "BusUICommandMessage",
+            UiJobGroupStarted { .. } => "BusUIJobGroupStartedMessage",
+            UiJobUpdate { .. } => "BusUIJobUpdateMessage",
+            UiJobCompleted { .. } => "BusUIJobCompletedMessage",
+            UiJobGroupCompleted { .. } => "BusUIJobGroupCompletedMessage",
+        }
+    }
+
+    pub fn lane(&self) -> Lane {
+        use Body::*;
+        match &self.body {
+            System | Cancel { .. } | CancelWorker { .. } | AddWorker { .. } | WorkerRegistry { .. } | WorkerError { .. }
+            | WorkerLocalError { .. } | JobCancel { .. } => Lane::System,
+            JobResponse { urgent, .. } | JobUpdate { urgent, .. } if *urgent => Lane::System,
+            _ => Lane::Data,
+        }
+    }
+
+    /// Local-only messages never leave the process.
+    pub fn is_local(&self) -> bool {
+        matches!(self.body, Body::AddWorker { .. } | Body::WorkerLocalError { .. })
+    }
+
+    pub fn job_id(&self) -> Option<&str> {
+        use Body::*;
+        match &self.body {
+            JobRequest { job_id, .. }
+            | JobResponse { job_id, .. }
+            | JobUpdate { job_id, .. }
+            | JobUpdateRequest { job_id }
+            | JobCancel { job_id, .. }
+            | JobStreamStart { job_id, .. }
+            | JobStreamData { job_id, .. }
+            | JobStreamEnd { job_id, .. }
+            | UiJobGroupStarted { job_id, .. }
+            | UiJobUpdate { job_id, .. }
+            | UiJobCompleted { job_id, .. }
+            | UiJobGroupCompleted { job_id, .. } => Some(job_id),
+            _ => None,
+        }
+    }
+}
+
+impl<V: Value> fmt::Display for Message<V> {
+    /// Pipecat's string form: `"<ClassName> (source=…, target=…)"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (source={}, target={})", self.type_name(), self.source, self.target.as_deref().unwrap_or("None"))
+    }
+}

@@ -1,0 +1,228 @@
+//! Which workers are ready, on this runner (local) and on others (remote), and who waits for
+//! them. Unlike Pipecat, names can leave (a stopped worker, a departed runner) and watches can
+//! be removed, so readiness waits leave nothing behind.
+
+use super::platform::{Env, LogLevel};
+use futures::future::LocalBoxFuture;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+/// `WorkerReadyData`: a ready worker and the runner hosting it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadyData {
+    pub worker_name: String,
+    pub runner: String,
+}
+
+/// `WorkerRegistryEntry`: one worker of a runner's snapshot. `started_at` is in milliseconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegistryEntry {
+    pub name: String,
+    pub parent: Option<String>,
+    pub active: bool,
+    pub bridged: bool,
+    pub started_at: Option<f64>,
+}
+
+pub type WatchFn = Rc<dyn Fn(ReadyData) -> LocalBoxFuture<'static, ()>>;
+
+/// Identifies a watch so it can be removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WatchId(u64);
+
+struct Watch {
+    id: WatchId,
+    /// Watches with the same key on the same name are one watch (a JS handler's identity).
+    key: Option<u64>,
+    handler: WatchFn,
+}
+
+/// Names in registration order with constant-time lookup.
+#[derive(Default)]
+struct Bucket {
+    order: Vec<String>,
+    data: HashMap<String, ReadyData>,
+}
+
+impl Bucket {
+    fn insert(&mut self, data: ReadyData) -> bool {
+        if self.data.contains_key(&data.worker_name) {
+            return false;
+        }
+        self.order.push(data.worker_name.clone());
+        self.data.insert(data.worker_name.clone(), data);
+        true
+    }
+    fn remove(&mut self, name: &str) -> bool {
+        if self.data.remove(name).is_some() {
+            self.order.retain(|n| n != name);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+struct State {
+    runner_name: String,
+    local: Bucket,
+    remote: Vec<(String, Bucket)>,
+    watches: HashMap<String, Vec<Watch>>,
+    next_watch: u64,
+    /// Local workers that stopped and have not come back.
+    stopped: HashSet<String>,
+}
+
+#[derive(Clone)]
+pub struct Registry {
+    env: Env,
+    state: Rc<RefCell<State>>,
+}
+
+impl Registry {
+    pub fn new(env: Env, runner_name: &str) -> Self {
+        Registry {
+            env,
+            state: Rc::new(RefCell::new(State {
+                runner_name: runner_name.to_string(),
+                local: Bucket::default(),
+                remote: Vec::new(),
+                watches: HashMap::new(),
+                next_watch: 1,
+                stopped: HashSet::new(),
+            })),
+        }
+    }
+
+    pub fn runner_name(&self) -> String {
+        self.state.borrow().runner_name.clone()
+    }
+
+    pub fn local_workers(&self) -> Vec<String> {
+        self.state.borrow().local.order.clone()
+    }
+
+    pub fn remote_workers(&self) -> Vec<String> {
+        self.state.borrow().remote.iter().flat_map(|(_, b)| b.order.iter().cloned()).collect()
+    }
+
+    /// Local first, then each remote runner in the order they became known.
+    pub fn get(&self, name: &str) -> Option<ReadyData> {
+        let s = self.state.borrow();
+        s.local.data.get(name).or_else(|| s.remote.iter().find_map(|(_, b)| b.data.get(name))).cloned()
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        let s = self.state.borrow();
+        s.local.data.contains_key(name) || s.remote.iter().any(|(_, b)| b.data.contains_key(name))
+    }
+
+    /// True when `name` was a local worker that stopped and is not ready anywhere now.
+    pub fn is_stopped(&self, name: &str) -> bool {
+        self.state.borrow().stopped.contains(name) && !self.has(name)
+    }
+
+    /// Registers a ready worker; returns false when it was already in that runner's bucket.
+    /// Watchers of the name run one after another, in the order they were added.
+    pub async fn register(&self, data: ReadyData) -> bool {
+        let watchers = {
+            let mut s = self.state.borrow_mut();
+            let is_local = data.runner == s.runner_name;
+            let elsewhere = if is_local {
+                s.remote.iter().any(|(_, b)| b.data.contains_key(&data.worker_name))
+            } else {
+                s.local.data.contains_key(&data.worker_name)
+                    || s.remote.iter().any(|(r, b)| *r != data.runner && b.data.contains_key(&data.worker_name))
+            };
+            let added = if is_local {
+                s.stopped.remove(&data.worker_name);
+                s.local.insert(data.clone())
+            } else {
+                let index = match s.remote.iter().position(|(r, _)| *r == data.runner) {
+                    Some(i) => i,
+                    None => {
+                        s.remote.push((data.runner.clone(), Bucket::default()));
+                        s.remote.len() - 1
+                    }
+                };
+                s.remote[index].1.insert(data.clone())
+            };
+            if !added {
+                return false;
+            }
+            if elsewhere {
+                self.env.log(
+                    LogLevel::Warn,
+                    &format!("worker '{}' is registered on more than one runner (now also '{}')", data.worker_name, data.runner),
+                );
+            }
+            s.watches.get(&data.worker_name).map(|w| w.iter().map(|w| w.handler.clone()).collect::<Vec<_>>())
+        };
+        for handler in watchers.unwrap_or_default() {
+            handler(data.clone()).await;
+        }
+        true
+    }
+
+    /// Calls `handler` whenever `name` registers, and at once if it already is. A second watch
+    /// with the same `key` on the same name does nothing and returns the first one's id.
+    pub async fn watch(&self, name: &str, key: Option<u64>, handler: WatchFn) -> WatchId {
+        let (id, existing) = {
+            let mut s = self.state.borrow_mut();
+            if let Some(k) = key {
+                if let Some(w) = s.watches.get(name).and_then(|ws| ws.iter().find(|w| w.key == Some(k))) {
+                    return w.id;
+                }
+            }
+            let id = WatchId(s.next_watch);
+            s.next_watch += 1;
+            s.watches.entry(name.to_string()).or_default().push(Watch { id, key, handler: handler.clone() });
+            drop(s);
+            (id, self.get(name))
+        };
+        if let Some(data) = existing {
+            handler(data).await;
+        }
+        id
+    }
+
+    pub fn unwatch(&self, name: &str, id: WatchId) {
+        let mut s = self.state.borrow_mut();
+        if let Some(ws) = s.watches.get_mut(name) {
+            ws.retain(|w| w.id != id);
+            if ws.is_empty() {
+                s.watches.remove(name);
+            }
+        }
+    }
+
+    pub fn unwatch_key(&self, name: &str, key: u64) {
+        let id = self.state.borrow().watches.get(name).and_then(|ws| ws.iter().find(|w| w.key == Some(key)).map(|w| w.id));
+        if let Some(id) = id {
+            self.unwatch(name, id);
+        }
+    }
+
+    /// How many watches are installed (to check that waits clean up after themselves).
+    pub fn watch_count(&self) -> usize {
+        self.state.borrow().watches.values().map(Vec::len).sum()
+    }
+
+    /// A local worker stopped: it is no longer ready, and jobs to it fail as "stopped".
+    pub fn unregister_local(&self, name: &str) {
+        let mut s = self.state.borrow_mut();
+        if s.local.remove(name) {
+            s.stopped.insert(name.to_string());
+        }
+    }
+
+    /// Forgets every worker of a remote runner; returns their names.
+    pub fn remove_runner(&self, runner: &str) -> Vec<String> {
+        let mut s = self.state.borrow_mut();
+        match s.remote.iter().position(|(r, _)| r == runner) {
+            Some(i) => s.remote.remove(i).1.order,
+            None => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The runner: hosts workers on a bus, starts them, ends or cancels them, finishes when its
+//! roots have, and exchanges registry snapshots with the other runners on the bus.
+
+use super::bus::{Bus, Handling, Subscriber};
+use super::job::{JobGroup, JobParams, Requester};
+use super::message::{Body, Message};
+use super::platform::{Env, LogLevel};
+use super::registry::{ReadyData, Registry, RegistryEntry};
+use super::sync::Flag;
+use super::worker::{Phase, Worker};
+use super::{ApiError, Value};
+use futures::future::FutureExt;
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+
+/// How long `end()` lets running handlers settle before aborting them, by default.
+pub const DEFAULT_GRACE_MS: f64 = 5000.0;
+/// The reason the runner gives workers and jobs it has to cut short.
+pub const RUNNER_EXITING: &str = "runner exiting";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RunnerPhase {
+    Idle,
+    Running,
+    Ending,
+    Finished,
+}
+
+pub enum RunnerEvent {
+    Ready,
+    Error(String),
+}
+
+pub type RunnerSink = Rc<dyn Fn(RunnerEvent)>;
+
+struct RunnerState<V: Value> {
+    phase: RunnerPhase,
+    auto_end: bool,
+    entries: Vec<Worker<V>>,
+    /// Remote runners whose snapshot was answered.
+    known_runners: HashSet<String>,
+    /// Finishing waits for the runner's own queued answers to be handled first.
+    teardown_pending: bool,
+    sink: Option<RunnerSink>,
+}
+
+pub struct RunnerInner<V: Value> {
+    name: String,
+    env: Env,
+    bus: Bus<V>,
+    registry: Registry,
+    requester: Rc<Requester<V>>,
+    state: RefCell<RunnerState<V>>,
+    finished: Flag,
+}
+
+/// A runner handle; clones share the same runner.
+pub struct Runner<V: Value>(Rc<RunnerInner<V>>);
+
+impl<V: Value> Clone for Runner<V> {
+    fn clone(&self) -> Self {
+        Runner(self.0.clone())
+    }
+}
+
+impl<V: Value> Runner<V> {
+    pub fn new(env: Env, name: String, bus: Bus<V>) -> Result<Self, ApiError> {
+        let registry = Registry::new(env.clone(), &name);
+        let requester = Requester::new(&name, env.clone(), bus.clone(), registry.clone());
+        let inner = Rc::new(RunnerInner {
+            name: name.clone(),
+            env,
+            bus: bus.clone(),
+            registry,
+            requester,
+            state: RefCell::new(RunnerState {
+                phase: RunnerPhase::Idle,
+                auto_end: true,
+                entries: Vec::new(),
+                known_runners: HashSet::new(),
+                teardown_pending: false,
+                sink: None,
+            }),
+            finished: Flag::new(),
+        });
+        // Subscribed from the start, so nothing sent to the runner before `start` is lost.
+        let subscriber: Rc<dyn Subscriber<V>> = inner.clone();
+        bus.subscribe(&name, subscriber).map_err(ApiError::Error)?;
+        Ok(Runner(inner))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+    pub fn bus(&self) -> &Bus<V> {
+        &self.0.bus
+    }
+    pub fn registry(&self) -> &Registry {
+        &self.0.registry
+    }
+    pub fn requester(&self) -> &Rc<Requester<V>> {
+        &self.0.requester
+    }
+    pub fn phase(&self) -> RunnerPhase {
+        self.0.state.borrow().phase
+    }
+    pub fn is_finished(&self) -> bool {
+        self.0.finished.is_set()
+    }
+    pub fn finished(&self) -> impl std::future::Future<Output = ()> {
+        self.0.finished.wait()
+    }
+    pub fn set_event_sink(&self, sink: Option<RunnerSink>) {
+        self.0.state.borrow_mut().sink = sink;
+    }
+    pub fn workers(&self) -> Vec<Worker<V>> {
+        self.0.state.borrow().entries.clone()
+    }
+    pub fn get_worker(&self, name: &str) -> Option<Worker<V>> {
+        self.0.state.borrow().entries.iter().find(|w| w.name() == name).cloned()
+    }
+    /// This runner's ready workers, as a registry snapshot lists them.
+    pub fn entries(&self) -> Vec<RegistryEntry> {
+        self.0.entries(true)
+    }
+
+    /// Hosts workers (and the children they already have). Rejects the whole call on a
+    /// duplicate name or a worker hosted elsewhere.
+    pub async fn add_workers(&self, workers: Vec<Worker<V>>) -> Result<(), ApiError> {
+        self.0.check_new_workers(&workers)?;
+        self.0.host(workers).await
+    }
+
+    /// Starts every added worker; resolves once they have started.
+    pub async fn start(&self, auto_end: bool) -> Result<(), ApiError> {
+        let entries = {
+            let mut s = self.0.state.borrow_mut();
+            match s.phase {
+                RunnerPhase::Idle => {}
+                RunnerPhase::Finished => return Err(ApiError::Error(format!("runner '{}' has finished", self.0.name))),
+                _ => return Ok(()),
+            }
+            s.phase = RunnerPhase::Running;
+            s.auto_end = auto_end;
+            s.entries.clone()
+        };
+        for w in entries {
+            w.start().await;
+        }
+        self.0.emit(RunnerEvent::Ready);
+        Ok(())
+    }
+
+    /// Ends this runner gracefully: roots stop their children first, running handlers get
+    /// one grace period in all, then whatever is left is cancelled. Resolves when finished.
+    pub async fn end(&self, reason: Option<String>, grace_ms: f64) {
+        match self.phase() {
+            RunnerPhase::Idle => self.0.cancel_all(reason),
+            RunnerPhase::Running => {
+                self.0.state.borrow_mut().phase = RunnerPhase::Ending;
+                for root in self.0.roots() {
+                    self.0.bus.send(Message::new(&self.0.name, Some(root.name().to_string()), Body::EndWorker { reason: reason.clone() }));
+                }
+                let inner = self.0.clone();
+                let grace = self.0.env.sleep(grace_ms, true);
+                self.0.env.spawn(Box::pin(async move {
+                    futures::select! {
+                        _ = inner.finished.wait().fuse() => {},
+                        _ = grace.fuse() => inner.cancel_all(Some(RUNNER_EXITING.to_string())),
+                    }
+                }));
+                self.0.maybe_finish();
+            }
+            RunnerPhase::Ending | RunnerPhase::Finished => {}
+        }
+        self.finished().await
+    }
+
+    /// Cancels this runner: every worker stops at once. Resolves when finished.
+    pub async fn cancel(&self, reason: Option<String>) {
+        if self.phase() != RunnerPhase::Finished {
+            self.0.cancel_all(reason);
+        }
+        self.finished().await
+    }
+
+    /// Starts a job group from the runner's own identity.
+    pub fn start_group(&self, workers: Vec<String>, params: JobParams<V>, with_events: bool) -> Result<JobGroup<V>, ApiError> {
+        if self.phase() == RunnerPhase::Finished {
+            return Err(ApiError::Error(format!("runner '{}' has finished", self.0.name)));
+        }
+        self.0.requester.start(workers, params, with_events)
+    }
+}
+
+impl<V: Value> RunnerInner<V> {
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn emit(&self, event: RunnerEvent) {
+        let sink = self.state.borrow().sink.clone();
+        if let Some(sink) = sink {
+            sink(event);
+        }
+    }
+
+    fn roots(&self) -> Vec<Worker<V>> {
+        self.state.borrow().entries.iter().filter(|w| w.parent().is_none()).cloned().collect()
+    }
+
+    fn entries(&self, ready_only: bool) -> Vec<RegistryEntry> {
+        self.state
+            .borrow()
+            .entries
+            .iter()
+            .filter(|w| if ready_only { matches!(w.phase(), Phase::Running | Phase::Stopping) } else { w.phase() != Phase::Stopped })
+            .map(|w| RegistryEntry { name: w.name().to_string(), parent: w.parent(), active: w.is_active(), bridged: false, started_at: w.started_at() })
+            .collect()
+    }
+
+    /// The workers and their not-yet-hosted descendants, checked for duplicates.
+    pub(crate) fn check_new_workers(&self, workers: &[Worker<V>]) -> Result<Vec<Worker<V>>, ApiError> {
+        if self.state.borrow().phase >= RunnerPhase::Ending {
+            return Err(ApiError::Error(format!("runner '{}' is ending and takes no new workers", self.name)));
+        }
+        let mut all: Vec<Worker<V>> = Vec::new();
+        let mut stack: Vec<Worker<V>> = workers.iter().rev().cloned().collect();
+        while let Some(w) = stack.pop() {
+            if w.is_attached() {
+                let here = self.state.borrow().entries.iter().any(|e| e.same_as(&w));
+                return Err(ApiError::Error(if here {
+                    format!("worker '{}' is already added to runner '{}'", w.name(), self.name)
+                } else {
+                    format!("worker '{}' is hosted by another runner", w.name())
+                }));
+            }
+            let taken = self.state.borrow().entries.iter().any(|e| e.name() == w.name())
+                || all.iter().any(|e| e.name() == w.name())
+                || self.bus.is_subscribed(w.name());
+            if taken {
+                return Err(ApiError::Error(format!("a worker named '{}' is already on the bus", w.name())));
+            }
+            stack.extend(w.children().into_iter().rev());
+            all.push(w);
+        }
+        Ok(all)
+    }
+
+    /// Attaches checked workers (with their descendants) and starts them if running.
+    pub(crate) async fn host(self: &Rc<Self>, workers: Vec<Worker<V>>) -> Result<(), ApiError> {
+        let all = self.check_new_workers(&workers)?;
+        for w in &all {
+            w.attach(self, self.env.clone(), self.bus.clone(), self.registry.clone())?;
+            self.state.borrow_mut().entries.push(w.clone());
+        }
+        if self.state.borrow().phase == RunnerPhase::Running {
+            for w in &all {
+                w.start().await;
+            }
+        }
+        Ok(())
+    }
+
+    /// A local root registered: tell the other runners (children are listed, not announced).
+    pub(crate) fn worker_registered(&self, worker: &Worker<V>) {
+        if worker.parent().is_none() {
+            self.send_registry();
+        }
+    }
+
+    fn send_registry(&self) {
+        let workers = self.entries(false);
+        if !workers.is_empty() {
+            let body = Body::WorkerRegistry { runner: self.name.clone(), workers };
+            self.bus.send(Message::new(&self.name, None, body));
+        }
+    }
+
+    pub(crate) fn worker_finished(&self, worker: &Worker<V>) {
+        let all_roots_done = {
+            let s = self.state.borrow();
+            s.phase == RunnerPhase::Running
+                && s.auto_end
+                && worker.parent().is_none()
+                && s.entries.iter().filter(|w| w.parent().is_none()).all(Worker::is_finished)
+        };
+        if all_roots_done {
+            self.cancel_all(Some(RUNNER_EXITING.to_string()));
+        }
+        self.maybe_finish();
+    }
+
+    fn cancel_all(&self, reason: Option<String>) {
+        {
+            let mut s = self.state.borrow_mut();
+            if s.phase == RunnerPhase::Finished {
+                return;
+            }
+            s.phase = RunnerPhase::Ending;
+        }
+        let remaining: Vec<Worker<V>> = self.state.borrow().entries.iter().filter(|w| !w.is_finished()).cloned().collect();
+        for w in remaining.iter().filter(|w| w.parent().is_none()) {
+            w.cancel(reason.clone());
+        }
+        for w in remaining {
+            w.cancel(reason.clone());
+        }
+        self.maybe_finish();
+    }
+
+    /// Once every worker has finished, finish after handling the answers already queued for
+    /// the runner's own jobs (a marker through its data lane), so they settle as answered.
+    fn maybe_finish(&self) {
+        let ready = {
+            let mut s = self.state.borrow_mut();
+            let ready = s.phase == RunnerPhase::Ending && !s.teardown_pending && s.entries.iter().all(Worker::is_finished);
+            if ready {
+                s.teardown_pending = true;
+            }
+            ready
+        };
+        if ready {
+            self.bus.send(Message::new(&self.name, Some(self.name.clone()), Body::Data));
+        }
+    }
+
+    fn teardown(&self) {
+        self.requester.cancel_all(RUNNER_EXITING);
+        self.state.borrow_mut().phase = RunnerPhase::Finished;
+        self.bus.unsubscribe(&self.name);
+        self.finished.set();
+    }
+
+    async fn handle_registry(self: Rc<Self>, runner: String, workers: Vec<RegistryEntry>) {
+        for entry in workers {
+            self.registry.register(ReadyData { worker_name: entry.name, runner: runner.clone() }).await;
+        }
+        let is_new = self.state.borrow_mut().known_runners.insert(runner);
+        if is_new {
+            self.send_registry();
+        }
+    }
+}
+
+impl<V: Value> Subscriber<V> for RunnerInner<V> {
+    fn on_message(self: Rc<Self>, message: &Rc<Message<V>>) -> Handling {
+        if message.target.as_deref().is_some_and(|t| t != self.name) {
+            return Ok(None);
+        }
+        if message.source == self.name {
+            if matches!(message.body, Body::Data) && self.state.borrow().teardown_pending {
+                self.teardown();
+            }
+            return Ok(None);
+        }
+        match &message.body {
+            Body::End { reason } => {
+                let (runner, reason) = (Runner(self.clone()), reason.clone());
+                self.env.spawn(Box::pin(async move { runner.end(reason, DEFAULT_GRACE_MS).await }));
+            }
+            Body::Cancel { reason } => self.cancel_all(reason.clone()),
+            Body::AddWorker { worker } => {
+                let (inner, worker) = (self.clone(), worker.clone());
+                return Ok(Some(Box::pin(async move {
+                    if let Err(e) = inner.clone().host(vec![worker]).await {
+                        inner.emit(RunnerEvent::Error(e.to_string()));
+                        return Err(e.to_string());
+                    }
+                    Ok(())
+                })));
+            }
+            Body::WorkerRegistry { runner, workers } => {
+                if *runner != self.name {
+                    return Ok(Some(Box::pin(self.clone().handle_registry(runner.clone(), workers.clone()).map(Ok))));
+                }
+            }
+            _ => {
+                self.requester.on_message(message);
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl<V: Value> RunnerInner<V> {
+    #[allow(dead_code)]
+    fn log(&self, level: LogLevel, message: &str) {
+        self.env.log(level, message);
+    }
+}

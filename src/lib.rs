@@ -1,0 +1,9 @@
+//! workbus: Pipecat's multi-worker job system for JavaScript, as a Rust engine compiled to wasm.
+//!
+//! `core` is the engine: plain Rust, no wasm-bindgen types, tested on the host with a virtual
+//! clock. `js` adapts it to JavaScript (values, callbacks, promises, errors, timers).
+
+pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+mod js;
