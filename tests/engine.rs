@@ -1,0 +1,637 @@
+//! Engine rules, on the host, with a virtual clock: every timeout here is exact and instant.
+
+use futures::future::LocalBoxFuture;
+use std::cell::RefCell;
+use std::rc::Rc;
+use workbus::core::bus::{Bus, Subscriber};
+use workbus::core::job::{JobFailure, JobParams, NextEvent, Outcome};
+use workbus::core::message::{Body, JobStatus, Message};
+use workbus::core::platform::Env;
+use workbus::core::registry::{ReadyData, WatchFn};
+use workbus::core::runner::Runner;
+use workbus::core::testkit::{Sim, TestValue as V};
+use workbus::core::worker::{JobHandler, JobRequest, StreamPart, Worker, WorkerEvent};
+use workbus::core::{ApiError, Value};
+
+type Reply = Result<Option<V>, String>;
+
+fn handler(f: impl Fn(JobRequest<V>) -> LocalBoxFuture<'static, Reply> + 'static) -> JobHandler<V> {
+    Rc::new(f)
+}
+
+fn echo() -> JobHandler<V> {
+    handler(|r| Box::pin(async move { Ok(r.payload.clone()) }))
+}
+
+/// A handler that sleeps `ms` of virtual time, then answers `{done: ms}`.
+fn slow(env: Env, ms: f64) -> JobHandler<V> {
+    handler(move |_| {
+        let sleep = env.sleep(ms, true);
+        Box::pin(async move {
+            sleep.await;
+            Ok(Some(V::obj(&[("done", V::Num(ms))])))
+        })
+    })
+}
+
+fn never() -> JobHandler<V> {
+    handler(|_| Box::pin(futures::future::pending()))
+}
+
+fn runner(sim: &Sim, name: &str) -> Runner<V> {
+    Runner::new(sim.env(), name.to_string(), Bus::new(sim.env())).unwrap()
+}
+
+fn worker(name: &str, job: Option<JobHandler<V>>) -> Worker<V> {
+    let w = Worker::new(name, true);
+    if let Some(h) = job {
+        w.on_job(None, h, false).unwrap();
+    }
+    w
+}
+
+fn params(payload: Option<V>, timeout: Option<f64>) -> JobParams<V> {
+    JobParams { payload, timeout, ..JobParams::default() }
+}
+
+fn started(sim: &Sim, workers: Vec<Worker<V>>) -> Runner<V> {
+    let r = runner(sim, "runner-test");
+    let r2 = r.clone();
+    sim.block_on(async move {
+        r2.add_workers(workers).await.unwrap();
+        r2.start(false).await.unwrap();
+    });
+    r
+}
+
+fn failure(outcome: Outcome<V>) -> Rc<JobFailure<V>> {
+    match outcome {
+        Outcome::Failed(f) => f,
+        Outcome::Completed => panic!("expected a failure"),
+    }
+}
+
+/// Records every event of a worker by name.
+fn record_events(w: &Worker<V>) -> Rc<RefCell<Vec<String>>> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    w.set_event_sink(
+        Some(Rc::new(move |e: WorkerEvent<V>| {
+            let detail = match &e {
+                WorkerEvent::BusMessage(m) => format!(":{}", m.type_name()),
+                _ => String::new(),
+            };
+            l.borrow_mut().push(format!("{}{}", e.name(), detail));
+        })),
+        u32::MAX,
+    );
+    log
+}
+
+#[test]
+fn job_round_trip_returns_the_payload_by_value() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("echo", Some(echo()))]);
+    let g = r.start_group(vec!["echo".into()], params(Some(V::s("hi")), None), false).unwrap();
+    assert!(g.is_sent(), "a ready worker gets the request at once");
+    assert_eq!(g.job_id().unwrap().len(), 36);
+    assert!(matches!(sim.block_on({ let g = g.clone(); async move { g.wait().await } }), Outcome::Completed));
+    assert_eq!(g.response_of("echo"), Some(V::s("hi")));
+    assert_eq!(g.last_status(), Some(JobStatus::Completed));
+}
+
+#[test]
+fn undefined_response_becomes_empty_object() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("w", Some(handler(|_| Box::pin(async { Ok(None) }))))]);
+    let g = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    sim.block_on({ let g = g.clone(); async move { g.wait().await } });
+    assert_eq!(g.response_of("w"), Some(V::Obj(vec![])));
+}
+
+#[test]
+fn updates_and_stream_events_arrive_in_order_and_stream_end_completes() {
+    let sim = Sim::new();
+    let h = handler(|r| {
+        Box::pin(async move {
+            r.update(Some(V::Num(1.0)), false).unwrap();
+            r.stream(StreamPart::Start, None).unwrap();
+            r.stream(StreamPart::Data, Some(V::s("a"))).unwrap();
+            r.stream(StreamPart::End, Some(V::s("end"))).unwrap();
+            Ok(Some(V::s("ignored: the stream end already answered")))
+        })
+    });
+    let r = started(&sim, vec![worker("s", Some(h))]);
+    let g = r.start_group(vec!["s".into()], params(None, None), true).unwrap();
+    sim.block_on({ let g = g.clone(); async move { g.wait().await } });
+    let mut kinds = Vec::new();
+    loop {
+        match g.next_event() {
+            NextEvent::Event(e) => kinds.push((e.kind.as_str(), e.worker_name, e.data)),
+            NextEvent::Completed => break,
+            other => panic!("unexpected {}", matches!(other, NextEvent::Pending)),
+        }
+    }
+    assert_eq!(
+        kinds,
+        vec![
+            ("update", "s".to_string(), Some(V::Num(1.0))),
+            ("stream_start", "s".to_string(), None),
+            ("stream_data", "s".to_string(), Some(V::s("a"))),
+            ("stream_end", "s".to_string(), Some(V::s("end"))),
+        ]
+    );
+    assert_eq!(g.response_of("s"), Some(V::s("end")));
+    assert!(matches!(g.next_event(), NextEvent::Completed), "a finished iterator ends at once");
+}
+
+#[test]
+fn timeout_fires_exactly_at_the_deadline_and_aborts_the_handler() {
+    let sim = Sim::new();
+    let seen: Rc<RefCell<Option<String>>> = Rc::new(RefCell::new(None));
+    let s = seen.clone();
+    let h = handler(move |r| {
+        let s = s.clone();
+        r.abort.on_abort(move |reason| *s.borrow_mut() = Some(reason.to_string()));
+        Box::pin(futures::future::pending())
+    });
+    let r = started(&sim, vec![worker("w", Some(h))]);
+    let t0 = sim.now();
+    let g = r.start_group(vec!["w".into()], params(None, Some(100.0)), false).unwrap();
+    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    assert_eq!(f.reason, "timeout");
+    assert_eq!(sim.now() - t0, 100.0);
+    sim.settle();
+    assert_eq!(seen.borrow().as_deref(), Some("timeout"));
+    assert_eq!(r.get_worker("w").unwrap().active_jobs().len(), 0);
+}
+
+#[test]
+fn one_deadline_covers_readiness_and_the_job() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![]);
+    let t0 = sim.now();
+    let g = r.start_group(vec!["late".into()], params(None, Some(100.0)), false).unwrap();
+    assert!(!g.is_sent());
+    sim.advance(60.0);
+    let r2 = r.clone();
+    let env = sim.env();
+    sim.block_on(async move { r2.add_workers(vec![worker("late", Some(slow(env, 60.0)))]).await.unwrap() });
+    assert!(g.is_sent());
+    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    assert_eq!(f.reason, "timeout");
+    assert_eq!(sim.now() - t0, 100.0, "not 160: the deadline does not restart after the wait");
+}
+
+#[test]
+fn readiness_timeout_fails_without_sending_and_leaves_no_watch() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![]);
+    let g = r.start_group(vec!["ghost".into()], params(None, Some(50.0)), false).unwrap();
+    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    assert_eq!(f.reason, "workers not ready within timeout");
+    assert!(f.not_ready);
+    assert!(!g.is_sent());
+    sim.settle();
+    assert_eq!(r.registry().watch_count(), 0);
+    assert_eq!(r.requester().open_count(), 0);
+}
+
+#[test]
+fn a_throwing_handler_answers_error_and_the_job_fails_with_the_details() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("bad", Some(handler(|_| Box::pin(async { Err("boom".to_string()) }))))]);
+    let g = r.start_group(vec!["bad".into()], params(None, None), false).unwrap();
+    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    assert_eq!(f.reason, "worker 'bad' errored");
+    assert_eq!(f.worker_name.as_deref(), Some("bad"));
+    assert_eq!(f.status, Some(JobStatus::Error));
+    assert_eq!(f.response, Some(V::error_object("boom")));
+}
+
+#[test]
+fn no_handler_answers_an_error_naming_the_job() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("idle", None)]);
+    let p = JobParams { name: Some("ocr".into()), ..JobParams::default() };
+    let g = r.start_group(vec!["idle".into()], p, false).unwrap();
+    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    assert_eq!(f.response, Some(V::error_object("no handler for job 'ocr'")));
+    let g = r.start_group(vec!["idle".into()], params(None, None), false).unwrap();
+    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    assert_eq!(f.response, Some(V::error_object("no handler for job")));
+}
+
+#[test]
+fn cancel_on_error_cancels_the_other_members() {
+    let sim = Sim::new();
+    let aborted = Rc::new(RefCell::new(None));
+    let a = aborted.clone();
+    let patient = handler(move |r| {
+        let a = a.clone();
+        r.abort.on_abort(move |why| *a.borrow_mut() = Some(why.to_string()));
+        Box::pin(futures::future::pending())
+    });
+    let r = started(
+        &sim,
+        vec![
+            worker("ok", Some(echo())),
+            worker("patient", Some(patient)),
+            worker("bad", Some(handler(|_| Box::pin(async { Err("nope".to_string()) })))),
+        ],
+    );
+    let g = r.start_group(vec!["ok".into(), "patient".into(), "bad".into()], params(Some(V::Num(7.0)), None), false).unwrap();
+    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    sim.settle();
+    assert_eq!(f.reason, "worker 'bad' errored");
+    assert_eq!(aborted.borrow().as_deref(), Some("worker 'bad' errored"));
+    let names: Vec<&str> = f.responses.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, vec!["ok", "bad"]);
+}
+
+#[test]
+fn without_cancel_on_error_the_error_response_is_recorded() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("ok", Some(echo())), worker("bad", Some(handler(|_| Box::pin(async { Err("nope".into()) }))))]);
+    let p = JobParams { cancel_on_error: false, ..JobParams::default() };
+    let g = r.start_group(vec!["ok".into(), "bad".into()], p, false).unwrap();
+    assert!(matches!(sim.block_on({ let g = g.clone(); async move { g.wait().await } }), Outcome::Completed));
+    assert_eq!(g.response_of("bad"), Some(V::error_object("nope")));
+}
+
+#[test]
+fn sequential_handlers_run_one_at_a_time_in_fifo_order() {
+    let sim = Sim::new();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let (l, env) = (log.clone(), sim.env());
+    let h = handler(move |r| {
+        let (l, sleep) = (l.clone(), env.sleep(10.0, true));
+        let n = match r.payload { Some(V::Num(n)) => n as i32, _ => -1 };
+        Box::pin(async move {
+            l.borrow_mut().push(format!("start {n}"));
+            sleep.await;
+            l.borrow_mut().push(format!("end {n}"));
+            Ok(None)
+        })
+    });
+    let w = Worker::new("seq", true);
+    w.on_job(Some("step"), h, true).unwrap();
+    let r = started(&sim, vec![w]);
+    let groups: Vec<_> = (0..3)
+        .map(|i| {
+            let p = JobParams { name: Some("step".into()), payload: Some(V::Num(i as f64)), ..JobParams::default() };
+            r.start_group(vec!["seq".into()], p, false).unwrap()
+        })
+        .collect();
+    sim.block_on(async move {
+        for g in groups {
+            g.wait().await;
+        }
+    });
+    assert_eq!(*log.borrow(), vec!["start 0", "end 0", "start 1", "end 1", "start 2", "end 2"]);
+    assert_eq!(sim.now() - 1_700_000_000_000.0, 30.0);
+}
+
+#[test]
+fn duplicate_handlers_are_rejected() {
+    let w = Worker::<V>::new("w", true);
+    w.on_job(Some("a"), echo(), false).unwrap();
+    assert!(matches!(w.on_job(Some("a"), echo(), false), Err(ApiError::Error(m)) if m.contains("duplicate handler for job 'a'")));
+    w.on_job(None, echo(), false).unwrap();
+    assert!(w.on_job(None, echo(), false).is_err());
+}
+
+#[test]
+fn no_active_job_errors_use_pipecat_strings() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("w", Some(echo()))]);
+    let w = r.get_worker("w").unwrap();
+    let e = w.send_job_response("nope", None, JobStatus::Completed, false).unwrap_err();
+    assert_eq!(e.to_string(), "Worker 'w': no active job 'nope' to respond to");
+    assert_eq!(w.send_job_update("nope", None, false).unwrap_err().to_string(), "Worker 'w': no active job 'nope' to update");
+    assert_eq!(w.send_job_stream("nope", StreamPart::Data, None).unwrap_err().to_string(), "Worker 'w': no active job 'nope' to stream");
+    let lone = Worker::<V>::new("lone", true);
+    assert_eq!(lone.send_job_update("x", None, false).unwrap_err().to_string(), "Worker 'lone' is not attached to a runner");
+}
+
+#[test]
+fn graceful_end_lets_handlers_finish_within_the_grace_period() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("w", Some(slow(sim.env(), 30.0)))]);
+    let g = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    sim.settle();
+    let r2 = r.clone();
+    sim.block_on(async move { r2.end(None, 1000.0).await });
+    assert!(matches!(g.outcome(), Some(Outcome::Completed)), "the answer within the grace period is delivered");
+    assert_eq!(g.response_of("w"), Some(V::obj(&[("done", V::Num(30.0))])));
+    assert!(r.is_finished());
+}
+
+#[test]
+fn end_aborts_handlers_after_the_grace_period() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("w", Some(never()))]);
+    let t0 = sim.now();
+    let g = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    sim.settle();
+    let r2 = r.clone();
+    sim.block_on(async move { r2.end(None, 200.0).await });
+    assert_eq!(sim.now() - t0, 200.0);
+    assert_eq!(failure(g.outcome().unwrap()).reason, "worker 'w' stopped", "the worker answered before the runner finished");
+}
+
+#[test]
+fn cancel_aborts_at_once_and_pending_runner_jobs_fail_runner_exiting() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("w", Some(never()))]);
+    let t0 = sim.now();
+    let waiting = r.start_group(vec!["nobody".into()], params(None, None), false).unwrap();
+    let r2 = r.clone();
+    sim.block_on(async move { r2.cancel(Some("bye".into())).await });
+    assert_eq!(sim.now(), t0);
+    assert_eq!(failure(waiting.outcome().unwrap()).reason, "runner exiting");
+    assert!(r.get_worker("w").unwrap().is_finished());
+}
+
+#[test]
+fn cancel_during_end_aborts_at_once() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("w", Some(never()))]);
+    let t0 = sim.now();
+    let r2 = r.clone();
+    sim.spawn(async move { r2.end(None, 5000.0).await });
+    sim.advance(10.0);
+    let r3 = r.clone();
+    sim.block_on(async move { r3.cancel(None).await });
+    assert_eq!(sim.now() - t0, 10.0);
+}
+
+#[test]
+fn a_stopped_worker_leaves_and_jobs_to_it_fail_stopped() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("w", Some(echo())), worker("other", Some(echo()))]);
+    let w = r.get_worker("w").unwrap();
+    sim.block_on({ let w = w.clone(); async move { w.stop(None, None).await } });
+    assert!(!r.registry().has("w"));
+    assert!(!r.bus().is_subscribed("w"));
+    let g = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    let f = failure(g.outcome().expect("fails at once"));
+    assert_eq!(f.reason, "worker 'w' stopped");
+    assert!(!r.is_finished(), "autoEnd is off and the other root still runs");
+}
+
+#[test]
+fn a_request_already_queued_for_a_stopping_worker_is_answered_stopped() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("w", Some(never()))]);
+    let first = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    sim.settle();
+    let w = r.get_worker("w").unwrap();
+    sim.spawn({ let w = w.clone(); async move { w.stop(None, Some(50.0)).await } });
+    sim.settle();
+    let second = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    sim.settle();
+    assert_eq!(failure(second.outcome().unwrap()).reason, "worker 'w' stopped");
+    sim.advance(50.0);
+    assert_eq!(failure(first.outcome().unwrap()).reason, "worker 'w' stopped");
+}
+
+#[test]
+fn a_requesting_worker_that_stops_fails_its_groups() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("asker", None), worker("slowpoke", Some(never()))]);
+    let asker = r.get_worker("asker").unwrap();
+    let g = asker.start_group(vec!["slowpoke".into()], params(None, None), false).unwrap();
+    sim.settle();
+    asker.cancel(None);
+    assert_eq!(failure(g.outcome().unwrap()).reason, "worker 'asker' stopped");
+}
+
+#[test]
+fn a_worker_sent_cancel_rejects_with_its_reason() {
+    let sim = Sim::new();
+    let h = handler(|r| Box::pin(async move {
+        r.respond(Some(V::reason_object("changed my mind")), JobStatus::Cancelled, false).unwrap();
+        Ok(None)
+    }));
+    let r = started(&sim, vec![worker("w", Some(h))]);
+    let g = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    assert_eq!(f.reason, "changed my mind");
+    assert_eq!(f.status, Some(JobStatus::Cancelled));
+}
+
+#[test]
+fn requester_cancel_before_and_after_the_send() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("w", Some(never()))]);
+    let early = r.start_group(vec!["later".into()], params(None, None), false).unwrap();
+    r.requester().cancel(&early, None);
+    assert_eq!(failure(early.outcome().unwrap()).reason, "cancelled");
+    sim.settle();
+    assert_eq!(r.registry().watch_count(), 0);
+    let g = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    sim.settle();
+    r.requester().cancel(&g, Some("user".into()));
+    sim.settle();
+    assert_eq!(failure(g.outcome().unwrap()).reason, "user");
+    assert!(r.get_worker("w").unwrap().active_jobs().is_empty(), "the worker got the cancel");
+}
+
+#[test]
+fn request_cancel_honours_cancellable() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("w", Some(never()))]);
+    let fixed = r.start_group(vec!["w".into()], JobParams { cancellable: false, ..JobParams::default() }, false).unwrap();
+    let id = fixed.job_id().unwrap();
+    assert!(!r.requester().request_cancel(&id, None));
+    assert!(!r.requester().request_cancel("unknown", None));
+    let open = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    assert!(r.requester().request_cancel(&open.job_id().unwrap(), None));
+    assert!(open.is_done());
+}
+
+#[test]
+fn registry_register_watch_and_idempotence() {
+    let sim = Sim::new();
+    let r = runner(&sim, "r1");
+    let reg = r.registry().clone();
+    let calls = Rc::new(RefCell::new(Vec::new()));
+    let c = calls.clone();
+    let h: WatchFn = Rc::new(move |d: ReadyData| {
+        c.borrow_mut().push(format!("{}@{}", d.worker_name, d.runner));
+        Box::pin(async {})
+    });
+    let reg2 = reg.clone();
+    let h2 = h.clone();
+    let (first, again) = sim.block_on(async move {
+        reg2.watch("x", Some(1), h2.clone()).await;
+        reg2.watch("x", Some(1), h2.clone()).await;
+        let first = reg2.register(ReadyData { worker_name: "x".into(), runner: "r2".into() }).await;
+        let again = reg2.register(ReadyData { worker_name: "x".into(), runner: "r2".into() }).await;
+        reg2.watch("x", Some(2), h2).await; // known: fires at once
+        (first, again)
+    });
+    assert!(first && !again);
+    assert_eq!(*calls.borrow(), vec!["x@r2", "x@r2"]);
+    assert_eq!(reg.remote_workers(), vec!["x"]);
+    assert_eq!(reg.get("x"), Some(ReadyData { worker_name: "x".into(), runner: "r2".into() }));
+}
+
+#[test]
+fn two_runners_on_one_bus_exchange_snapshots_and_run_jobs_across() {
+    let sim = Sim::new();
+    let bus = Bus::new(sim.env());
+    let a = Runner::new(sim.env(), "runner-a".into(), bus.clone()).unwrap();
+    let b = Runner::new(sim.env(), "runner-b".into(), bus.clone()).unwrap();
+    let asker = worker("asker", None);
+    let (a2, b2, asker2) = (a.clone(), b.clone(), asker.clone());
+    sim.block_on(async move {
+        a2.add_workers(vec![asker2]).await.unwrap();
+        a2.start(false).await.unwrap();
+        b2.add_workers(vec![worker("echo-b", Some(echo()))]).await.unwrap();
+        b2.start(false).await.unwrap();
+    });
+    sim.settle();
+    assert_eq!(a.registry().remote_workers(), vec!["echo-b"]);
+    assert_eq!(b.registry().remote_workers(), vec!["asker"]);
+    let g = asker.start_group(vec!["echo-b".into()], params(Some(V::s("x")), None), false).unwrap();
+    sim.block_on({ let g = g.clone(); async move { g.wait().await } });
+    assert_eq!(g.response_of("echo-b"), Some(V::s("x")));
+    // a duplicate name on the same bus is rejected
+    let b3 = b.clone();
+    let dup = sim.block_on(async move { b3.add_workers(vec![worker("asker", None)]).await });
+    assert!(dup.unwrap_err().to_string().contains("already on the bus"));
+}
+
+struct Recorder {
+    seen: RefCell<Vec<String>>,
+    fail_on: &'static str,
+}
+
+impl Subscriber<V> for Recorder {
+    fn on_message(self: Rc<Self>, m: &Rc<Message<V>>) -> workbus::core::bus::Handling {
+        self.seen.borrow_mut().push(m.type_name().to_string());
+        if m.type_name() == self.fail_on {
+            return Err("listener failed".into());
+        }
+        Ok(None)
+    }
+}
+
+#[test]
+fn bus_lanes_system_first_never_inline_errors_do_not_stop_delivery() {
+    let sim = Sim::new();
+    let bus: Bus<V> = Bus::new(sim.env());
+    let rec = Rc::new(Recorder { seen: RefCell::new(Vec::new()), fail_on: "BusJobUpdateMessage" });
+    bus.subscribe("rec", rec.clone()).unwrap();
+    let upd = |n: f64, urgent| Body::JobUpdate { job_id: "j".into(), update: Some(V::Num(n)), urgent };
+    bus.send(Message::new("w", Some("rec".into()), upd(1.0, false)));
+    bus.send(Message::new("w", Some("rec".into()), upd(2.0, false)));
+    bus.send(Message::new("w", Some("rec".into()), Body::JobCancel { job_id: "j".into(), reason: None }));
+    assert!(rec.seen.borrow().is_empty(), "send never calls a subscriber inline");
+    sim.settle();
+    assert_eq!(*rec.seen.borrow(), vec!["BusJobCancelMessage", "BusJobUpdateMessage", "BusJobUpdateMessage"]);
+    assert_eq!(sim.logged("listener failed"), 2);
+    assert!(bus.subscribe("rec", rec).is_err(), "a duplicate subscriber name is rejected");
+}
+
+#[test]
+fn activation_pending_until_start_and_deactivate_self() {
+    let sim = Sim::new();
+    let a = Worker::<V>::new("a", true);
+    let b = Worker::<V>::new("b", false);
+    let ea = record_events(&a);
+    let eb = record_events(&b);
+    let r = started(&sim, vec![a.clone(), b.clone()]);
+    assert!(a.is_active() && !b.is_active());
+    assert_eq!(ea.borrow().iter().filter(|e| *e == "activated").count(), 1, "active workers activate at start");
+    a.activate_worker("b", Some(V::obj(&[("metadata", V::Num(1.0))])), true).unwrap();
+    sim.settle();
+    assert!(!a.is_active() && b.is_active());
+    assert_eq!(b.activation_args(), Some(V::obj(&[("metadata", V::Num(1.0))])));
+    assert!(ea.borrow().contains(&"deactivated".to_string()));
+    assert!(eb.borrow().contains(&"activated".to_string()));
+    a.deactivate_worker("b").unwrap();
+    sim.settle();
+    assert!(!b.is_active() && b.activation_args().is_none());
+    drop(r);
+}
+
+#[test]
+fn children_added_before_start_are_hosted_and_report_errors_to_their_parent() {
+    let sim = Sim::new();
+    let parent = worker("parent", None);
+    let child = worker("child", Some(echo()));
+    let events = record_events(&parent);
+    let (p, c) = (parent.clone(), child.clone());
+    sim.block_on(async move { p.add_workers(vec![c]).await.unwrap() });
+    let r = started(&sim, vec![parent.clone()]);
+    sim.settle();
+    assert_eq!(child.parent().as_deref(), Some("parent"));
+    assert!(r.get_worker("child").is_some(), "a child added before the runner ran is kept");
+    assert!(events.borrow().contains(&"workerReady".to_string()));
+    child.send_bus_error_message("it broke").unwrap();
+    sim.settle();
+    assert!(events.borrow().contains(&"workerFailed".to_string()));
+    // ending the runner ends the child through its parent
+    let r2 = r.clone();
+    sim.block_on(async move { r2.end(None, 100.0).await });
+    assert!(child.is_finished() && parent.is_finished());
+}
+
+#[test]
+fn auto_end_finishes_when_every_root_has_finished() {
+    let sim = Sim::new();
+    let r = runner(&sim, "r");
+    let w = worker("w", Some(echo()));
+    let (r2, w2) = (r.clone(), w.clone());
+    sim.block_on(async move {
+        r2.add_workers(vec![w2]).await.unwrap();
+        r2.start(true).await.unwrap();
+    });
+    assert!(!r.is_finished());
+    sim.block_on({ let w = w.clone(); async move { w.stop(None, None).await } });
+    sim.settle();
+    assert!(r.is_finished());
+}
+
+#[test]
+fn session_end_from_a_worker_ends_every_runner_on_the_bus() {
+    let sim = Sim::new();
+    let bus = Bus::new(sim.env());
+    let a = Runner::new(sim.env(), "ra".into(), bus.clone()).unwrap();
+    let b = Runner::new(sim.env(), "rb".into(), bus.clone()).unwrap();
+    let w = worker("w", None);
+    let (a2, b2, w2) = (a.clone(), b.clone(), w.clone());
+    sim.block_on(async move {
+        a2.add_workers(vec![w2]).await.unwrap();
+        a2.start(false).await.unwrap();
+        b2.add_workers(vec![worker("v", None)]).await.unwrap();
+        b2.start(false).await.unwrap();
+    });
+    w.end_session(Some("done".into())).unwrap();
+    sim.block_on(async move {
+        a.finished().await;
+        b.finished().await;
+    });
+}
+
+#[test]
+fn events_follow_the_workers_own_handling() {
+    let sim = Sim::new();
+    let asker = worker("asker", None);
+    let log = record_events(&asker);
+    let h = handler(|r| Box::pin(async move {
+        r.update(Some(V::Num(1.0)), false).unwrap();
+        Ok(Some(V::s("ok")))
+    }));
+    let _r = started(&sim, vec![asker.clone(), worker("w", Some(h))]);
+    log.borrow_mut().clear();
+    let g = asker.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    sim.block_on({ let g = g.clone(); async move { g.wait().await } });
+    assert_eq!(
+        *log.borrow(),
+        vec!["jobUpdate", "busMessage:BusJobUpdateMessage", "jobResponse", "jobCompleted", "busMessage:BusJobResponseMessage"]
+    );
+}
