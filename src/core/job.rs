@@ -122,7 +122,8 @@ struct GroupState<V: Value> {
     events: Option<VecDeque<JobEvent<V>>>,
     outcome: Option<Outcome<V>>,
     deadline: Option<AbortHandle>,
-    on_change: Option<Rc<dyn Fn()>>,
+    on_change: Vec<(u64, Rc<dyn Fn()>)>,
+    next_listener: u64,
 }
 
 impl<V: Value> JobGroup<V> {
@@ -165,9 +166,17 @@ impl<V: Value> JobGroup<V> {
         self.0.settled.wait().await;
         self.outcome().expect("a settled group has an outcome")
     }
-    /// Called (with no borrow held) whenever the group is sent, gets an event or settles.
-    pub fn set_on_change(&self, f: Option<Rc<dyn Fn()>>) {
-        self.0.state.borrow_mut().on_change = f;
+    /// `f` is called (with no borrow held) whenever the group is sent, gets an event or
+    /// settles, until removed with the returned id.
+    pub fn add_on_change(&self, f: Rc<dyn Fn()>) -> u64 {
+        let mut s = self.0.state.borrow_mut();
+        s.next_listener += 1;
+        let id = s.next_listener;
+        s.on_change.push((id, f));
+        id
+    }
+    pub fn remove_on_change(&self, id: u64) {
+        self.0.state.borrow_mut().on_change.retain(|(i, _)| *i != id);
     }
     pub fn next_event(&self) -> NextEvent<V> {
         let mut s = self.0.state.borrow_mut();
@@ -181,8 +190,8 @@ impl<V: Value> JobGroup<V> {
         }
     }
     fn notify(&self) {
-        let f = self.0.state.borrow().on_change.clone();
-        if let Some(f) = f {
+        let listeners: Vec<Rc<dyn Fn()>> = self.0.state.borrow().on_change.iter().map(|(_, f)| f.clone()).collect();
+        for f in listeners {
             f();
         }
     }
@@ -310,7 +319,8 @@ impl<V: Value> Requester<V> {
                 events: with_events.then(VecDeque::new),
                 outcome: None,
                 deadline: None,
-                on_change: None,
+                on_change: Vec::new(),
+                next_listener: 0,
             }),
             settled: Flag::new(),
         }));

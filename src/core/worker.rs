@@ -95,6 +95,8 @@ pub struct JobRequest<V: Value> {
     pub source: String,
     /// Aborted when the job is cancelled or the worker stops.
     pub abort: AbortToken,
+    /// The host's own object for this request (the JavaScript `JobRequest`), kept with it.
+    pub host: Rc<RefCell<Option<V>>>,
     worker: Weak<WorkerInner<V>>,
 }
 
@@ -106,6 +108,7 @@ impl<V: Value> Clone for JobRequest<V> {
             payload: self.payload.clone(),
             source: self.source.clone(),
             abort: self.abort.clone(),
+            host: self.host.clone(),
             worker: self.worker.clone(),
         }
     }
@@ -457,6 +460,7 @@ impl<V: Value> Worker<V> {
             payload: payload.clone(),
             source: message.source.clone(),
             abort: AbortToken::new(),
+            host: Rc::new(RefCell::new(None)),
             worker: Rc::downgrade(&self.0),
         };
         let (handler, tail) = {

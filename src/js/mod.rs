@@ -1,7 +1,181 @@
-//! The wasm-bindgen layer (placeholder while the engine lands).
-use wasm_bindgen::prelude::*;
+//! The wasm-bindgen layer: JavaScript values as payloads, `setTimeout` timers, `spawn_local`
+//! tasks, a pluggable logger, and the `Core*` classes the JS façade (`js/workbus.js`) wraps.
+//! It adapts only: every rule lives in `crate::core`.
 
-#[wasm_bindgen(js_name = coreVersion)]
-pub fn core_version() -> String {
-    env!("CARGO_PKG_VERSION").to_string()
+mod api;
+mod convert;
+
+use crate::core::platform::{LogLevel, Platform};
+use crate::core::Value;
+use futures::future::LocalBoxFuture;
+use js_sys::{Function, Object, Promise, Reflect};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue);
+}
+
+/// Sets `obj[key] = value` on a plain object we just created (cannot fail).
+pub(crate) fn set(obj: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+}
+
+pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
+    if obj.is_object() {
+        Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
+pub(crate) fn opt(v: Option<JsValue>) -> JsValue {
+    v.unwrap_or(JsValue::UNDEFINED)
+}
+
+pub(crate) fn opt_str(v: Option<&str>) -> JsValue {
+    v.map(JsValue::from_str).unwrap_or(JsValue::NULL)
+}
+
+/// `String(v)`, as JavaScript would write it.
+pub(crate) fn js_string(v: &JsValue) -> String {
+    if let Some(s) = v.as_string() {
+        return s;
+    }
+    let string = get(&js_sys::global(), "String");
+    string.dyn_ref::<Function>().and_then(|f| f.call1(&JsValue::UNDEFINED, v).ok()).and_then(|s| s.as_string()).unwrap_or_default()
+}
+
+/// `e.message ?? String(e)`: what a thrown value says.
+pub(crate) fn error_message(e: &JsValue) -> String {
+    let message = get(e, "message");
+    if message.is_undefined() || message.is_null() {
+        js_string(e)
+    } else {
+        js_string(&message)
+    }
+}
+
+impl Value for JsValue {
+    fn empty_object() -> Self {
+        Object::new().into()
+    }
+    fn error_object(message: &str) -> Self {
+        let o = Object::new();
+        set(&o, "error", &JsValue::from_str(message));
+        o.into()
+    }
+    fn reason_object(reason: &str) -> Self {
+        let o = Object::new();
+        set(&o, "reason", &JsValue::from_str(reason));
+        o.into()
+    }
+    fn string_field(&self, key: &str) -> Option<String> {
+        get(self, key).as_string()
+    }
+    fn is_nullish(&self) -> bool {
+        self.is_null() || self.is_undefined()
+    }
+}
+
+thread_local! {
+    static LOGGER: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static PLATFORM: Rc<JsPlatform> = Rc::new(JsPlatform);
+}
+
+pub(crate) fn env() -> crate::core::platform::Env {
+    PLATFORM.with(|p| p.clone())
+}
+
+/// Routes the engine's log lines to `logger(level, message)`; `null` restores the console.
+#[wasm_bindgen(js_name = setLogger)]
+pub fn set_logger(logger: Option<Function>) {
+    LOGGER.with(|l| *l.borrow_mut() = logger);
+}
+
+pub(crate) fn log(level: LogLevel, message: &str) {
+    let level_name = match level {
+        LogLevel::Debug => "debug",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+    };
+    let logger = LOGGER.with(|l| l.borrow().clone());
+    match logger {
+        Some(f) => {
+            let _ = f.call2(&JsValue::UNDEFINED, &JsValue::from_str(level_name), &JsValue::from_str(message));
+        }
+        None if level != LogLevel::Debug => {
+            let console = get(&js_sys::global(), "console");
+            if let Ok(f) = get(&console, if level == LogLevel::Error { "error" } else { "warn" }).dyn_into::<Function>() {
+                let _ = f.call1(&console, &JsValue::from_str(&format!("[workbus] {message}")));
+            }
+        }
+        None => {}
+    }
+}
+
+struct JsPlatform;
+
+/// A `setTimeout` as a future; dropping it clears the timer.
+struct Sleep {
+    handle: JsValue,
+    done: JsFuture,
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        clear_timeout(&self.handle);
+    }
+}
+
+impl std::future::Future for Sleep {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::pin::Pin::new(&mut self.done).poll(cx).map(|_| ())
+    }
+}
+
+impl Platform for JsPlatform {
+    fn now(&self) -> f64 {
+        js_sys::Date::now()
+    }
+    fn sleep(&self, ms: f64, keep_alive: bool) -> LocalBoxFuture<'static, ()> {
+        let mut handle = JsValue::UNDEFINED;
+        let promise = Promise::new(&mut |resolve, _| {
+            handle = set_timeout(&resolve, ms);
+            if !keep_alive {
+                // Node: an idle timer must not keep the process alive.
+                if let Ok(unref) = get(&handle, "unref").dyn_into::<Function>() {
+                    let _ = unref.call0(&handle);
+                }
+            }
+        });
+        Box::pin(Sleep { handle, done: JsFuture::from(promise) })
+    }
+    fn spawn(&self, task: LocalBoxFuture<'static, ()>) {
+        wasm_bindgen_futures::spawn_local(task);
+    }
+    fn random_bytes(&self, buf: &mut [u8]) {
+        let crypto = get(&js_sys::global(), "crypto");
+        let fill = get(&crypto, "getRandomValues");
+        if let Ok(fill) = fill.dyn_into::<Function>() {
+            let array = js_sys::Uint8Array::new_with_length(buf.len() as u32);
+            if fill.call1(&crypto, &array).is_ok() {
+                array.copy_to(buf);
+                return;
+            }
+        }
+        for b in buf {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    fn log(&self, level: LogLevel, message: &str) {
+        log(level, message);
+    }
 }

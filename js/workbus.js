@@ -1,0 +1,863 @@
+// The JavaScript face of workbus: argument checks, Error classes, listeners, thenables and
+// async iterators around the wasm engine (`./core.js`). Every rule of the system lives in
+// the engine; this file only shapes values and calls for JavaScript.
+
+import * as core from "./core.js";
+
+// ----- constants -----------------------------------------------------------------------------
+
+export const JobStatus = Object.freeze({ COMPLETED: "completed", CANCELLED: "cancelled", FAILED: "failed", ERROR: "error" });
+export const JobEvent = Object.freeze({ UPDATE: "update", STREAM_START: "stream_start", STREAM_DATA: "stream_data", STREAM_END: "stream_end" });
+export const JobGroupEvent = JobEvent;
+
+const STATUSES = new Set(Object.values(JobStatus));
+const DEFAULT_GRACE_MS = 5000;
+// Bit i of a worker's event mask is WORKER_EVENTS[i] (the engine's order).
+const WORKER_EVENTS = [
+  "activated", "deactivated", "finished", "workerReady", "workerFailed", "jobRequest", "jobResponse",
+  "jobUpdate", "jobUpdateRequested", "jobError", "jobStreamStart", "jobStreamData", "jobStreamEnd",
+  "jobCancelled", "busMessage", "jobCompleted",
+];
+const RUNNER_EVENTS = ["ready", "error"];
+const STREAM = { start: 0, data: 1, end: 2 };
+
+/** Routes workbus log lines to `logger(level, message)`; `null` restores the console. */
+export function setLogger(logger) {
+  if (logger !== null && logger !== undefined && typeof logger !== "function") {
+    throw new TypeError(`logger must be a function or null, got ${describe(logger)}`);
+  }
+  core.setLogger(logger ?? undefined);
+  currentLogger = logger ?? null;
+}
+let currentLogger = null;
+
+function logError(what, error) {
+  const message = `${what}: ${error instanceof Error ? error.stack || error.message : String(error)}`;
+  if (currentLogger) currentLogger("error", message);
+  else console.error(`[workbus] ${message}`);
+}
+
+// ----- argument checks (TypeError naming the argument) -----------------------------------------
+
+function describe(v) {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
+  if (typeof v === "number") return `the number ${v}`;
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}
+
+function checkString(value, name) {
+  if (typeof value !== "string") throw new TypeError(`${name} must be a string, got ${describe(value)}`);
+  return value;
+}
+
+function checkName(value, name) {
+  checkString(value, name);
+  if (value.length === 0) throw new TypeError(`${name} must not be empty`);
+  return value;
+}
+
+function checkOptionalString(value, name) {
+  return value === undefined || value === null ? undefined : checkString(value, name);
+}
+
+function checkFunction(value, name) {
+  if (typeof value !== "function") throw new TypeError(`${name} must be a function, got ${describe(value)}`);
+  return value;
+}
+
+function checkBoolean(value, name, fallback) {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new TypeError(`${name} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+function checkDuration(value, name) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`${name} must be a finite number of milliseconds >= 0, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function checkOptions(value, name) {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw new TypeError(`${name} must be an object, got ${describe(value)}`);
+  return value;
+}
+
+function checkSignal(value, name) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object" || typeof value.aborted !== "boolean" || typeof value.addEventListener !== "function") {
+    throw new TypeError(`${name} must be an AbortSignal, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function checkWorkerNames(value, name) {
+  if (!Array.isArray(value)) throw new TypeError(`${name} must be an array of worker names, got ${describe(value)}`);
+  value.forEach((n, i) => checkName(n, `${name}[${i}]`));
+  return value;
+}
+
+function checkWorker(value, name) {
+  if (!(value instanceof Worker)) throw new TypeError(`${name} must be a Worker, got ${describe(value)}`);
+  return value;
+}
+
+/** The options of `end`/`cancel`/`stop`: a reason string or `{ reason, gracePeriod }`. */
+function stopOptions(options, name) {
+  if (typeof options === "string") return { reason: options, gracePeriod: undefined };
+  const o = checkOptions(options, name);
+  return { reason: checkOptionalString(o.reason, `${name}.reason`), gracePeriod: checkDuration(o.gracePeriod, `${name}.gracePeriod`) };
+}
+
+function jobParams(params, name, group) {
+  const p = checkOptions(params, name);
+  return {
+    name: checkOptionalString(p.name, `${name}.name`),
+    payload: p.payload,
+    timeout: checkDuration(p.timeout, `${name}.timeout`),
+    label: checkOptionalString(p.label, `${name}.label`),
+    cancellable: checkBoolean(p.cancellable, `${name}.cancellable`, true),
+    cancelOnError: group ? checkBoolean(p.cancelOnError, `${name}.cancelOnError`, true) : true,
+    signal: checkSignal(p.signal, `${name}.signal`),
+  };
+}
+
+/** Runs `fn` and turns a synchronous throw into a rejection (for async methods). */
+function rejecting(fn) {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+// ----- errors ----------------------------------------------------------------------------------
+
+export class JobError extends Error {
+  constructor(reason, options = {}) {
+    super(reason, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "JobError";
+    this.reason = reason;
+    for (const key of ["jobId", "workerName", "status", "response"]) {
+      if (options[key] !== undefined) this[key] = options[key];
+    }
+  }
+}
+
+export class JobGroupError extends JobError {
+  constructor(reason, options = {}) {
+    super(reason, options);
+    this.name = "JobGroupError";
+    this.responses = options.responses ?? {};
+  }
+}
+
+function toError(failure, group) {
+  const { reason, ...details } = failure;
+  return group ? new JobGroupError(reason, details) : new JobError(reason, details);
+}
+
+// ----- listeners -------------------------------------------------------------------------------
+
+/** on/off/once over a fixed set of event names; tells the engine which events are wanted. */
+class Listeners {
+  constructor(names, onMaskChange) {
+    this.names = names;
+    this.map = new Map();
+    this.onMaskChange = onMaskChange;
+  }
+  add(event, listener, once) {
+    if (!this.names.includes(event)) {
+      throw new TypeError(`event must be one of ${this.names.join(", ")}; got ${describe(event)}`);
+    }
+    checkFunction(listener, "listener");
+    const list = this.map.get(event) ?? [];
+    list.push({ listener, once });
+    this.map.set(event, list);
+    this.onMaskChange(this.mask());
+  }
+  remove(event, listener) {
+    if (!this.names.includes(event)) {
+      throw new TypeError(`event must be one of ${this.names.join(", ")}; got ${describe(event)}`);
+    }
+    const list = this.map.get(event);
+    if (!list) return;
+    const i = list.findIndex((l) => l.listener === listener);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.map.delete(event);
+    this.onMaskChange(this.mask());
+  }
+  mask() {
+    let m = 0;
+    this.names.forEach((n, i) => {
+      if (this.map.has(n)) m |= 1 << i;
+    });
+    return m;
+  }
+  /** Calls the listeners in order; their errors are logged and never break delivery. */
+  emit(event, ...args) {
+    const list = this.map.get(event);
+    if (!list) return;
+    for (const entry of [...list]) {
+      if (entry.once) this.remove(event, entry.listener);
+      try {
+        const result = entry.listener(...args);
+        if (result && typeof result.then === "function") result.then(undefined, (e) => logError(`a "${event}" listener failed`, e));
+      } catch (e) {
+        logError(`a "${event}" listener failed`, e);
+      }
+    }
+  }
+}
+
+// ----- job contexts ----------------------------------------------------------------------------
+
+/** Shared by JobContext and JobGroupContext: a thenable and an async iterator over a group. */
+class GroupContext {
+  constructor(coreGroup, isGroup, signal) {
+    this._core = coreGroup;
+    this._isGroup = isGroup;
+    this._waiters = [];
+    this._listening = undefined;
+    this._error = undefined;
+    this._promise = undefined;
+    this._started = undefined;
+    if (signal) this._watchSignal(signal);
+  }
+
+  _watchSignal(signal) {
+    const reasonOf = () => (typeof signal.reason === "string" ? signal.reason : "cancelled");
+    if (signal.aborted) {
+      this._core.cancel(reasonOf());
+      return;
+    }
+    const onAbort = () => this._core.cancel(reasonOf());
+    signal.addEventListener("abort", onAbort, { once: true });
+    this._whenChanged(() => {
+      if (this._core.state < 2) return true;
+      signal.removeEventListener("abort", onAbort);
+      return false;
+    });
+  }
+
+  /** Runs `fn` on every change of the group (sent, event, settled). */
+  _whenChanged(fn) {
+    if (this._listening === undefined) this._listening = this._core.addOnChange(() => this._changed());
+    this._waiters.push(fn);
+  }
+
+  _changed() {
+    const waiters = this._waiters;
+    this._waiters = [];
+    for (const w of waiters) {
+      if (w() === true) this._waiters.push(w); // keep listening
+    }
+    if (this._waiters.length === 0 && this._listening !== undefined) {
+      this._core.removeOnChange(this._listening);
+      this._listening = undefined;
+    }
+  }
+
+  _failure() {
+    if (this._error === undefined) this._error = toError(this._core.failure(), this._isGroup);
+    return this._error;
+  }
+
+  get jobId() {
+    return this._core.jobId;
+  }
+
+  get started() {
+    if (!this._started) {
+      this._started = new Promise((resolve, reject) => {
+        const check = () => {
+          const id = this._core.jobId;
+          if (id !== undefined) resolve(id);
+          else if (this._core.state === 3) reject(this._failure());
+          else return true;
+          return false;
+        };
+        if (check() === true) this._whenChanged(check);
+      });
+    }
+    return this._started;
+  }
+
+  _result() {
+    if (!this._promise) {
+      this._promise = new Promise((resolve, reject) => {
+        const check = () => {
+          const state = this._core.state;
+          if (state === 2) resolve(this._value());
+          else if (state === 3) reject(this._failure());
+          else return true;
+          return false;
+        };
+        if (check() === true) this._whenChanged(check);
+      });
+    }
+    return this._promise;
+  }
+
+  then(onFulfilled, onRejected) {
+    return this._result().then(onFulfilled, onRejected);
+  }
+
+  catch(onRejected) {
+    return this._result().catch(onRejected);
+  }
+
+  finally(onFinally) {
+    return this._result().finally(onFinally);
+  }
+
+  cancel(reason) {
+    return rejecting(() => {
+      this._core.cancel(checkOptionalString(reason, "reason"));
+    });
+  }
+
+  [Symbol.asyncIterator]() {
+    let done = false;
+    const next = () => {
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      const ev = this._core.nextEvent(this._isGroup);
+      if (ev === undefined) {
+        return new Promise((resolve) => {
+          this._whenChanged(() => {
+            resolve(next());
+            return false;
+          });
+        });
+      }
+      if (ev === true) {
+        done = true;
+        return Promise.resolve({ value: undefined, done: true });
+      }
+      if (ev === false) {
+        done = true;
+        return Promise.reject(this._failure());
+      }
+      return Promise.resolve({ value: ev, done: false });
+    };
+    return {
+      next,
+      // `break` ends this loop only: the job goes on, and a later loop gets the rest.
+      return: (value) => {
+        done = true;
+        return Promise.resolve({ value, done: true });
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+}
+
+class JobContext extends GroupContext {
+  constructor(coreGroup, workerName, signal) {
+    super(coreGroup, false, signal);
+    this._workerName = workerName;
+  }
+  _value() {
+    return this._core.responseOf(this._workerName);
+  }
+  get response() {
+    return this._core.state === 2 ? this._value() : undefined;
+  }
+  get status() {
+    return this._core.lastStatus;
+  }
+  get [Symbol.toStringTag]() {
+    return "JobContext";
+  }
+}
+
+class JobGroupContext extends GroupContext {
+  constructor(coreGroup, signal) {
+    super(coreGroup, true, signal);
+  }
+  _value() {
+    return this._core.responses();
+  }
+  get responses() {
+    return this._core.responses();
+  }
+  get [Symbol.toStringTag]() {
+    return "JobGroupContext";
+  }
+}
+
+/** The JobGroup record of `createJobGroupAndRequestJob` and `worker.jobGroups`. */
+class JobGroup {
+  constructor(coreGroup) {
+    this._core = coreGroup;
+    this.jobId = coreGroup.jobId;
+    this.workerNames = Object.freeze(coreGroup.workerNames);
+    this.cancelOnError = coreGroup.cancelOnError;
+    this.label = coreGroup.label;
+    this.cancellable = coreGroup.cancellable;
+  }
+  get responses() {
+    return this._core.responses();
+  }
+  get isDone() {
+    return this._core.isDone;
+  }
+  wait() {
+    return new JobGroupContext(this._core).then(() => undefined);
+  }
+}
+
+/** Starts a group through `coreOwner` and wraps it in the right context. */
+function startContext(coreOwner, workerNames, params, group, paramsName) {
+  const p = jobParams(params, paramsName, group);
+  const coreGroup = coreOwner.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, true);
+  return group ? new JobGroupContext(coreGroup, p.signal) : new JobContext(coreGroup, workerNames[0], p.signal);
+}
+
+// ----- worker side: job requests ---------------------------------------------------------------
+
+class JobRequest {
+  constructor(coreRequest) {
+    this._core = coreRequest;
+    this.id = coreRequest.id;
+    this.name = coreRequest.name ?? null;
+    this.payload = coreRequest.payload;
+    this.source = coreRequest.source;
+    const controller = new AbortController();
+    coreRequest.onAbort((reason) => controller.abort(reason));
+    this.signal = controller.signal;
+  }
+  update(data, options) {
+    return rejecting(() => this._core.update(data, checkBoolean(checkOptions(options, "options").urgent, "options.urgent", false)));
+  }
+  streamStart(data) {
+    return rejecting(() => this._core.stream(STREAM.start, data));
+  }
+  streamData(data) {
+    return rejecting(() => this._core.stream(STREAM.data, data));
+  }
+  streamEnd(data) {
+    return rejecting(() => this._core.stream(STREAM.end, data));
+  }
+  respond(response, options) {
+    return rejecting(() => {
+      const o = checkOptions(options, "options");
+      this._core.respond(response, checkStatus(o.status), checkBoolean(o.urgent, "options.urgent", false));
+    });
+  }
+  get [Symbol.toStringTag]() {
+    return "JobRequest";
+  }
+}
+
+function checkStatus(status) {
+  if (status === undefined) return JobStatus.COMPLETED;
+  if (!STATUSES.has(status)) throw new TypeError(`options.status must be one of ${[...STATUSES].join(", ")}; got ${describe(status)}`);
+  return status;
+}
+
+/** The one JobRequest object of a job, kept with the job in the engine. */
+function jobRequestFor(coreRequest) {
+  let request = coreRequest.host;
+  if (request === undefined) {
+    request = new JobRequest(coreRequest);
+    coreRequest.host = request;
+  }
+  return request;
+}
+
+// ----- buses -----------------------------------------------------------------------------------
+
+export class LocalBus {
+  constructor() {
+    this._core = new core.CoreBus();
+  }
+}
+
+// ----- registry --------------------------------------------------------------------------------
+
+const handlerKeys = new WeakMap();
+let nextHandlerKey = 1;
+/** A stable number per handler function, so watching twice with one handler is one watch. */
+function handlerKey(fn) {
+  let key = handlerKeys.get(fn);
+  if (key === undefined) {
+    key = nextHandlerKey++;
+    handlerKeys.set(fn, key);
+  }
+  return key;
+}
+
+export class WorkerRegistry {
+  constructor(runnerName, coreRegistry) {
+    this._core = coreRegistry ?? new core.CoreRegistry(checkName(runnerName, "runnerName"));
+  }
+  get runnerName() {
+    return this._core.runnerName;
+  }
+  get localWorkers() {
+    return this._core.localWorkers;
+  }
+  get remoteWorkers() {
+    return this._core.remoteWorkers;
+  }
+  get(name) {
+    return this._core.get(checkString(name, "name"));
+  }
+  has(name) {
+    return this._core.has(checkString(name, "name"));
+  }
+  watch(name, handler) {
+    return rejecting(() => this._core.watch(checkString(name, "name"), handlerKey(checkFunction(handler, "handler")), handler));
+  }
+  unwatch(name, handler) {
+    this._core.unwatch(checkString(name, "name"), handlerKey(checkFunction(handler, "handler")));
+  }
+  register(data) {
+    return rejecting(() => {
+      const d = checkOptions(data, "data");
+      return this._core.register(checkName(d.workerName, "data.workerName"), checkName(d.runner, "data.runner"));
+    });
+  }
+  entries() {
+    return this._core.entries();
+  }
+}
+
+// ----- runner ----------------------------------------------------------------------------------
+
+export class WorkerRunner {
+  constructor(options) {
+    const o = checkOptions(options, "options");
+    const name = o.name === undefined ? undefined : checkName(o.name, "options.name");
+    if (o.bus !== undefined && !(o.bus instanceof LocalBus)) throw new TypeError(`options.bus must be a bus such as LocalBus, got ${describe(o.bus)}`);
+    this.bus = o.bus ?? new LocalBus();
+    this._core = new core.CoreRunner(name, this.bus._core);
+    this.name = this._core.name;
+    this.registry = new WorkerRegistry(undefined, this._core.registry());
+    this._workers = new Map();
+    this._listeners = new Listeners(RUNNER_EVENTS, () => {});
+    this._core.setEventSink((kind, message) => {
+      if (kind === 0) this._listeners.emit("ready");
+      else this._listeners.emit("error", new Error(message));
+    });
+    this.finished = this._core.finished();
+  }
+
+  /** Records where workers (and their children) live, for getWorker and worker.runner. */
+  _adopt(worker) {
+    worker._runner = this;
+    this._workers.set(worker.name, worker);
+    worker._children.forEach((c) => this._adopt(c));
+  }
+
+  addWorkers(...workers) {
+    return rejecting(async () => {
+      workers.forEach((w, i) => checkWorker(w, `workers[${i}]`));
+      await this._core.addWorkers(workers.map((w) => w._core.cloneHandle()));
+      workers.forEach((w) => this._adopt(w));
+    });
+  }
+
+  getWorker(name) {
+    return this._workers.get(checkString(name, "name"));
+  }
+
+  start(options) {
+    return rejecting(() => {
+      const o = checkOptions(options, "options");
+      return this._core.start(checkBoolean(o.autoEnd, "options.autoEnd", true));
+    });
+  }
+
+  run(options) {
+    return rejecting(async () => {
+      await this.start(options);
+      await this.finished;
+    });
+  }
+
+  end(options) {
+    return rejecting(() => {
+      const { reason, gracePeriod } = stopOptions(options, "options");
+      return this._core.end(reason, gracePeriod ?? DEFAULT_GRACE_MS);
+    });
+  }
+
+  cancel(options) {
+    return rejecting(() => this._core.cancel(stopOptions(options, "options").reason));
+  }
+
+  job(workerName, params) {
+    checkName(workerName, "workerName");
+    return startContext(this._core, [workerName], params, false, "params");
+  }
+
+  jobGroup(workerNames, params) {
+    checkWorkerNames(workerNames, "workerNames");
+    return startContext(this._core, workerNames, params, true, "params");
+  }
+
+  on(event, listener) {
+    this._listeners.add(event, listener, false);
+    return this;
+  }
+  once(event, listener) {
+    this._listeners.add(event, listener, true);
+    return this;
+  }
+  off(event, listener) {
+    this._listeners.remove(event, listener);
+    return this;
+  }
+}
+
+// ----- worker ----------------------------------------------------------------------------------
+
+export class Worker {
+  constructor(name, options) {
+    checkName(name, "name");
+    const o = checkOptions(options, "options");
+    this._core = new core.CoreWorker(name, checkBoolean(o.active, "options.active", true));
+    this.name = name;
+    this._runner = null;
+    this._children = [];
+    this._finished = undefined;
+    this._listeners = new Listeners(WORKER_EVENTS, (mask) => this._core.setEventSink(mask ? (i, arg) => this._emit(i, arg) : undefined, mask));
+  }
+
+  _emit(index, arg) {
+    const event = WORKER_EVENTS[index];
+    this._listeners.emit(event, event === "jobRequest" ? jobRequestFor(arg) : arg);
+  }
+
+  get active() {
+    return this._core.active;
+  }
+  get activationArgs() {
+    return this._core.activationArgs;
+  }
+  get parent() {
+    return this._core.parent ?? null;
+  }
+  get children() {
+    return Object.freeze([...this._children]);
+  }
+  get startedAt() {
+    return this._core.startedAt ?? null;
+  }
+  get runner() {
+    return this._runner;
+  }
+  get registry() {
+    return this._runner ? this._runner.registry : null;
+  }
+  get activeJobs() {
+    return new Map(this._core.activeJobs().map((r) => [r.id, jobRequestFor(r)]));
+  }
+  get jobGroups() {
+    return new Map(this._core.jobGroups().map((g) => [g.jobId, new JobGroup(g)]));
+  }
+  get finished() {
+    if (!this._finished) this._finished = this._core.finished();
+    return this._finished;
+  }
+
+  // worker side
+
+  onJob(nameOrHandler, handlerOrOptions, options) {
+    if (typeof nameOrHandler === "function") {
+      if (handlerOrOptions !== undefined) checkOptions(handlerOrOptions, "options");
+      this._core.onJob(undefined, wrapHandler(nameOrHandler), false);
+      return this;
+    }
+    checkName(nameOrHandler, "jobName");
+    checkFunction(handlerOrOptions, "handler");
+    const o = checkOptions(options, "options");
+    this._core.onJob(nameOrHandler, wrapHandler(handlerOrOptions), checkBoolean(o.sequential, "options.sequential", false));
+    return this;
+  }
+
+  onWorkerReady(workerName, listener) {
+    checkName(workerName, "workerName");
+    checkFunction(listener, "listener");
+    this._core.onWorkerReady(workerName, listener).then(undefined, (e) => logError("onWorkerReady", e));
+    return this;
+  }
+
+  sendJobResponse(jobId, response, options) {
+    return rejecting(() => {
+      const o = checkOptions(options, "options");
+      this._core.sendJobResponse(checkString(jobId, "jobId"), response, checkStatus(o.status), checkBoolean(o.urgent, "options.urgent", false));
+    });
+  }
+  sendJobUpdate(jobId, update, options) {
+    return rejecting(() => {
+      const o = checkOptions(options, "options");
+      this._core.sendJobUpdate(checkString(jobId, "jobId"), update, checkBoolean(o.urgent, "options.urgent", false));
+    });
+  }
+  sendJobStreamStart(jobId, data) {
+    return rejecting(() => this._core.sendJobStream(checkString(jobId, "jobId"), STREAM.start, data));
+  }
+  sendJobStreamData(jobId, data) {
+    return rejecting(() => this._core.sendJobStream(checkString(jobId, "jobId"), STREAM.data, data));
+  }
+  sendJobStreamEnd(jobId, data) {
+    return rejecting(() => this._core.sendJobStream(checkString(jobId, "jobId"), STREAM.end, data));
+  }
+  sendBusErrorMessage(error) {
+    return rejecting(() => this._core.sendBusErrorMessage(checkString(error, "error")));
+  }
+
+  // requester side
+
+  job(workerName, params) {
+    checkName(workerName, "workerName");
+    return startContext(this._core, [workerName], params, false, "params");
+  }
+
+  jobGroup(workerNames, params) {
+    checkWorkerNames(workerNames, "workerNames");
+    return startContext(this._core, workerNames, params, true, "params");
+  }
+
+  requestJob(workerName, params) {
+    return rejecting(() => this.job(workerName, params).started);
+  }
+
+  requestJobGroup(workerNames, params) {
+    return rejecting(() => this.jobGroup(workerNames, params).started);
+  }
+
+  createJobGroupAndRequestJob(workerNames, params) {
+    return rejecting(async () => {
+      checkWorkerNames(workerNames, "workerNames");
+      const p = jobParams(params, "params", true);
+      const coreGroup = this._core.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, false);
+      await new JobGroupContext(coreGroup, p.signal).started;
+      return new JobGroup(coreGroup);
+    });
+  }
+
+  cancelJobGroup(jobId, reason) {
+    return rejecting(() => this._core.cancelJobGroup(checkString(jobId, "jobId"), checkOptionalString(reason, "reason")));
+  }
+  requestCancelJobGroup(jobId, reason) {
+    return rejecting(() => this._core.requestCancelJobGroup(checkString(jobId, "jobId"), checkOptionalString(reason, "reason")));
+  }
+  requestJobUpdate(jobId, workerName) {
+    return rejecting(() => this._core.requestJobUpdate(checkString(jobId, "jobId"), checkName(workerName, "workerName")));
+  }
+
+  // lifecycle and tree
+
+  addWorkers(...children) {
+    return rejecting(async () => {
+      children.forEach((c, i) => checkWorker(c, `workers[${i}]`));
+      await this._core.addWorkers(children.map((c) => c._core.cloneHandle()));
+      this._children.push(...children);
+      if (this._runner) children.forEach((c) => this._runner._adopt(c));
+    });
+  }
+
+  watchWorkers(...names) {
+    return rejecting(() => this._core.watchWorkers(names.map((n, i) => checkName(n, `names[${i}]`))));
+  }
+
+  activateWorker(workerName, options) {
+    return rejecting(() => {
+      checkName(workerName, "workerName");
+      const o = checkOptions(options, "options");
+      let args = o.args;
+      if (args !== undefined && args !== null) {
+        if (typeof args !== "object" || Array.isArray(args)) throw new TypeError(`options.args must be an object, got ${describe(args)}`);
+        if (typeof args.toDict === "function") args = args.toDict();
+      }
+      this._core.activateWorker(workerName, args, checkBoolean(o.deactivateSelf, "options.deactivateSelf", false));
+    });
+  }
+
+  deactivateWorker(workerName) {
+    return rejecting(() => this._core.deactivateWorker(checkName(workerName, "workerName")));
+  }
+
+  stop(options) {
+    return rejecting(() => {
+      const { reason, gracePeriod } = stopOptions(options, "options");
+      return this._core.stop(reason, gracePeriod ?? DEFAULT_GRACE_MS);
+    });
+  }
+
+  endSession(options) {
+    return rejecting(() => this._core.endSession(stopOptions(options, "options").reason));
+  }
+
+  cancelSession(options) {
+    return rejecting(() => this._core.cancelSession(stopOptions(options, "options").reason));
+  }
+
+  on(event, listener) {
+    this._listeners.add(event, listener, false);
+    return this;
+  }
+  once(event, listener) {
+    this._listeners.add(event, listener, true);
+    return this;
+  }
+  off(event, listener) {
+    this._listeners.remove(event, listener);
+    return this;
+  }
+}
+
+/** The handler as the engine calls it: with the job's one JobRequest object. */
+function wrapHandler(handler) {
+  return (coreRequest) => handler(jobRequestFor(coreRequest));
+}
+
+// ----- activation args -------------------------------------------------------------------------
+
+function withoutNullish(entries) {
+  return Object.fromEntries(entries.filter(([, v]) => v !== undefined && v !== null));
+}
+
+export class WorkerActivationArgs {
+  constructor(init) {
+    const o = checkOptions(init, "init");
+    this.metadata = o.metadata ?? null;
+  }
+  static fromDict(obj) {
+    const o = checkOptions(obj, "obj");
+    return new WorkerActivationArgs({ metadata: o.metadata });
+  }
+  toDict() {
+    return withoutNullish([["metadata", this.metadata]]);
+  }
+}
+
+export class LLMWorkerActivationArgs {
+  constructor(init) {
+    const o = checkOptions(init, "init");
+    this.metadata = o.metadata ?? null;
+    this.messages = o.messages ?? null;
+    this._runLlm = checkBoolean(o.runLlm ?? undefined, "init.runLlm", undefined);
+  }
+  static fromDict(obj) {
+    const o = checkOptions(obj, "obj");
+    return new LLMWorkerActivationArgs({ metadata: o.metadata, messages: o.messages, runLlm: o.run_llm ?? o.runLlm });
+  }
+  /** As given; otherwise true exactly when there are messages to run. */
+  get runLlm() {
+    return this._runLlm ?? this.messages !== null;
+  }
+  toDict() {
+    return withoutNullish([["metadata", this.metadata], ["messages", this.messages], ["run_llm", this._runLlm]]);
+  }
+}

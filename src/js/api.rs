@@ -1,0 +1,598 @@
+//! The `Core*` classes: thin handles on engine objects for the JS façade. Arguments arrive
+//! already type-checked by the façade; value rules (and their errors) stay in the engine.
+
+use super::convert;
+use super::{env, error_message, get, opt, set};
+use crate::core::bus::Bus;
+use crate::core::job::{JobGroup, JobParams, NextEvent, Outcome, Requester};
+use crate::core::message::JobStatus;
+use crate::core::platform::new_runner_name;
+use crate::core::registry::{ReadyData, Registry, WatchFn};
+use crate::core::runner::{Runner, RunnerEvent};
+use crate::core::worker::{JobHandler, JobRequest, StreamPart, Worker, WorkerEvent};
+use crate::core::ApiError;
+use js_sys::{Array, Function, Object, Promise};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+
+fn to_js(e: ApiError) -> JsValue {
+    match e {
+        ApiError::Type(m) => js_sys::TypeError::new(&m).into(),
+        ApiError::Error(m) => js_sys::Error::new(&m).into(),
+    }
+}
+
+fn status(s: &str) -> Result<JobStatus, JsValue> {
+    JobStatus::parse(s).ok_or_else(|| to_js(ApiError::Type(format!("status must be one of completed, cancelled, failed, error; got '{s}'"))))
+}
+
+fn present(v: JsValue) -> Option<JsValue> {
+    (!v.is_undefined() && !v.is_null()).then_some(v)
+}
+
+/// Awaits `v` if it is a thenable; a plain value is ready as it is.
+async fn settle(v: JsValue) -> Result<JsValue, JsValue> {
+    if get(&v, "then").is_function() {
+        JsFuture::from(Promise::resolve(&v)).await
+    } else {
+        Ok(v)
+    }
+}
+
+/// Calls a JS callback for its effect; a throw or a rejection is logged, never propagated.
+async fn call_logged(f: &Function, arg: &JsValue, what: &str) {
+    let result = match f.call1(&JsValue::UNDEFINED, arg) {
+        Ok(v) => settle(v).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        super::log(crate::core::platform::LogLevel::Error, &format!("{what} failed: {}", error_message(&e)));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn params(name: Option<String>, payload: JsValue, timeout: Option<f64>, label: Option<String>, cancellable: bool, cancel_on_error: bool) -> JobParams<JsValue> {
+    JobParams { name, payload: present(payload), timeout, label, cancellable, cancel_on_error }
+}
+
+// ----- bus ---------------------------------------------------------------------------------
+
+/// The embedded in-process bus.
+#[wasm_bindgen]
+pub struct CoreBus {
+    bus: Bus<JsValue>,
+}
+
+#[wasm_bindgen]
+impl CoreBus {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> CoreBus {
+        CoreBus { bus: Bus::new(env()) }
+    }
+    #[wasm_bindgen(js_name = subscriberNames)]
+    pub fn subscriber_names(&self) -> Array {
+        convert::strings(&self.bus.subscriber_names())
+    }
+}
+
+impl Default for CoreBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// ----- job groups (requester side) ------------------------------------------------------------
+
+#[wasm_bindgen]
+pub struct CoreGroup {
+    group: JobGroup<JsValue>,
+    requester: Rc<Requester<JsValue>>,
+}
+
+#[wasm_bindgen]
+impl CoreGroup {
+    #[wasm_bindgen(getter, js_name = jobId)]
+    pub fn job_id(&self) -> Option<String> {
+        self.group.job_id()
+    }
+    #[wasm_bindgen(getter, js_name = isDone)]
+    pub fn is_done(&self) -> bool {
+        self.group.is_done()
+    }
+    #[wasm_bindgen(getter, js_name = workerNames)]
+    pub fn worker_names(&self) -> Array {
+        convert::strings(self.group.worker_names())
+    }
+    #[wasm_bindgen(getter)]
+    pub fn label(&self) -> Option<String> {
+        self.group.label().map(str::to_string)
+    }
+    #[wasm_bindgen(getter)]
+    pub fn cancellable(&self) -> bool {
+        self.group.cancellable()
+    }
+    #[wasm_bindgen(getter, js_name = cancelOnError)]
+    pub fn cancel_on_error(&self) -> bool {
+        self.group.cancel_on_error()
+    }
+    pub fn responses(&self) -> JsValue {
+        convert::responses(&self.group.responses())
+    }
+    #[wasm_bindgen(js_name = responseOf)]
+    pub fn response_of(&self, worker: &str) -> JsValue {
+        opt(self.group.response_of(worker))
+    }
+    #[wasm_bindgen(getter, js_name = lastStatus)]
+    pub fn last_status(&self) -> Option<String> {
+        self.group.last_status().map(|s| s.as_str().to_string())
+    }
+    /// 0 waiting for workers, 1 sent, 2 completed, 3 failed.
+    #[wasm_bindgen(getter)]
+    pub fn state(&self) -> u8 {
+        match self.group.outcome() {
+            Some(Outcome::Completed) => 2,
+            Some(Outcome::Failed(_)) => 3,
+            None if self.group.is_sent() => 1,
+            None => 0,
+        }
+    }
+    /// The failure as a plain object, or undefined.
+    pub fn failure(&self) -> JsValue {
+        match self.group.outcome() {
+            Some(Outcome::Failed(f)) => convert::failure(&f, self.group.job_id()),
+            _ => JsValue::UNDEFINED,
+        }
+    }
+    /// The next buffered event object, `true` once completed, `false` once failed, or
+    /// `undefined` while nothing is there yet.
+    #[wasm_bindgen(js_name = nextEvent)]
+    pub fn next_event(&self, with_worker: bool) -> JsValue {
+        match self.group.next_event() {
+            NextEvent::Event(e) => convert::job_event(&e, with_worker),
+            NextEvent::Completed => JsValue::TRUE,
+            NextEvent::Failed(_) => JsValue::FALSE,
+            NextEvent::Pending => JsValue::UNDEFINED,
+        }
+    }
+    /// `callback()` runs whenever the group is sent, gets an event or settles; returns an id
+    /// for `removeOnChange`.
+    #[wasm_bindgen(js_name = addOnChange)]
+    pub fn add_on_change(&self, callback: Function) -> f64 {
+        self.group.add_on_change(Rc::new(move || {
+            let _ = callback.call0(&JsValue::UNDEFINED);
+        })) as f64
+    }
+    #[wasm_bindgen(js_name = removeOnChange)]
+    pub fn remove_on_change(&self, id: f64) {
+        self.group.remove_on_change(id as u64);
+    }
+    pub fn cancel(&self, reason: Option<String>) {
+        self.requester.cancel(&self.group, reason);
+    }
+}
+
+fn core_group(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>) -> CoreGroup {
+    CoreGroup { group, requester }
+}
+
+// ----- registry ------------------------------------------------------------------------------
+
+#[wasm_bindgen]
+pub struct CoreRegistry {
+    registry: Registry,
+    runner: Option<Runner<JsValue>>,
+}
+
+#[wasm_bindgen]
+impl CoreRegistry {
+    /// A registry of its own, not attached to a runner.
+    #[wasm_bindgen(constructor)]
+    pub fn new(runner_name: &str) -> CoreRegistry {
+        CoreRegistry { registry: Registry::new(env(), runner_name), runner: None }
+    }
+    #[wasm_bindgen(getter, js_name = runnerName)]
+    pub fn runner_name(&self) -> String {
+        self.registry.runner_name()
+    }
+    #[wasm_bindgen(getter, js_name = localWorkers)]
+    pub fn local_workers(&self) -> Array {
+        convert::strings(&self.registry.local_workers())
+    }
+    #[wasm_bindgen(getter, js_name = remoteWorkers)]
+    pub fn remote_workers(&self) -> Array {
+        convert::strings(&self.registry.remote_workers())
+    }
+    pub fn get(&self, name: &str) -> JsValue {
+        self.registry.get(name).map(|d| convert::ready_data(&d)).unwrap_or(JsValue::UNDEFINED)
+    }
+    pub fn has(&self, name: &str) -> bool {
+        self.registry.has(name)
+    }
+    /// `key` identifies the handler, so watching twice with the same one does nothing.
+    pub fn watch(&self, name: String, key: f64, handler: Function) -> Promise {
+        let registry = self.registry.clone();
+        let f: WatchFn = Rc::new(move |d: ReadyData| {
+            let handler = handler.clone();
+            Box::pin(async move { call_logged(&handler, &convert::ready_data(&d), "a registry watcher").await })
+        });
+        future_to_promise(async move {
+            registry.watch(&name, Some(key as u64), f).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+    pub fn unwatch(&self, name: &str, key: f64) {
+        self.registry.unwatch_key(name, key as u64);
+    }
+    pub fn register(&self, worker_name: String, runner: String) -> Promise {
+        let registry = self.registry.clone();
+        future_to_promise(async move { Ok(JsValue::from_bool(registry.register(ReadyData { worker_name, runner }).await)) })
+    }
+    pub fn entries(&self) -> Array {
+        self.runner.as_ref().map(|r| r.entries()).unwrap_or_default().iter().map(convert::registry_entry).collect()
+    }
+}
+
+// ----- runner ------------------------------------------------------------------------------
+
+#[wasm_bindgen]
+pub struct CoreRunner {
+    runner: Runner<JsValue>,
+}
+
+#[wasm_bindgen]
+impl CoreRunner {
+    #[wasm_bindgen(constructor)]
+    pub fn new(name: Option<String>, bus: &CoreBus) -> Result<CoreRunner, JsValue> {
+        let env = env();
+        let name = name.unwrap_or_else(|| new_runner_name(&*env));
+        Runner::new(env, name, bus.bus.clone()).map(|runner| CoreRunner { runner }).map_err(to_js)
+    }
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.runner.name().to_string()
+    }
+    pub fn registry(&self) -> CoreRegistry {
+        CoreRegistry { registry: self.runner.registry().clone(), runner: Some(self.runner.clone()) }
+    }
+    #[wasm_bindgen(getter, js_name = isFinished)]
+    pub fn is_finished(&self) -> bool {
+        self.runner.is_finished()
+    }
+    #[wasm_bindgen(js_name = addWorkers)]
+    pub fn add_workers(&self, workers: Vec<CoreWorker>) -> Promise {
+        let runner = self.runner.clone();
+        let workers = workers.into_iter().map(|w| w.worker).collect();
+        future_to_promise(async move { runner.add_workers(workers).await.map(|_| JsValue::UNDEFINED).map_err(to_js) })
+    }
+    pub fn start(&self, auto_end: bool) -> Promise {
+        let runner = self.runner.clone();
+        future_to_promise(async move { runner.start(auto_end).await.map(|_| JsValue::UNDEFINED).map_err(to_js) })
+    }
+    pub fn finished(&self) -> Promise {
+        let runner = self.runner.clone();
+        future_to_promise(async move {
+            runner.finished().await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+    pub fn end(&self, reason: Option<String>, grace_ms: f64) -> Promise {
+        let runner = self.runner.clone();
+        future_to_promise(async move {
+            runner.end(reason, grace_ms).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+    pub fn cancel(&self, reason: Option<String>) -> Promise {
+        let runner = self.runner.clone();
+        future_to_promise(async move {
+            runner.cancel(reason).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+    /// `sink(kind, arg)`: kind 0 = ready, 1 = error (arg: the message).
+    #[wasm_bindgen(js_name = setEventSink)]
+    pub fn set_event_sink(&self, sink: Option<Function>) {
+        self.runner.set_event_sink(sink.map(|f| {
+            Rc::new(move |e: RunnerEvent| {
+                let (kind, arg) = match e {
+                    RunnerEvent::Ready => (0, JsValue::UNDEFINED),
+                    RunnerEvent::Error(m) => (1, JsValue::from_str(&m)),
+                };
+                let _ = f.call2(&JsValue::UNDEFINED, &JsValue::from_f64(kind as f64), &arg);
+            }) as Rc<dyn Fn(RunnerEvent)>
+        }));
+    }
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = startGroup)]
+    pub fn start_group(
+        &self,
+        workers: Vec<String>,
+        name: Option<String>,
+        payload: JsValue,
+        timeout: Option<f64>,
+        label: Option<String>,
+        cancellable: bool,
+        cancel_on_error: bool,
+        with_events: bool,
+    ) -> Result<CoreGroup, JsValue> {
+        let p = params(name, payload, timeout, label, cancellable, cancel_on_error);
+        let group = self.runner.start_group(workers, p, with_events).map_err(to_js)?;
+        Ok(core_group(group, self.runner.requester().clone()))
+    }
+}
+
+// ----- worker ------------------------------------------------------------------------------
+
+#[wasm_bindgen]
+pub struct CoreWorker {
+    worker: Worker<JsValue>,
+}
+
+fn part(p: u8) -> StreamPart {
+    match p {
+        0 => StreamPart::Start,
+        1 => StreamPart::Data,
+        _ => StreamPart::End,
+    }
+}
+
+#[wasm_bindgen]
+impl CoreWorker {
+    #[wasm_bindgen(constructor)]
+    pub fn new(name: &str, active: bool) -> CoreWorker {
+        CoreWorker { worker: Worker::new(name, active) }
+    }
+    /// Another handle on the same worker (handles passed in arrays are consumed).
+    #[wasm_bindgen(js_name = cloneHandle)]
+    pub fn clone_handle(&self) -> CoreWorker {
+        CoreWorker { worker: self.worker.clone() }
+    }
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> String {
+        self.worker.name().to_string()
+    }
+    #[wasm_bindgen(getter)]
+    pub fn active(&self) -> bool {
+        self.worker.is_active()
+    }
+    #[wasm_bindgen(getter, js_name = activationArgs)]
+    pub fn activation_args(&self) -> JsValue {
+        self.worker.activation_args().unwrap_or(JsValue::NULL)
+    }
+    #[wasm_bindgen(getter)]
+    pub fn parent(&self) -> Option<String> {
+        self.worker.parent()
+    }
+    #[wasm_bindgen(getter, js_name = startedAt)]
+    pub fn started_at(&self) -> Option<f64> {
+        self.worker.started_at()
+    }
+    #[wasm_bindgen(getter, js_name = isAttached)]
+    pub fn is_attached(&self) -> bool {
+        self.worker.is_attached()
+    }
+    #[wasm_bindgen(getter, js_name = isFinished)]
+    pub fn is_finished(&self) -> bool {
+        self.worker.is_finished()
+    }
+    pub fn finished(&self) -> Promise {
+        let w = self.worker.clone();
+        future_to_promise(async move {
+            w.finished().await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    #[wasm_bindgen(js_name = onJob)]
+    pub fn on_job(&self, job_name: Option<String>, handler: Function, sequential: bool) -> Result<(), JsValue> {
+        let h: JobHandler<JsValue> = Rc::new(move |req: JobRequest<JsValue>| {
+            let returned = handler.call1(&JsValue::UNDEFINED, &CoreJobRequest { request: req }.into());
+            Box::pin(async move {
+                match returned {
+                    Ok(v) => settle(v).await.map(present).map_err(|e| error_message(&e)),
+                    Err(e) => Err(error_message(&e)),
+                }
+            })
+        });
+        self.worker.on_job(job_name.as_deref(), h, sequential).map_err(to_js)
+    }
+
+    /// `sink(index, arg)` for each event whose bit is set in `mask` (see `EVENT_NAMES`).
+    #[wasm_bindgen(js_name = setEventSink)]
+    pub fn set_event_sink(&self, sink: Option<Function>, mask: u32) {
+        let sink = sink.map(|f| {
+            Rc::new(move |e: WorkerEvent<JsValue>| {
+                let index = JsValue::from_f64(e.index() as f64);
+                let arg = event_arg(e);
+                let _ = f.call2(&JsValue::UNDEFINED, &index, &arg);
+            }) as Rc<dyn Fn(WorkerEvent<JsValue>)>
+        });
+        self.worker.set_event_sink(sink, mask);
+    }
+
+    #[wasm_bindgen(js_name = onWorkerReady)]
+    pub fn on_worker_ready(&self, name: String, listener: Function) -> Promise {
+        let w = self.worker.clone();
+        future_to_promise(async move {
+            let l = Rc::new(move |d: ReadyData| {
+                let listener = listener.clone();
+                wasm_bindgen_futures::spawn_local(async move { call_logged(&listener, &convert::ready_data(&d), "an onWorkerReady listener").await });
+            });
+            w.on_worker_ready(&name, l).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    #[wasm_bindgen(js_name = sendJobResponse)]
+    pub fn send_job_response(&self, job_id: &str, response: JsValue, status_name: &str, urgent: bool) -> Result<(), JsValue> {
+        self.worker.send_job_response(job_id, present(response), status(status_name)?, urgent).map_err(to_js)
+    }
+    #[wasm_bindgen(js_name = sendJobUpdate)]
+    pub fn send_job_update(&self, job_id: &str, update: JsValue, urgent: bool) -> Result<(), JsValue> {
+        self.worker.send_job_update(job_id, present(update), urgent).map_err(to_js)
+    }
+    /// `kind`: 0 start, 1 data, 2 end.
+    #[wasm_bindgen(js_name = sendJobStream)]
+    pub fn send_job_stream(&self, job_id: &str, kind: u8, data: JsValue) -> Result<(), JsValue> {
+        self.worker.send_job_stream(job_id, part(kind), present(data)).map_err(to_js)
+    }
+    #[wasm_bindgen(js_name = sendBusErrorMessage)]
+    pub fn send_bus_error_message(&self, error: &str) -> Result<(), JsValue> {
+        self.worker.send_bus_error_message(error).map_err(to_js)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = startGroup)]
+    pub fn start_group(
+        &self,
+        workers: Vec<String>,
+        name: Option<String>,
+        payload: JsValue,
+        timeout: Option<f64>,
+        label: Option<String>,
+        cancellable: bool,
+        cancel_on_error: bool,
+        with_events: bool,
+    ) -> Result<CoreGroup, JsValue> {
+        let p = params(name, payload, timeout, label, cancellable, cancel_on_error);
+        let group = self.worker.start_group(workers, p, with_events).map_err(to_js)?;
+        Ok(core_group(group, self.worker.requester().map_err(to_js)?))
+    }
+    #[wasm_bindgen(js_name = jobGroups)]
+    pub fn job_groups(&self) -> Result<Vec<CoreGroup>, JsValue> {
+        let Ok(requester) = self.worker.requester() else { return Ok(Vec::new()) };
+        Ok(self.worker.job_groups().into_iter().map(|g| core_group(g, requester.clone())).collect())
+    }
+    #[wasm_bindgen(js_name = cancelJobGroup)]
+    pub fn cancel_job_group(&self, job_id: &str, reason: Option<String>) -> Result<(), JsValue> {
+        self.worker.requester().map_err(to_js)?.cancel_group(job_id, reason);
+        Ok(())
+    }
+    #[wasm_bindgen(js_name = requestCancelJobGroup)]
+    pub fn request_cancel_job_group(&self, job_id: &str, reason: Option<String>) -> Result<bool, JsValue> {
+        Ok(self.worker.requester().map_err(to_js)?.request_cancel(job_id, reason))
+    }
+    #[wasm_bindgen(js_name = requestJobUpdate)]
+    pub fn request_job_update(&self, job_id: &str, worker: &str) -> Result<(), JsValue> {
+        self.worker.request_job_update(job_id, worker).map_err(to_js)
+    }
+    #[wasm_bindgen(js_name = activeJobs)]
+    pub fn active_jobs(&self) -> Vec<CoreJobRequest> {
+        self.worker.active_jobs().into_iter().map(|request| CoreJobRequest { request }).collect()
+    }
+
+    #[wasm_bindgen(js_name = addWorkers)]
+    pub fn add_workers(&self, children: Vec<CoreWorker>) -> Promise {
+        let w = self.worker.clone();
+        let children = children.into_iter().map(|c| c.worker).collect();
+        future_to_promise(async move { w.add_workers(children).await.map(|_| JsValue::UNDEFINED).map_err(to_js) })
+    }
+    #[wasm_bindgen(js_name = watchWorkers)]
+    pub fn watch_workers(&self, names: Vec<String>) -> Promise {
+        let w = self.worker.clone();
+        future_to_promise(async move {
+            w.watch_workers(names).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+    #[wasm_bindgen(js_name = activateWorker)]
+    pub fn activate_worker(&self, name: &str, args: JsValue, deactivate_self: bool) -> Result<(), JsValue> {
+        self.worker.activate_worker(name, present(args), deactivate_self).map_err(to_js)
+    }
+    #[wasm_bindgen(js_name = deactivateWorker)]
+    pub fn deactivate_worker(&self, name: &str) -> Result<(), JsValue> {
+        self.worker.deactivate_worker(name).map_err(to_js)
+    }
+    pub fn stop(&self, reason: Option<String>, grace_ms: Option<f64>) -> Promise {
+        let w = self.worker.clone();
+        future_to_promise(async move {
+            w.stop(reason, grace_ms).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+    #[wasm_bindgen(js_name = endSession)]
+    pub fn end_session(&self, reason: Option<String>) -> Result<(), JsValue> {
+        self.worker.end_session(reason).map_err(to_js)
+    }
+    #[wasm_bindgen(js_name = cancelSession)]
+    pub fn cancel_session(&self, reason: Option<String>) -> Result<(), JsValue> {
+        self.worker.cancel_session(reason).map_err(to_js)
+    }
+}
+
+fn event_arg(e: WorkerEvent<JsValue>) -> JsValue {
+    use WorkerEvent::*;
+    match e {
+        Activated(args) => args.unwrap_or(JsValue::NULL),
+        Deactivated | Finished => JsValue::UNDEFINED,
+        WorkerReady(d) => convert::ready_data(&d),
+        WorkerFailed { worker_name, error } => {
+            let o = Object::new();
+            set(&o, "workerName", &JsValue::from_str(&worker_name));
+            set(&o, "error", &JsValue::from_str(&error));
+            o.into()
+        }
+        JobRequest(request) => CoreJobRequest { request }.into(),
+        JobResponse(m) | JobUpdate(m) | JobUpdateRequested(m) | JobError(m) | JobStreamStart(m) | JobStreamData(m)
+        | JobStreamEnd(m) | JobCancelled(m) | BusMessage(m) => convert::message(&m),
+        JobCompleted { job_id, responses } => {
+            let o = Object::new();
+            set(&o, "jobId", &JsValue::from_str(&job_id));
+            set(&o, "responses", &convert::responses(&responses));
+            o.into()
+        }
+    }
+}
+
+// ----- job requests (worker side) ---------------------------------------------------------------
+
+#[wasm_bindgen]
+pub struct CoreJobRequest {
+    request: JobRequest<JsValue>,
+}
+
+#[wasm_bindgen]
+impl CoreJobRequest {
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> String {
+        self.request.id.clone()
+    }
+    #[wasm_bindgen(getter)]
+    pub fn name(&self) -> Option<String> {
+        self.request.name.clone()
+    }
+    #[wasm_bindgen(getter)]
+    pub fn payload(&self) -> JsValue {
+        opt(self.request.payload.clone())
+    }
+    #[wasm_bindgen(getter)]
+    pub fn source(&self) -> String {
+        self.request.source.clone()
+    }
+    /// The façade's `JobRequest` object for this job, kept with the job.
+    #[wasm_bindgen(getter)]
+    pub fn host(&self) -> JsValue {
+        opt(self.request.host.borrow().clone())
+    }
+    #[wasm_bindgen(setter)]
+    pub fn set_host(&self, value: JsValue) {
+        *self.request.host.borrow_mut() = Some(value);
+    }
+    /// `callback(reason)` when the job is cancelled or its worker stops.
+    #[wasm_bindgen(js_name = onAbort)]
+    pub fn on_abort(&self, callback: Function) {
+        self.request.abort.on_abort(move |reason| {
+            let _ = callback.call1(&JsValue::UNDEFINED, &JsValue::from_str(reason));
+        });
+    }
+    pub fn update(&self, data: JsValue, urgent: bool) -> Result<(), JsValue> {
+        self.request.update(present(data), urgent).map_err(to_js)
+    }
+    pub fn stream(&self, kind: u8, data: JsValue) -> Result<(), JsValue> {
+        self.request.stream(part(kind), present(data)).map_err(to_js)
+    }
+    pub fn respond(&self, response: JsValue, status_name: &str, urgent: bool) -> Result<(), JsValue> {
+        self.request.respond(present(response), status(status_name)?, urgent).map_err(to_js)
+    }
+}

@@ -1,0 +1,160 @@
+//! Engine values as plain JavaScript objects (camelCase fields, Pipecat's type names).
+
+use super::{opt, opt_str, set};
+use crate::core::job::{JobEvent, JobFailure};
+use crate::core::message::{Body, Message};
+use crate::core::registry::{ReadyData, RegistryEntry};
+use js_sys::{Array, Object};
+use wasm_bindgen::prelude::*;
+
+fn num_or_null(v: Option<f64>) -> JsValue {
+    v.map(JsValue::from_f64).unwrap_or(JsValue::NULL)
+}
+
+pub fn ready_data(d: &ReadyData) -> JsValue {
+    let o = Object::new();
+    set(&o, "workerName", &JsValue::from_str(&d.worker_name));
+    set(&o, "runner", &JsValue::from_str(&d.runner));
+    o.into()
+}
+
+pub fn registry_entry(e: &RegistryEntry) -> JsValue {
+    let o = Object::new();
+    set(&o, "name", &JsValue::from_str(&e.name));
+    set(&o, "parent", &opt_str(e.parent.as_deref()));
+    set(&o, "active", &JsValue::from_bool(e.active));
+    set(&o, "bridged", &JsValue::from_bool(e.bridged));
+    set(&o, "startedAt", &num_or_null(e.started_at));
+    o.into()
+}
+
+pub fn responses(list: &[(String, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (name, v) in list {
+        set(&o, name, v);
+    }
+    o.into()
+}
+
+pub fn strings(list: &[String]) -> Array {
+    list.iter().map(|s| JsValue::from_str(s)).collect()
+}
+
+pub fn job_event(e: &JobEvent<JsValue>, with_worker: bool) -> JsValue {
+    let o = Object::new();
+    set(&o, "type", &JsValue::from_str(e.kind.as_str()));
+    set(&o, "data", &opt(e.data.clone()));
+    if with_worker {
+        set(&o, "workerName", &JsValue::from_str(&e.worker_name));
+    }
+    o.into()
+}
+
+pub fn failure(f: &JobFailure<JsValue>, job_id: Option<String>) -> JsValue {
+    let o = Object::new();
+    set(&o, "reason", &JsValue::from_str(&f.reason));
+    set(&o, "notReady", &JsValue::from_bool(f.not_ready));
+    set(&o, "jobId", &opt(job_id.map(|s| JsValue::from_str(&s))));
+    set(&o, "workerName", &opt(f.worker_name.as_deref().map(JsValue::from_str)));
+    set(&o, "status", &opt(f.status.map(|s| JsValue::from_str(s.as_str()))));
+    set(&o, "response", &opt(f.response.clone()));
+    set(&o, "responses", &responses(&f.responses));
+    o.into()
+}
+
+/// A bus message as listeners see it: `{ type, source, target, ...fields }`.
+pub fn message(m: &Message<JsValue>) -> JsValue {
+    let o = Object::new();
+    set(&o, "type", &JsValue::from_str(m.type_name()));
+    set(&o, "source", &JsValue::from_str(&m.source));
+    set(&o, "target", &opt_str(m.target.as_deref()));
+    let s = |k: &str, v: &str| set(&o, k, &JsValue::from_str(v));
+    let os = |k: &str, v: &Option<String>| set(&o, k, &opt_str(v.as_deref()));
+    let v = |k: &str, v: &Option<JsValue>| set(&o, k, &v.clone().unwrap_or(JsValue::NULL));
+    let b = |k: &str, v: bool| set(&o, k, &JsValue::from_bool(v));
+    let n = |k: &str, v: f64| set(&o, k, &JsValue::from_f64(v));
+    use Body::*;
+    match &m.body {
+        Data | System | DeactivateWorker => {}
+        Frame { frame, direction, bridge } => {
+            set(&o, "frame", frame);
+            s("direction", direction.as_str());
+            os("bridge", bridge);
+        }
+        TtsSpeak { text, append_to_context } => {
+            s("text", text);
+            b("appendToContext", *append_to_context);
+        }
+        ActivateWorker { args } => v("args", args),
+        End { reason } | EndWorker { reason } | Cancel { reason } | CancelWorker { reason } => os("reason", reason),
+        AddWorker { worker } => s("worker", worker.name()),
+        WorkerRegistry { runner, workers } => {
+            s("runner", runner);
+            set(&o, "workers", &workers.iter().map(registry_entry).collect::<Array>());
+        }
+        WorkerReady { runner, parent, active, bridged, started_at } => {
+            s("runner", runner);
+            os("parent", parent);
+            b("active", *active);
+            b("bridged", *bridged);
+            set(&o, "startedAt", &num_or_null(*started_at));
+        }
+        WorkerError { error } | WorkerLocalError { error } => s("error", error),
+        JobRequest { job_id, job_name, payload } => {
+            s("jobId", job_id);
+            os("jobName", job_name);
+            v("payload", payload);
+        }
+        JobResponse { job_id, status, response, .. } => {
+            s("jobId", job_id);
+            s("status", status.as_str());
+            v("response", response);
+        }
+        JobUpdate { job_id, update, .. } => {
+            s("jobId", job_id);
+            v("update", update);
+        }
+        JobUpdateRequest { job_id } => s("jobId", job_id),
+        JobCancel { job_id, reason } => {
+            s("jobId", job_id);
+            os("reason", reason);
+        }
+        JobStreamStart { job_id, data } | JobStreamData { job_id, data } | JobStreamEnd { job_id, data } => {
+            s("jobId", job_id);
+            v("data", data);
+        }
+        UiEvent { event_name, payload } => {
+            s("eventName", event_name);
+            v("payload", payload);
+        }
+        UiCommand { command_name, payload } => {
+            s("commandName", command_name);
+            v("payload", payload);
+        }
+        UiJobGroupStarted { job_id, workers, label, cancellable, at } => {
+            s("jobId", job_id);
+            set(&o, "workers", &workers.as_ref().map(|w| strings(w).into()).unwrap_or(JsValue::NULL));
+            os("label", label);
+            b("cancellable", *cancellable);
+            n("at", *at);
+        }
+        UiJobUpdate { job_id, worker_name, data, at } => {
+            s("jobId", job_id);
+            s("workerName", worker_name);
+            v("data", data);
+            n("at", *at);
+        }
+        UiJobCompleted { job_id, worker_name, status, response, at } => {
+            s("jobId", job_id);
+            s("workerName", worker_name);
+            s("status", status);
+            v("response", response);
+            n("at", *at);
+        }
+        UiJobGroupCompleted { job_id, at } => {
+            s("jobId", job_id);
+            n("at", *at);
+        }
+    }
+    o.into()
+}
