@@ -1,0 +1,874 @@
+// Type definitions for workbus.
+//
+// Conventions: durations are milliseconds and times are `Date.now()`-style milliseconds;
+// payloads, responses, updates and stream data are whatever values you pass (in-process they
+// are passed by reference). Bad arguments throw `TypeError` (synchronous methods) or reject
+// with it (async methods). A worker not attached to a runner throws or rejects with
+// `Error("Worker '<w>' is not attached to a runner")`.
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Loads the WebAssembly engine. Browsers, Web Workers and other ESM-only hosts must
+ * `await init()` once before using anything else; in Node it is a no-op (the engine loads
+ * on import/require). Calling it again is harmless.
+ */
+export default function init(): Promise<void>;
+
+// ---------------------------------------------------------------------------------------------
+// Constants
+// ---------------------------------------------------------------------------------------------
+
+/** The final status a worker gives a job. */
+export type JobStatus = "completed" | "cancelled" | "failed" | "error";
+/** The final status a worker gives a job. */
+export declare const JobStatus: {
+  /** Success (the default status of a response). */
+  readonly COMPLETED: "completed";
+  /** The worker handled a cancel, or stopped with the job still active. */
+  readonly CANCELLED: "cancelled";
+  /** A business or logic failure reported by the handler. */
+  readonly FAILED: "failed";
+  /** An unexpected runtime error (also what a throwing handler answers). */
+  readonly ERROR: "error";
+};
+
+/** The kind of an event yielded by a job context. */
+export type JobEvent = "update" | "stream_start" | "stream_data" | "stream_end";
+/** The kinds of events yielded by a job context. */
+export declare const JobEvent: {
+  /** A progress update (`job.update(data)`). */
+  readonly UPDATE: "update";
+  /** `job.streamStart(data)`. */
+  readonly STREAM_START: "stream_start";
+  /** `job.streamData(data)`. */
+  readonly STREAM_DATA: "stream_data";
+  /** `job.streamEnd(data)`; also that worker's completion, with `data` as its response. */
+  readonly STREAM_END: "stream_end";
+};
+
+/** The kind of an event yielded by a job group context (the same values as `JobEvent`). */
+export type JobGroupEvent = JobEvent;
+/** The kinds of events yielded by a job group context (the same constants as `JobEvent`). */
+export declare const JobGroupEvent: typeof JobEvent;
+
+// ---------------------------------------------------------------------------------------------
+// Registry data
+// ---------------------------------------------------------------------------------------------
+
+/** A worker known to be ready, local or on another runner. */
+export interface WorkerReadyData {
+  /** The worker's name. */
+  workerName: string;
+  /** The name of the runner hosting it. */
+  runner: string;
+}
+
+/** A child worker's reported failure (the `"workerFailed"` event). */
+export interface WorkerErrorData {
+  /** The failing worker. */
+  workerName: string;
+  /** What it reported through `sendBusErrorMessage`. */
+  error: string;
+}
+
+/** One ready worker of a runner, as exchanged between runners. */
+export interface WorkerRegistryEntry {
+  /** The worker's name. */
+  name: string;
+  /** Its parent worker's name, or `null` for a root worker. */
+  parent: string | null;
+  /** Whether the worker is active. */
+  active: boolean;
+  /** Whether the worker bridges pipeline frames. */
+  bridged: boolean;
+  /** When the worker started (epoch ms), or `null`. */
+  startedAt: number | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bus messages (Pipecat's catalogue as plain objects, fields in camelCase)
+// ---------------------------------------------------------------------------------------------
+
+/** Fields every message object has. Message objects may carry extra keys. */
+export interface BusMessageBase<T extends string = string> {
+  /** Pipecat's class name, e.g. `"BusJobUpdateMessage"`. */
+  type: T;
+  /** The sending worker or runner. */
+  source: string;
+  /** The receiving worker, or `null` for a broadcast. */
+  target: string | null;
+}
+
+/** A frame's direction in a pipeline. */
+export type FrameDirection = "DOWNSTREAM" | "UPSTREAM";
+
+/** A bare data-lane message. */
+export interface BusDataMessage extends BusMessageBase<"BusDataMessage"> {}
+/** A bare system-lane (high priority) message. */
+export interface BusSystemMessage extends BusMessageBase<"BusSystemMessage"> {}
+/** A pipeline frame carried over the bus. */
+export interface BusFrameMessage extends BusMessageBase<"BusFrameMessage"> {
+  /** The frame, opaque (`{ __type__, __data__ }` when it came over a Pipecat transport). */
+  frame: unknown;
+  /** The frame's direction. */
+  direction: FrameDirection;
+  /** The bridge tag, or `null`. */
+  bridge: string | null;
+}
+/** Asks a pipeline worker to speak a text. */
+export interface BusTTSSpeakMessage extends BusMessageBase<"BusTTSSpeakMessage"> {
+  /** The text to speak. */
+  text: string;
+  /** Whether the text is added to the LLM context (Pipecat's default: true). */
+  appendToContext: boolean;
+}
+/** Activates the target worker. */
+export interface BusActivateWorkerMessage extends BusMessageBase<"BusActivateWorkerMessage"> {
+  /** The activation args in wire form, or `null`. */
+  args: Record<string, unknown> | null;
+}
+/** Deactivates the target worker. */
+export interface BusDeactivateWorkerMessage extends BusMessageBase<"BusDeactivateWorkerMessage"> {}
+/** Asks every other runner on the bus to end. */
+export interface BusEndMessage extends BusMessageBase<"BusEndMessage"> {
+  /** Why, or `null`. */
+  reason: string | null;
+}
+/** Asks the target worker to end gracefully. */
+export interface BusEndWorkerMessage extends BusMessageBase<"BusEndWorkerMessage"> {
+  /** Why, or `null`. */
+  reason: string | null;
+}
+/** Asks every other runner on the bus to cancel. */
+export interface BusCancelMessage extends BusMessageBase<"BusCancelMessage"> {
+  /** Why, or `null`. */
+  reason: string | null;
+}
+/** Asks the target worker to stop at once. */
+export interface BusCancelWorkerMessage extends BusMessageBase<"BusCancelWorkerMessage"> {
+  /** Why, or `null`. */
+  reason: string | null;
+}
+/** Local only: hands a worker to the runner. */
+export interface BusAddWorkerMessage extends BusMessageBase<"BusAddWorkerMessage"> {
+  /** The worker object itself. */
+  worker: Worker;
+}
+/** A runner's snapshot of its ready workers. */
+export interface BusWorkerRegistryMessage extends BusMessageBase<"BusWorkerRegistryMessage"> {
+  /** The runner's name. */
+  runner: string;
+  /** Its ready workers. */
+  workers: WorkerRegistryEntry[];
+}
+/** Broadcast when a worker becomes ready. */
+export interface BusWorkerReadyMessage extends BusMessageBase<"BusWorkerReadyMessage"> {
+  /** The hosting runner's name. */
+  runner: string;
+  /** The worker's parent, or `null` for a root worker. */
+  parent: string | null;
+  /** Whether the worker is active. */
+  active: boolean;
+  /** Whether the worker bridges pipeline frames. */
+  bridged: boolean;
+  /** When the worker started (epoch ms), or `null`. */
+  startedAt: number | null;
+}
+/** A root worker's reported failure. */
+export interface BusWorkerErrorMessage extends BusMessageBase<"BusWorkerErrorMessage"> {
+  /** The error text. */
+  error: string;
+}
+/** Local only: a child worker's reported failure, for its parent. */
+export interface BusWorkerLocalErrorMessage extends BusMessageBase<"BusWorkerLocalErrorMessage"> {
+  /** The error text. */
+  error: string;
+}
+/** A job request, targeted at the worker that should handle it. */
+export interface BusJobRequestMessage extends BusMessageBase<"BusJobRequestMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** The job name, or `null` for an unnamed job. */
+  jobName: string | null;
+  /** The payload (`undefined` or `null` when none). */
+  payload: unknown;
+}
+/** A worker's final answer to a job. */
+export interface BusJobResponseMessage extends BusMessageBase<"BusJobResponseMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** The final status. */
+  status: JobStatus;
+  /** The response (`undefined` or `null` when none). */
+  response: unknown;
+}
+/** A worker's final answer to a job, on the system lane. */
+export interface BusJobResponseUrgentMessage extends BusMessageBase<"BusJobResponseUrgentMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** The final status. */
+  status: JobStatus;
+  /** The response (`undefined` or `null` when none). */
+  response: unknown;
+}
+/** A progress update for a job. */
+export interface BusJobUpdateMessage extends BusMessageBase<"BusJobUpdateMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** The update. */
+  update: unknown;
+}
+/** A progress update for a job, on the system lane. */
+export interface BusJobUpdateUrgentMessage extends BusMessageBase<"BusJobUpdateUrgentMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** The update. */
+  update: unknown;
+}
+/** The requester asks the worker for an update. */
+export interface BusJobUpdateRequestMessage extends BusMessageBase<"BusJobUpdateRequestMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+}
+/** The requester cancels a job. */
+export interface BusJobCancelMessage extends BusMessageBase<"BusJobCancelMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** Why, or `null`. */
+  reason: string | null;
+}
+/** A worker starts streaming a job's output. */
+export interface BusJobStreamStartMessage extends BusMessageBase<"BusJobStreamStartMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** The data sent with the start. */
+  data: unknown;
+}
+/** A chunk of a job's streamed output. */
+export interface BusJobStreamDataMessage extends BusMessageBase<"BusJobStreamDataMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** The chunk. */
+  data: unknown;
+}
+/** A worker ends streaming; this completes its part of the job with `data` as the response. */
+export interface BusJobStreamEndMessage extends BusMessageBase<"BusJobStreamEndMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** The final data (recorded as that worker's response). */
+  data: unknown;
+}
+/** A client UI event, for UI workers. */
+export interface BusUIEventMessage extends BusMessageBase<"BusUIEventMessage"> {
+  /** The event name (`"__cancel_job_group"` is reserved). */
+  eventName: string;
+  /** The event payload. */
+  payload: unknown;
+}
+/** A command for the client UI. */
+export interface BusUICommandMessage extends BusMessageBase<"BusUICommandMessage"> {
+  /** The command name. */
+  commandName: string;
+  /** The command payload. */
+  payload: unknown;
+}
+/** A UI worker started a job group. */
+export interface BusUIJobGroupStartedMessage extends BusMessageBase<"BusUIJobGroupStartedMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** The group's worker names, or `null`. */
+  workers: string[] | null;
+  /** The group's label, or `null`. */
+  label: string | null;
+  /** Whether the UI may cancel the group. */
+  cancellable: boolean;
+  /** When (epoch ms). */
+  at: number;
+}
+/** A member of a UI worker's job group sent an update. */
+export interface BusUIJobUpdateMessage extends BusMessageBase<"BusUIJobUpdateMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** The member that sent it. */
+  workerName: string;
+  /** The update. */
+  data: unknown;
+  /** When (epoch ms). */
+  at: number;
+}
+/** A member of a UI worker's job group finished. */
+export interface BusUIJobCompletedMessage extends BusMessageBase<"BusUIJobCompletedMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** The member that finished. */
+  workerName: string;
+  /** Its status (a `JobStatus` value). */
+  status: string;
+  /** Its response. */
+  response: unknown;
+  /** When (epoch ms). */
+  at: number;
+}
+/** A UI worker's job group finished (completed or cancelled). */
+export interface BusUIJobGroupCompletedMessage extends BusMessageBase<"BusUIJobGroupCompletedMessage"> {
+  /** The job (group) id. */
+  jobId: string;
+  /** When (epoch ms). */
+  at: number;
+}
+
+/** Any message object, discriminated by `type`. */
+export type BusMessage =
+  | BusDataMessage
+  | BusSystemMessage
+  | BusFrameMessage
+  | BusTTSSpeakMessage
+  | BusActivateWorkerMessage
+  | BusDeactivateWorkerMessage
+  | BusEndMessage
+  | BusEndWorkerMessage
+  | BusCancelMessage
+  | BusCancelWorkerMessage
+  | BusAddWorkerMessage
+  | BusWorkerRegistryMessage
+  | BusWorkerReadyMessage
+  | BusWorkerErrorMessage
+  | BusWorkerLocalErrorMessage
+  | BusJobRequestMessage
+  | BusJobResponseMessage
+  | BusJobResponseUrgentMessage
+  | BusJobUpdateMessage
+  | BusJobUpdateUrgentMessage
+  | BusJobUpdateRequestMessage
+  | BusJobCancelMessage
+  | BusJobStreamStartMessage
+  | BusJobStreamDataMessage
+  | BusJobStreamEndMessage
+  | BusUIEventMessage
+  | BusUICommandMessage
+  | BusUIJobGroupStartedMessage
+  | BusUIJobUpdateMessage
+  | BusUIJobCompletedMessage
+  | BusUIJobGroupCompletedMessage;
+
+/** Every message type name. */
+export type BusMessageType = BusMessage["type"];
+/** The message object of one type, e.g. `BusMessageOf<"BusJobCancelMessage">`. */
+export type BusMessageOf<T extends BusMessageType> = Extract<BusMessage, { type: T }>;
+
+// ---------------------------------------------------------------------------------------------
+// Bus
+// ---------------------------------------------------------------------------------------------
+
+declare const busBrand: unique symbol;
+
+/**
+ * A message bus that runners attach to. `LocalBus` is the in-process default; transports that
+ * carry the same messages to other runners are buses too.
+ */
+export interface Bus {
+  /** Type-level marker only (no such property exists at run time). */
+  readonly [busBrand]: true;
+}
+
+/** The embedded in-process bus (one realm). A runner creates one when none is given. */
+export declare class LocalBus implements Bus {
+  /** Type-level marker only. */
+  readonly [busBrand]: true;
+  /** A new, empty in-process bus; share it between runners to connect them. */
+  constructor();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+// ---------------------------------------------------------------------------------------------
+
+/** How to request a job. */
+export interface JobParams {
+  /** The job name, matched against `onJob(name, …)` handlers; unnamed jobs go to the default handler. */
+  name?: string;
+  /** The payload handed to the handler (`job.payload`), by reference in-process. */
+  payload?: unknown;
+  /** One deadline in ms covering the wait for readiness and the job; fails with `"timeout"` or `"workers not ready within timeout"`. No deadline when absent. */
+  timeout?: number;
+  /** A label carried by the job group. */
+  label?: string;
+  /** Whether `requestCancelJobGroup` may cancel it (default true). Own cancels, timeouts and shutdown always cancel. */
+  cancellable?: boolean;
+  /** Aborting it cancels the job, with the signal's reason if it is a string, else `"cancelled"`. */
+  signal?: AbortSignal;
+}
+
+/** How to request a job group. */
+export interface JobGroupParams extends JobParams {
+  /** Cancel the whole group when a member answers `error` or `failed` (default true). */
+  cancelOnError?: boolean;
+}
+
+/** An event yielded by iterating a job context. */
+export interface JobEventData {
+  /** What happened. */
+  type: JobEvent;
+  /** The data the worker sent with it. */
+  data: unknown;
+}
+
+/** An event yielded by iterating a job group context. */
+export type JobGroupEventData = JobEventData & {
+  /** The group member that sent it. */
+  workerName: string;
+};
+
+/**
+ * A job requested with `job()`. `await ctx` gives the response or rejects with a `JobError`;
+ * `for await (const ev of ctx)` yields the events in arrival order (none are lost if the loop
+ * starts late), ends when the job completes and throws the job's error when it fails. `break`
+ * does not cancel the job. A context never causes an unhandled rejection by itself.
+ */
+export interface JobContext<R = unknown> extends AsyncIterable<JobEventData>, PromiseLike<R> {
+  /** The job id, set once the request is sent. */
+  readonly jobId: string | undefined;
+  /** Resolves with the job id once sent; rejects with the context's error if never sent. */
+  readonly started: Promise<string>;
+  /** The response once completed, else `undefined`. */
+  readonly response: R | undefined;
+  /** The final status a worker answered, if any. */
+  readonly status: JobStatus | undefined;
+  /** Cancels the job (reason defaults to `"cancelled"`); works before the request is sent too. */
+  cancel(reason?: string): Promise<void>;
+}
+
+/**
+ * A job group requested with `jobGroup()`. `await group` gives the responses keyed by worker
+ * name, or rejects with a `JobGroupError`; `for await` yields every member's events with its
+ * `workerName`.
+ */
+export interface JobGroupContext<R = Record<string, unknown>>
+  extends AsyncIterable<JobGroupEventData>,
+    PromiseLike<R> {
+  /** The job id, set once the requests are sent. */
+  readonly jobId: string | undefined;
+  /** Resolves with the job id once sent; rejects with the context's error if never sent. */
+  readonly started: Promise<string>;
+  /** The responses received so far, keyed by worker name. */
+  readonly responses: Partial<R>;
+  /** Cancels the group (reason defaults to `"cancelled"`); works before the requests are sent too. */
+  cancel(reason?: string): Promise<void>;
+}
+
+/** A job group as tracked by the worker that requested it. */
+export interface JobGroup {
+  /** The job id (a UUID). */
+  jobId: string;
+  /** The members, in dispatch order. */
+  workerNames: readonly string[];
+  /** The responses so far, keyed by worker name. */
+  responses: Record<string, unknown>;
+  /** Whether a member's error cancels the group. */
+  cancelOnError: boolean;
+  /** The label, if any. */
+  label?: string;
+  /** Whether `requestCancelJobGroup` may cancel it. */
+  cancellable: boolean;
+  /** Whether the group has completed or failed. */
+  readonly isDone: boolean;
+  /** Resolves when the group completes; rejects with a `JobGroupError` when it fails. */
+  wait(): Promise<void>;
+}
+
+/** The argument of the `"jobCompleted"` event. */
+export interface JobGroupResponse {
+  /** The job id. */
+  jobId: string;
+  /** Every member's response, keyed by worker name. */
+  responses: Record<string, unknown>;
+}
+
+/** Extra fields of a `JobError`. */
+export interface JobErrorOptions {
+  /** The job id, if the job was sent. */
+  jobId?: string;
+  /** The worker whose answer caused the failure. */
+  workerName?: string;
+  /** That worker's status. */
+  status?: JobStatus;
+  /** That worker's response (e.g. `{ error }` from a throwing handler). */
+  response?: unknown;
+  /** The underlying cause. */
+  cause?: unknown;
+}
+
+/**
+ * A failed job. `message` and `reason` are Pipecat's strings: `"timeout"`,
+ * `"workers not ready within timeout"`, `"worker '<w>' errored"`, `"worker '<w>' stopped"`,
+ * `"context exited with error"`, `"runner exiting"`, a cancel's reason, or `"cancelled"`.
+ * `name` is `"JobError"`.
+ */
+export declare class JobError extends Error {
+  /** A new job error with `message` = `reason`. */
+  constructor(reason: string, options?: JobErrorOptions);
+  /** Why the job failed (the same as `message`). */
+  reason: string;
+  /** The job id, if the job was sent. */
+  jobId?: string;
+  /** Set when a worker's answer caused the failure: that worker. */
+  workerName?: string;
+  /** Set when a worker's answer caused the failure: its status. */
+  status?: JobStatus;
+  /** Set when a worker's answer caused the failure: its response, e.g. `{ error: "…" }`. */
+  response?: unknown;
+}
+
+/** A failed job group; `name` is `"JobGroupError"`. `instanceof JobError` catches it too. */
+export declare class JobGroupError extends JobError {
+  /** A new job group error with `message` = `reason`. */
+  constructor(reason: string, options?: JobErrorOptions & { responses?: Record<string, unknown> });
+  /** The responses received before the failure, keyed by worker name. */
+  responses: Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker side
+// ---------------------------------------------------------------------------------------------
+
+/** A job as its handler sees it. `P` is the payload type you expect (unchecked). */
+export interface JobRequest<P = unknown> {
+  /** The job id. */
+  readonly id: string;
+  /** The job name, or `null` for an unnamed job. */
+  readonly name: string | null;
+  /** The payload the requester sent (by reference in-process). */
+  readonly payload: P;
+  /** The requester (a worker or runner name). */
+  readonly source: string;
+  /** Aborts when the job is cancelled or the worker stops. */
+  readonly signal: AbortSignal;
+  /** Sends a progress update to the requester; the job stays active. */
+  update(data?: unknown, options?: { urgent?: boolean }): Promise<void>;
+  /** Starts streaming output. */
+  streamStart(data?: unknown): Promise<void>;
+  /** Sends a chunk of streamed output. */
+  streamData(data?: unknown): Promise<void>;
+  /** Ends streaming; this completes the job with `data` as its response. */
+  streamEnd(data?: unknown): Promise<void>;
+  /** Answers the job (status defaults to `"completed"`); the job is no longer active. */
+  respond(response?: unknown, options?: { status?: JobStatus; urgent?: boolean }): Promise<void>;
+}
+
+/**
+ * Handles a job. If the job is still active when the handler settles, a returned value `v`
+ * answers `completed` with `v ?? {}`, and a thrown error `e` answers `error` with
+ * `{ error: e.message ?? String(e) }`.
+ */
+export type JobHandler<P = unknown> = (job: JobRequest<P>) => unknown | Promise<unknown>;
+
+/** Options of `onJob(name, handler, options)`. */
+export interface OnJobOptions {
+  /** Run requests with this name one at a time, in arrival order (default false). */
+  sequential?: boolean;
+}
+
+/** Options of `new Worker(name, options)`. */
+export interface WorkerOptions {
+  /** Whether the worker starts active (default true). */
+  active?: boolean;
+}
+
+/** Listener arguments of each worker event. */
+export interface WorkerEventMap {
+  /** The worker became active; the activation args as a plain wire-form object, or `null`. */
+  activated: [args: Record<string, unknown> | null];
+  /** The worker was deactivated. */
+  deactivated: [];
+  /** The worker has stopped. */
+  finished: [];
+  /** A watched worker became ready. */
+  workerReady: [data: WorkerReadyData];
+  /** A child worker reported a failure. */
+  workerFailed: [data: WorkerErrorData];
+  /** A job request arrived (for every request, after its handler was started). */
+  jobRequest: [job: JobRequest];
+  /** A response addressed to this worker arrived. */
+  jobResponse: [message: BusJobResponseMessage | BusJobResponseUrgentMessage];
+  /** An update addressed to this worker arrived. */
+  jobUpdate: [message: BusJobUpdateMessage | BusJobUpdateUrgentMessage];
+  /** The requester asked for an update of an active job. */
+  jobUpdateRequested: [message: BusJobUpdateRequestMessage];
+  /** A member of a group this worker requested answered `error` or `failed` (with cancelOnError). */
+  jobError: [message: BusJobResponseMessage | BusJobResponseUrgentMessage];
+  /** A stream started on a job this worker requested. */
+  jobStreamStart: [message: BusJobStreamStartMessage];
+  /** A stream chunk arrived for a job this worker requested. */
+  jobStreamData: [message: BusJobStreamDataMessage];
+  /** A stream ended on a job this worker requested. */
+  jobStreamEnd: [message: BusJobStreamEndMessage];
+  /** A job this worker was handling was cancelled. */
+  jobCancelled: [message: BusJobCancelMessage];
+  /** Any message this worker received. */
+  busMessage: [message: BusMessage];
+  /** Every member of a group this worker requested has answered. */
+  jobCompleted: [response: JobGroupResponse];
+}
+
+/** A worker event name. */
+export type WorkerEventName = keyof WorkerEventMap;
+/** A listener for worker event `E`. Its exceptions are logged and never break delivery. */
+export type WorkerListener<E extends WorkerEventName> = (...args: WorkerEventMap[E]) => unknown;
+
+/** Options of `activateWorker`. */
+export interface ActivateWorkerOptions {
+  /** The activation args: a plain object or a `WorkerActivationArgs`. */
+  args?: object | WorkerActivationArgs;
+  /** Deactivate the calling worker too (default false). */
+  deactivateSelf?: boolean;
+}
+
+/** A named worker: handles jobs, requests jobs from other workers, and may have children. */
+export declare class Worker {
+  /** A new worker; `active` defaults to true. Throws `TypeError` for a bad name. */
+  constructor(name: string, options?: WorkerOptions);
+
+  /** The worker's name (unique on a bus). */
+  readonly name: string;
+  /** Whether the worker is active. */
+  readonly active: boolean;
+  /** The last activation args (wire form), or `null`. */
+  readonly activationArgs: Record<string, unknown> | null;
+  /** The parent worker's name, or `null` for a root worker. */
+  readonly parent: string | null;
+  /** The child workers. */
+  readonly children: readonly Worker[];
+  /** When the worker started (epoch ms), or `null` before it starts. */
+  readonly startedAt: number | null;
+  /** The runner hosting it, or `null` when not attached. */
+  readonly runner: WorkerRunner | null;
+  /** The runner's registry, or `null` when not attached. */
+  readonly registry: WorkerRegistry | null;
+  /** The jobs this worker is handling, by job id. */
+  readonly activeJobs: ReadonlyMap<string, JobRequest>;
+  /** The groups this worker requested that are still open, by job id. */
+  readonly jobGroups: ReadonlyMap<string, JobGroup>;
+  /** Resolves when this worker has stopped. */
+  readonly finished: Promise<void>;
+
+  // --- worker side ---
+
+  /** Handles jobs named `jobName`. A duplicate name throws. */
+  onJob<P = unknown>(jobName: string, handler: JobHandler<P>, options?: OnJobOptions): this;
+  /** The default handler: unnamed jobs and names without a handler. A second default throws. Without one, such jobs answer `error` with `{ error: "no handler for job '<name>'" }`. */
+  onJob<P = unknown>(handler: JobHandler<P>): this;
+  /** Calls `listener` when `workerName` is ready (at once if it already is). May be called before the worker starts. */
+  onWorkerReady(workerName: string, listener: (data: WorkerReadyData) => unknown): this;
+  /** Answers an active job (status defaults to `"completed"`). Rejects with `Error("Worker '<w>': no active job '<id>' to respond to")` when not active. */
+  sendJobResponse(jobId: string, response?: unknown, options?: { status?: JobStatus; urgent?: boolean }): Promise<void>;
+  /** Sends a progress update for an active job. Rejects with `"… no active job '<id>' to update"` when not active. */
+  sendJobUpdate(jobId: string, update?: unknown, options?: { urgent?: boolean }): Promise<void>;
+  /** Starts streaming for an active job. Rejects with `"… no active job '<id>' to stream"` when not active. */
+  sendJobStreamStart(jobId: string, data?: unknown): Promise<void>;
+  /** Streams a chunk for an active job. Rejects with `"… no active job '<id>' to stream"` when not active. */
+  sendJobStreamData(jobId: string, data?: unknown): Promise<void>;
+  /** Ends streaming, completing the job with `data`. Rejects with `"… no active job '<id>' to stream"` when not active. */
+  sendJobStreamEnd(jobId: string, data?: unknown): Promise<void>;
+  /** Reports a failure: the parent gets `"workerFailed"`. */
+  sendBusErrorMessage(error: string): Promise<void>;
+
+  // --- requester side ---
+
+  /** Requests a job from `workerName`; `R` is the response type you expect (unchecked). */
+  job<R = unknown>(workerName: string, params?: JobParams): JobContext<R>;
+  /** Requests a job from each of `workerNames` (distinct, non-empty; `TypeError` otherwise). */
+  jobGroup<R = Record<string, unknown>>(workerNames: readonly string[], params?: JobGroupParams): JobGroupContext<R>;
+  /** Fire-and-forget: resolves with the job id once sent (after waiting for readiness); rejects with a `JobError`. Results arrive through events. */
+  requestJob(workerName: string, params?: JobParams): Promise<string>;
+  /** Fire-and-forget group: resolves with the job id once sent; rejects with a `JobGroupError`. */
+  requestJobGroup(workerNames: readonly string[], params?: JobGroupParams): Promise<string>;
+  /** Waits for readiness, sends the requests and resolves with the group. */
+  createJobGroupAndRequestJob(workerNames: readonly string[], params?: JobGroupParams): Promise<JobGroup>;
+  /** Cancels a group this worker requested (reason defaults to `"cancelled"`). */
+  cancelJobGroup(jobId: string, reason?: string): Promise<void>;
+  /** Cancels a group unless it is unknown or not cancellable; resolves with whether it did. */
+  requestCancelJobGroup(jobId: string, reason?: string): Promise<boolean>;
+  /** Asks `workerName` for an update of job `jobId` (its `"jobUpdateRequested"` event). */
+  requestJobUpdate(jobId: string, workerName: string): Promise<void>;
+
+  // --- lifecycle and tree ---
+
+  /** Adds child workers and watches them; rejects for a worker that already has a parent. May be called before the worker starts. */
+  addWorkers(...children: Worker[]): Promise<void>;
+  /** Fires `"workerReady"` when each of these workers becomes ready. */
+  watchWorkers(...names: string[]): Promise<void>;
+  /** Activates worker `name`, optionally with args and deactivating this worker. */
+  activateWorker(name: string, options?: ActivateWorkerOptions): Promise<void>;
+  /** Deactivates worker `name`. */
+  deactivateWorker(name: string): Promise<void>;
+  /** Stops this worker (and its children) only; handlers get `gracePeriod` ms (default 5000) to settle. Resolves when it has finished. */
+  stop(options?: { reason?: string; gracePeriod?: number }): Promise<void>;
+  /** Asks every runner on the bus to end. */
+  endSession(options?: { reason?: string }): Promise<void>;
+  /** Asks every runner on the bus to cancel. */
+  cancelSession(options?: { reason?: string }): Promise<void>;
+
+  // --- events ---
+
+  /** Adds a listener; it runs after the worker's own handling of the message. */
+  on<E extends WorkerEventName>(event: E, listener: WorkerListener<E>): this;
+  /** Removes a listener (also one added with `once`). */
+  off<E extends WorkerEventName>(event: E, listener: WorkerListener<E>): this;
+  /** Adds a listener that runs at most once. */
+  once<E extends WorkerEventName>(event: E, listener: WorkerListener<E>): this;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runner
+// ---------------------------------------------------------------------------------------------
+
+/** Options of `new WorkerRunner(options)`. */
+export interface WorkerRunnerOptions {
+  /** The runner's name (default `"runner-<8 hex>"`). */
+  name?: string;
+  /** The bus to attach to (default: a new `LocalBus`). */
+  bus?: Bus;
+}
+
+/** Options of `runner.start()` and `runner.run()`. */
+export interface RunnerStartOptions {
+  /** Finish once every root worker has finished (default true). A runner with no workers never ends by itself. */
+  autoEnd?: boolean;
+}
+
+/** Listener arguments of each runner event. */
+export interface WorkerRunnerEventMap {
+  /** The runner is set up and its workers have started. */
+  ready: [];
+  /** Something failed in the runner. */
+  error: [error: Error];
+}
+
+/** A runner event name. */
+export type WorkerRunnerEventName = keyof WorkerRunnerEventMap;
+/** A listener for runner event `E`. */
+export type WorkerRunnerListener<E extends WorkerRunnerEventName> = (...args: WorkerRunnerEventMap[E]) => unknown;
+
+/** Hosts workers on a bus and drives their lifecycle. */
+export declare class WorkerRunner {
+  /** A new runner, on `options.bus` or a new `LocalBus`. */
+  constructor(options?: WorkerRunnerOptions);
+
+  /** The runner's name (default `"runner-<8 hex>"`). */
+  readonly name: string;
+  /** Which workers are ready, here and on other runners. */
+  readonly registry: WorkerRegistry;
+  /** The very bus passed in, or the `LocalBus` it created. */
+  readonly bus: Bus;
+  /** Resolves when the runner has finished (never rejects). */
+  readonly finished: Promise<void>;
+
+  /** Adds root workers; rejects on a duplicate name or a worker hosted elsewhere. */
+  addWorkers(...workers: Worker[]): Promise<void>;
+  /** The worker named `name` on this runner, if any. */
+  getWorker(name: string): Worker | undefined;
+  /** Resolves once the runner is set up and the added workers have started. */
+  start(options?: RunnerStartOptions): Promise<void>;
+  /** `start()`, then resolves when the runner has finished. */
+  run(options?: RunnerStartOptions): Promise<void>;
+  /**
+   * Ends this runner gracefully: workers accept no new jobs, running handlers get `gracePeriod`
+   * ms (default 5000) to settle, then the rest is aborted. The runner's own pending jobs reject
+   * with `"runner exiting"` (or `"worker '<w>' stopped"`). Resolves when finished. A string is
+   * the reason.
+   */
+  end(options?: { reason?: string; gracePeriod?: number } | string): Promise<void>;
+  /** Like `end()` with no grace period. Resolves when finished. A string is the reason. */
+  cancel(options?: { reason?: string } | string): Promise<void>;
+
+  /** Requests a job as the runner itself (`source` = the runner's name). */
+  job<R = unknown>(workerName: string, params?: JobParams): JobContext<R>;
+  /** Requests a job group as the runner itself. */
+  jobGroup<R = Record<string, unknown>>(workerNames: readonly string[], params?: JobGroupParams): JobGroupContext<R>;
+
+  /** Adds a listener. */
+  on<E extends WorkerRunnerEventName>(event: E, listener: WorkerRunnerListener<E>): this;
+  /** Removes a listener (also one added with `once`). */
+  off<E extends WorkerRunnerEventName>(event: E, listener: WorkerRunnerListener<E>): this;
+  /** Adds a listener that runs at most once. */
+  once<E extends WorkerRunnerEventName>(event: E, listener: WorkerRunnerListener<E>): this;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry
+// ---------------------------------------------------------------------------------------------
+
+/** Which workers are ready, on this runner (local) and on others (remote). */
+export declare class WorkerRegistry {
+  /** A new, empty registry for the runner named `runnerName`. */
+  constructor(runnerName: string);
+  /** The owning runner's name. */
+  readonly runnerName: string;
+  /** Local worker names, in registration order. */
+  readonly localWorkers: string[];
+  /** Remote worker names, in registration order. */
+  readonly remoteWorkers: string[];
+  /** A fresh `{ workerName, runner }` for a ready worker (local first), or `undefined`. */
+  get(name: string): WorkerReadyData | undefined;
+  /** Whether `name` is ready. */
+  has(name: string): boolean;
+  /** Calls `handler` when `name` registers (at once if known); idempotent per (name, handler). */
+  watch(name: string, handler: (data: WorkerReadyData) => unknown): Promise<void>;
+  /** Removes a handler added with `watch`. */
+  unwatch(name: string, handler: (data: WorkerReadyData) => unknown): void;
+  /** Registers a ready worker; resolves true if new. Watcher errors are logged, never thrown. */
+  register(data: WorkerReadyData): Promise<boolean>;
+  /** This runner's ready workers. */
+  entries(): WorkerRegistryEntry[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activation args
+// ---------------------------------------------------------------------------------------------
+
+/** Fields of `WorkerActivationArgs`. */
+export interface WorkerActivationArgsInit {
+  /** Free-form metadata. */
+  metadata?: Record<string, unknown> | null;
+}
+
+/** Arguments a worker receives when activated. */
+export declare class WorkerActivationArgs {
+  /** New args from their fields. */
+  constructor(init?: WorkerActivationArgsInit);
+  /** From a wire-form object; unknown keys are ignored. */
+  static fromDict(obj: object): WorkerActivationArgs;
+  /** Free-form metadata. */
+  metadata?: Record<string, unknown> | null;
+  /** The wire-form plain object; `null`/`undefined` fields left out. */
+  toDict(): { metadata?: Record<string, unknown> };
+}
+
+/** Fields of `LLMWorkerActivationArgs`. */
+export interface LLMWorkerActivationArgsInit extends WorkerActivationArgsInit {
+  /** LLM context messages to add. */
+  messages?: Record<string, unknown>[] | null;
+  /** Whether to run the LLM after activation (default: true when `messages` is set). */
+  runLlm?: boolean | null;
+}
+
+/** Activation args of an LLM worker. */
+export declare class LLMWorkerActivationArgs {
+  /** New args from their fields. */
+  constructor(init?: LLMWorkerActivationArgsInit);
+  /** From a wire-form object; accepts `run_llm` or `runLlm`; unknown keys are ignored. */
+  static fromDict(obj: object): LLMWorkerActivationArgs;
+  /** Free-form metadata. */
+  metadata?: Record<string, unknown> | null;
+  /** LLM context messages to add. */
+  messages?: Record<string, unknown>[] | null;
+  /** Whether to run the LLM: as given, else true when `messages` is set, else false. */
+  readonly runLlm: boolean;
+  /** `{ metadata?, messages?, run_llm? }`; `run_llm` only when it was given. */
+  toDict(): { metadata?: Record<string, unknown>; messages?: Record<string, unknown>[]; run_llm?: boolean };
+}
+
+export {};
