@@ -634,7 +634,8 @@ export class Worker {
 
   _emit(index, arg) {
     const event = WORKER_EVENTS[index];
-    this._listeners.emit(event, event === "jobRequest" ? jobRequestFor(arg) : arg);
+    if (event === "deactivated" || event === "finished") this._listeners.emit(event);
+    else this._listeners.emit(event, event === "jobRequest" ? jobRequestFor(arg) : arg);
   }
 
   get active() {
@@ -771,21 +772,21 @@ export class Worker {
     return rejecting(() => this._core.watchWorkers(names.map((n, i) => checkName(n, `names[${i}]`))));
   }
 
-  activateWorker(workerName, options) {
+  activateWorker(name, options) {
     return rejecting(() => {
-      checkName(workerName, "workerName");
+      checkName(name, "name");
       const o = checkOptions(options, "options");
       let args = o.args;
       if (args !== undefined && args !== null) {
         if (typeof args !== "object" || Array.isArray(args)) throw new TypeError(`options.args must be an object, got ${describe(args)}`);
         if (typeof args.toDict === "function") args = args.toDict();
       }
-      this._core.activateWorker(workerName, args, checkBoolean(o.deactivateSelf, "options.deactivateSelf", false));
+      this._core.activateWorker(name, args, checkBoolean(o.deactivateSelf, "options.deactivateSelf", false));
     });
   }
 
-  deactivateWorker(workerName) {
-    return rejecting(() => this._core.deactivateWorker(checkName(workerName, "workerName")));
+  deactivateWorker(name) {
+    return rejecting(() => this._core.deactivateWorker(checkName(name, "name")));
   }
 
   stop(options) {

@@ -93,7 +93,9 @@ fn job_round_trip_returns_the_payload_by_value() {
     let sim = Sim::new();
     let r = started(&sim, vec![worker("echo", Some(echo()))]);
     let g = r.start_group(vec!["echo".into()], params(Some(V::s("hi")), None), false).unwrap();
-    assert!(g.is_sent(), "a ready worker gets the request at once");
+    assert!(!g.is_sent(), "the send waits for the caller's turn to end");
+    sim.settle();
+    assert!(g.is_sent());
     assert_eq!(g.job_id().unwrap().len(), 36);
     assert!(matches!(sim.block_on({ let g = g.clone(); async move { g.wait().await } }), Outcome::Completed));
     assert_eq!(g.response_of("echo"), Some(V::s("hi")));
@@ -443,10 +445,12 @@ fn request_cancel_honours_cancellable() {
     let sim = Sim::new();
     let r = started(&sim, vec![worker("w", Some(never()))]);
     let fixed = r.start_group(vec!["w".into()], JobParams { cancellable: false, ..JobParams::default() }, false).unwrap();
+    sim.settle();
     let id = fixed.job_id().unwrap();
     assert!(!r.requester().request_cancel(&id, None));
     assert!(!r.requester().request_cancel("unknown", None));
     let open = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    sim.settle();
     assert!(r.requester().request_cancel(&open.job_id().unwrap(), None));
     assert!(open.is_done());
 }

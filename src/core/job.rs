@@ -285,26 +285,16 @@ impl<V: Value> Requester<V> {
         self.groups.borrow().len() + self.waiting.borrow().len()
     }
 
-    /// Creates a group and sends it as soon as its workers are ready. `with_events` keeps its
-    /// update and stream events for an iterator.
+    /// Creates a group and sends it as soon as its workers are ready, never before the caller
+    /// has had a chance to cancel it (the send runs as a task). `with_events` keeps its update
+    /// and stream events for an iterator.
     pub fn start(
         self: &Rc<Self>,
         worker_names: Vec<String>,
         params: JobParams<V>,
         with_events: bool,
     ) -> Result<JobGroup<V>, ApiError> {
-        if worker_names.is_empty() {
-            return Err(ApiError::Type("workerNames must not be empty".into()));
-        }
-        let mut seen = HashSet::new();
-        if let Some(dup) = worker_names.iter().find(|n| !seen.insert(n.as_str())) {
-            return Err(ApiError::Type(format!("workerNames has '{dup}' more than once")));
-        }
-        if let Some(t) = params.timeout {
-            if !(t.is_finite() && t >= 0.0) {
-                return Err(ApiError::Type(format!("timeout must be a finite number >= 0, got {t}")));
-            }
-        }
+        check_group(&worker_names, &params)?;
         let group = JobGroup(Rc::new(GroupInner {
             worker_names,
             label: params.label,
@@ -333,24 +323,21 @@ impl<V: Value> Requester<V> {
         if let Some(ms) = params.timeout {
             self.arm_deadline(&group, ms);
         }
-        if group.worker_names().iter().all(|n| self.registry.has(n)) {
-            self.send(&group);
-        } else {
-            self.waiting.borrow_mut().push(group.clone());
-            let (this, g) = (self.clone(), group.clone());
-            self.env.spawn(Box::pin(async move {
+        self.waiting.borrow_mut().push(group.clone());
+        let (this, g) = (self.clone(), group.clone());
+        self.env.spawn(Box::pin(async move {
+            if !g.worker_names().iter().all(|n| this.registry.has(n)) {
                 let ready = wait_ready(this.registry.clone(), g.worker_names().to_vec()).fuse();
                 let settled = g.0.settled.wait().fuse();
                 futures::pin_mut!(ready, settled);
                 futures::select! {
-                    _ = ready => {
-                        this.forget_waiting(&g);
-                        this.send(&g);
-                    }
-                    _ = settled => this.forget_waiting(&g),
+                    _ = ready => {},
+                    _ = settled => {},
                 }
-            }));
-        }
+            }
+            this.forget_waiting(&g);
+            this.send(&g);
+        }));
         Ok(group)
     }
 
@@ -534,6 +521,21 @@ impl<V: Value> Requester<V> {
             events.push(WorkerEvent::JobCompleted { job_id: job_id.to_string(), responses: group.responses() });
             group.settle(Outcome::Completed);
         }
+    }
+}
+
+/// The value rules of a group request: a non-empty list of distinct names, a usable timeout.
+pub fn check_group<V: Value>(worker_names: &[String], params: &JobParams<V>) -> Result<(), ApiError> {
+    if worker_names.is_empty() {
+        return Err(ApiError::Type("workerNames must not be empty".into()));
+    }
+    let mut seen = HashSet::new();
+    if let Some(dup) = worker_names.iter().find(|n| !seen.insert(n.as_str())) {
+        return Err(ApiError::Type(format!("workerNames has '{dup}' more than once")));
+    }
+    match params.timeout {
+        Some(t) if !(t.is_finite() && t >= 0.0) => Err(ApiError::Type(format!("timeout must be a finite number >= 0, got {t}"))),
+        _ => Ok(()),
     }
 }
 

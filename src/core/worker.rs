@@ -2,7 +2,7 @@
 //! requests, and its life from added to stopped.
 
 use super::bus::{Bus, Handling, Subscriber};
-use super::job::{JobGroup, JobParams, Requester};
+use super::job::{check_group, JobGroup, JobParams, Requester};
 use super::message::{Body, JobStatus, Message};
 use super::platform::{Env, LogLevel};
 use super::registry::{ReadyData, Registry, WatchFn};
@@ -513,6 +513,7 @@ impl<V: Value> Worker<V> {
 
     /// Starts a job group from this worker (a single job is a group of one).
     pub fn start_group(&self, workers: Vec<String>, params: JobParams<V>, with_events: bool) -> Result<JobGroup<V>, ApiError> {
+        check_group(&workers, &params)?;
         let attached = self.attachment()?;
         attached.requester.start(workers, params, with_events)
     }
@@ -603,12 +604,18 @@ impl<V: Value> Worker<V> {
         if let Some(runner) = self.runner_inner() {
             runner.host(children.clone()).await?;
         }
-        self.watch_workers(children.iter().map(|c| c.name().to_string()).collect()).await;
+        self.watch_names(children.iter().map(|c| c.name().to_string()).collect()).await;
         Ok(())
     }
 
     /// Reports "workerReady" for each name when it registers (at once if it already has).
-    pub async fn watch_workers(&self, names: Vec<String>) {
+    pub async fn watch_workers(&self, names: Vec<String>) -> Result<(), ApiError> {
+        self.attachment()?;
+        self.watch_names(names).await;
+        Ok(())
+    }
+
+    async fn watch_names(&self, names: Vec<String>) {
         {
             let mut s = self.0.state.borrow_mut();
             for n in &names {

@@ -491,10 +491,7 @@ impl CoreWorker {
     #[wasm_bindgen(js_name = watchWorkers)]
     pub fn watch_workers(&self, names: Vec<String>) -> Promise {
         let w = self.worker.clone();
-        future_to_promise(async move {
-            w.watch_workers(names).await;
-            Ok(JsValue::UNDEFINED)
-        })
+        future_to_promise(async move { w.watch_workers(names).await.map(|_| JsValue::UNDEFINED).map_err(to_js) })
     }
     #[wasm_bindgen(js_name = activateWorker)]
     pub fn activate_worker(&self, name: &str, args: JsValue, deactivate_self: bool) -> Result<(), JsValue> {
