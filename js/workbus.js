@@ -413,10 +413,10 @@ class JobGroup {
   }
 }
 
-/** Starts a group through `coreOwner` and wraps it in the right context. */
-function startContext(coreOwner, workerNames, params, group, paramsName) {
+/** Starts a group through a core requester and wraps it in the right context. */
+function startContext(requester, workerNames, params, group, paramsName) {
   const p = jobParams(params, paramsName, group);
-  const coreGroup = coreOwner.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, true);
+  const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, true);
   return group ? new JobGroupContext(coreGroup, p.signal) : new JobContext(coreGroup, workerNames[0], p.signal);
 }
 
@@ -532,13 +532,41 @@ export class WorkerRegistry {
 
 // ----- runner ----------------------------------------------------------------------------------
 
-export class WorkerRunner {
+/** What runners and workers share: listeners and the requester side of jobs. */
+class Requesting {
+  job(workerName, params) {
+    checkName(workerName, "workerName");
+    return startContext(this._requester, [workerName], params, false, "params");
+  }
+
+  jobGroup(workerNames, params) {
+    checkWorkerNames(workerNames, "workerNames");
+    return startContext(this._requester, workerNames, params, true, "params");
+  }
+
+  on(event, listener) {
+    this._listeners.add(event, listener, false);
+    return this;
+  }
+  once(event, listener) {
+    this._listeners.add(event, listener, true);
+    return this;
+  }
+  off(event, listener) {
+    this._listeners.remove(event, listener);
+    return this;
+  }
+}
+
+export class WorkerRunner extends Requesting {
   constructor(options) {
+    super();
     const o = checkOptions(options, "options");
     const name = o.name === undefined ? undefined : checkName(o.name, "options.name");
     if (o.bus !== undefined && !(o.bus instanceof LocalBus)) throw new TypeError(`options.bus must be a bus such as LocalBus, got ${describe(o.bus)}`);
     this.bus = o.bus ?? new LocalBus();
     this._core = new core.CoreRunner(name, this.bus._core);
+    this._requester = this._core.requester;
     this.name = this._core.name;
     this.registry = new WorkerRegistry(undefined, this._core.registry());
     this._workers = new Map();
@@ -594,37 +622,17 @@ export class WorkerRunner {
     return rejecting(() => this._core.cancel(stopOptions(options, "options").reason));
   }
 
-  job(workerName, params) {
-    checkName(workerName, "workerName");
-    return startContext(this._core, [workerName], params, false, "params");
-  }
-
-  jobGroup(workerNames, params) {
-    checkWorkerNames(workerNames, "workerNames");
-    return startContext(this._core, workerNames, params, true, "params");
-  }
-
-  on(event, listener) {
-    this._listeners.add(event, listener, false);
-    return this;
-  }
-  once(event, listener) {
-    this._listeners.add(event, listener, true);
-    return this;
-  }
-  off(event, listener) {
-    this._listeners.remove(event, listener);
-    return this;
-  }
 }
 
 // ----- worker ----------------------------------------------------------------------------------
 
-export class Worker {
+export class Worker extends Requesting {
   constructor(name, options) {
+    super();
     checkName(name, "name");
     const o = checkOptions(options, "options");
     this._core = new core.CoreWorker(name, checkBoolean(o.active, "options.active", true));
+    this._requester = this._core.requester;
     this.name = name;
     this._runner = null;
     this._children = [];
@@ -663,7 +671,7 @@ export class Worker {
     return new Map(this._core.activeJobs().map((r) => [r.id, jobRequestFor(r)]));
   }
   get jobGroups() {
-    return new Map(this._core.jobGroups().map((g) => [g.jobId, new JobGroup(g)]));
+    return new Map(this._requester.groups().map((g) => [g.jobId, new JobGroup(g)]));
   }
   get finished() {
     if (!this._finished) this._finished = this._core.finished();
@@ -717,17 +725,7 @@ export class Worker {
     return rejecting(() => this._core.sendBusErrorMessage(checkString(error, "error")));
   }
 
-  // requester side
-
-  job(workerName, params) {
-    checkName(workerName, "workerName");
-    return startContext(this._core, [workerName], params, false, "params");
-  }
-
-  jobGroup(workerNames, params) {
-    checkWorkerNames(workerNames, "workerNames");
-    return startContext(this._core, workerNames, params, true, "params");
-  }
+  // requester side (job and jobGroup come from Requesting)
 
   requestJob(workerName, params) {
     return rejecting(() => this.job(workerName, params).started);
@@ -741,17 +739,17 @@ export class Worker {
     return rejecting(async () => {
       checkWorkerNames(workerNames, "workerNames");
       const p = jobParams(params, "params", true);
-      const coreGroup = this._core.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, false);
+      const coreGroup = this._requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, false);
       await new JobGroupContext(coreGroup, p.signal).started;
       return new JobGroup(coreGroup);
     });
   }
 
   cancelJobGroup(jobId, reason) {
-    return rejecting(() => this._core.cancelJobGroup(checkString(jobId, "jobId"), checkOptionalString(reason, "reason")));
+    return rejecting(() => this._requester.cancelGroup(checkString(jobId, "jobId"), checkOptionalString(reason, "reason")));
   }
   requestCancelJobGroup(jobId, reason) {
-    return rejecting(() => this._core.requestCancelJobGroup(checkString(jobId, "jobId"), checkOptionalString(reason, "reason")));
+    return rejecting(() => this._requester.requestCancel(checkString(jobId, "jobId"), checkOptionalString(reason, "reason")));
   }
   requestJobUpdate(jobId, workerName) {
     return rejecting(() => this._core.requestJobUpdate(checkString(jobId, "jobId"), checkName(workerName, "workerName")));

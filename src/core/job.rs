@@ -247,12 +247,25 @@ impl<V: Value> JobGroup<V> {
     }
 }
 
-/// The requester side shared by workers and runners: the groups one identity has open.
-pub struct Requester<V: Value> {
-    owner: String,
+/// Where a requester sends from.
+struct Link<V: Value> {
     env: Env,
     bus: Bus<V>,
     registry: Registry,
+}
+
+impl<V: Value> Clone for Link<V> {
+    fn clone(&self) -> Self {
+        Link { env: self.env.clone(), bus: self.bus.clone(), registry: self.registry.clone() }
+    }
+}
+
+/// The requester side shared by workers and runners: the groups one identity has open.
+pub struct Requester<V: Value> {
+    owner: String,
+    link: RefCell<Option<Link<V>>>,
+    /// Why new groups are refused (not attached yet, or stopped); `None` while open.
+    refusal: RefCell<Option<String>>,
     /// Sent groups by job id.
     groups: RefCell<HashMap<String, JobGroup<V>>>,
     /// Groups still waiting for their workers, in creation order.
@@ -260,15 +273,44 @@ pub struct Requester<V: Value> {
 }
 
 impl<V: Value> Requester<V> {
-    pub fn new(owner: &str, env: Env, bus: Bus<V>, registry: Registry) -> Rc<Self> {
+    /// A requester that refuses every group with `refusal` until it is attached.
+    pub fn detached(owner: &str, refusal: String) -> Rc<Self> {
         Rc::new(Requester {
             owner: owner.to_string(),
-            env,
-            bus,
-            registry,
+            link: RefCell::new(None),
+            refusal: RefCell::new(Some(refusal)),
             groups: RefCell::new(HashMap::new()),
             waiting: RefCell::new(Vec::new()),
         })
+    }
+
+    pub fn new(owner: &str, env: Env, bus: Bus<V>, registry: Registry) -> Rc<Self> {
+        let requester = Self::detached(owner, String::new());
+        requester.attach(env, bus, registry);
+        requester
+    }
+
+    pub fn attach(&self, env: Env, bus: Bus<V>, registry: Registry) {
+        *self.link.borrow_mut() = Some(Link { env, bus, registry });
+        *self.refusal.borrow_mut() = None;
+    }
+
+    /// Refuses new groups from now on and fails everything open with `reason`.
+    pub fn close(&self, reason: &str, refusal: String) {
+        *self.refusal.borrow_mut() = Some(refusal);
+        self.cancel_all(reason);
+    }
+
+    /// Fails with the refusal while not attached (nothing can be open then).
+    pub fn ensure_attached(&self) -> Result<(), ApiError> {
+        match (self.link.borrow().is_some(), self.refusal.borrow().clone()) {
+            (false, Some(refusal)) => Err(ApiError::Error(refusal)),
+            _ => Ok(()),
+        }
+    }
+
+    fn link(&self) -> Option<Link<V>> {
+        self.link.borrow().clone()
     }
 
     /// Open (sent, unfinished) groups.
@@ -295,6 +337,10 @@ impl<V: Value> Requester<V> {
         with_events: bool,
     ) -> Result<JobGroup<V>, ApiError> {
         check_group(&worker_names, &params)?;
+        if let Some(refusal) = self.refusal.borrow().clone() {
+            return Err(ApiError::Error(refusal));
+        }
+        let Some(link) = self.link() else { return Err(ApiError::Error(format!("'{}' cannot request jobs", self.owner))) };
         let group = JobGroup(Rc::new(GroupInner {
             worker_names,
             label: params.label,
@@ -314,20 +360,20 @@ impl<V: Value> Requester<V> {
             }),
             settled: Flag::new(),
         }));
-        if let Some(stopped) = group.worker_names().iter().find(|n| self.registry.is_stopped(n)) {
+        if let Some(stopped) = group.worker_names().iter().find(|n| link.registry.is_stopped(n)) {
             let mut failure = JobFailure::with_reason(format!("worker '{stopped}' stopped"));
             failure.worker_name = Some(stopped.clone());
             group.fail(failure);
             return Ok(group);
         }
         if let Some(ms) = params.timeout {
-            self.arm_deadline(&group, ms);
+            self.arm_deadline(&link.env, &group, ms);
         }
         self.waiting.borrow_mut().push(group.clone());
-        let (this, g) = (self.clone(), group.clone());
-        self.env.spawn(Box::pin(async move {
-            if !g.worker_names().iter().all(|n| this.registry.has(n)) {
-                let ready = wait_ready(this.registry.clone(), g.worker_names().to_vec()).fuse();
+        let (this, g, registry) = (self.clone(), group.clone(), link.registry.clone());
+        link.env.spawn(Box::pin(async move {
+            if !g.worker_names().iter().all(|n| registry.has(n)) {
+                let ready = wait_ready(registry, g.worker_names().to_vec()).fuse();
                 let settled = g.0.settled.wait().fuse();
                 futures::pin_mut!(ready, settled);
                 futures::select! {
@@ -343,9 +389,9 @@ impl<V: Value> Requester<V> {
 
     /// One deadline for readiness and the job: not ready by then fails the wait, otherwise the
     /// group is cancelled with "timeout".
-    fn arm_deadline(self: &Rc<Self>, group: &JobGroup<V>, ms: f64) {
+    fn arm_deadline(self: &Rc<Self>, env: &Env, group: &JobGroup<V>, ms: f64) {
         let (weak_self, weak_group) = (Rc::downgrade(self), Rc::downgrade(&group.0));
-        let sleep = self.env.sleep(ms, true);
+        let sleep = env.sleep(ms, true);
         let (task, handle) = abortable(async move {
             sleep.await;
             if let (Some(this), Some(g)) = (weak_self.upgrade(), Weak::upgrade(&weak_group)) {
@@ -361,7 +407,7 @@ impl<V: Value> Requester<V> {
             }
         });
         group.0.state.borrow_mut().deadline = Some(handle);
-        self.env.spawn(Box::pin(task.map(|_| ())));
+        env.spawn(Box::pin(task.map(|_| ())));
     }
 
     fn forget_waiting(&self, group: &JobGroup<V>) {
@@ -369,7 +415,8 @@ impl<V: Value> Requester<V> {
     }
 
     fn send(&self, group: &JobGroup<V>) {
-        let job_id = new_uuid(&*self.env);
+        let Some(link) = self.link() else { return };
+        let job_id = new_uuid(&*link.env);
         let (name, payload) = {
             let mut s = group.0.state.borrow_mut();
             let Some(request) = s.request.take() else { return };
@@ -379,7 +426,7 @@ impl<V: Value> Requester<V> {
         self.groups.borrow_mut().insert(job_id.clone(), group.clone());
         for worker in group.worker_names() {
             let body = Body::JobRequest { job_id: job_id.clone(), job_name: name.clone(), payload: payload.clone() };
-            self.bus.send(Message::new(&self.owner, Some(worker.clone()), body));
+            link.bus.send(Message::new(&self.owner, Some(worker.clone()), body));
         }
         group.notify();
     }
@@ -392,9 +439,11 @@ impl<V: Value> Requester<V> {
 
     fn cancel_group_with(&self, job_id: &str, reason: Option<String>, failure: JobFailure<V>) {
         let Some(group) = self.groups.borrow_mut().remove(job_id) else { return };
-        for worker in group.worker_names() {
-            let body = Body::JobCancel { job_id: job_id.to_string(), reason: reason.clone() };
-            self.bus.send(Message::new(&self.owner, Some(worker.clone()), body));
+        if let Some(link) = self.link() {
+            for worker in group.worker_names() {
+                let body = Body::JobCancel { job_id: job_id.to_string(), reason: reason.clone() };
+                link.bus.send(Message::new(&self.owner, Some(worker.clone()), body));
+            }
         }
         group.fail(failure);
     }
@@ -422,7 +471,7 @@ impl<V: Value> Requester<V> {
     }
 
     /// Fails everything still open (the owner is stopping).
-    pub fn cancel_all(&self, reason: &str) {
+    fn cancel_all(&self, reason: &str) {
         let ids: Vec<String> = self.groups.borrow().keys().cloned().collect();
         for id in ids {
             self.cancel_group(&id, Some(reason.to_string()));

@@ -187,9 +187,6 @@ impl<V: Value> Runner<V> {
 
     /// Starts a job group from the runner's own identity.
     pub fn start_group(&self, workers: Vec<String>, params: JobParams<V>, with_events: bool) -> Result<JobGroup<V>, ApiError> {
-        if self.phase() == RunnerPhase::Finished {
-            return Err(ApiError::Error(format!("runner '{}' has finished", self.0.name)));
-        }
         self.0.requester.start(workers, params, with_events)
     }
 }
@@ -327,7 +324,7 @@ impl<V: Value> RunnerInner<V> {
     }
 
     fn teardown(&self) {
-        self.requester.cancel_all(RUNNER_EXITING);
+        self.requester.close(RUNNER_EXITING, format!("runner '{}' has finished", self.name));
         self.state.borrow_mut().phase = RunnerPhase::Finished;
         self.bus.unsubscribe(&self.name);
         self.finished.set();

@@ -2,7 +2,7 @@
 //! requests, and its life from added to stopped.
 
 use super::bus::{Bus, Handling, Subscriber};
-use super::job::{check_group, JobGroup, JobParams, Requester};
+use super::job::{JobGroup, JobParams, Requester};
 use super::message::{Body, JobStatus, Message};
 use super::platform::{Env, LogLevel};
 use super::registry::{ReadyData, Registry, WatchFn};
@@ -158,7 +158,6 @@ struct Attachment<V: Value> {
     env: Env,
     bus: Bus<V>,
     registry: Registry,
-    requester: Rc<Requester<V>>,
     runner: Weak<RunnerInner<V>>,
     runner_name: String,
 }
@@ -169,7 +168,6 @@ impl<V: Value> Clone for Attachment<V> {
             env: self.env.clone(),
             bus: self.bus.clone(),
             registry: self.registry.clone(),
-            requester: self.requester.clone(),
             runner: self.runner.clone(),
             runner_name: self.runner_name.clone(),
         }
@@ -211,6 +209,8 @@ pub struct WorkerInner<V: Value> {
     name: String,
     /// Identifies this worker's registry watches.
     key: u64,
+    /// This worker as a requester: refuses jobs until attached and after it stops.
+    requester: Rc<Requester<V>>,
     event_mask: Cell<u32>,
     state: RefCell<WorkerState<V>>,
     finished: Flag,
@@ -243,6 +243,7 @@ impl<V: Value> Worker<V> {
         Worker(Rc::new(WorkerInner {
             name: name.to_string(),
             key,
+            requester: Requester::detached(name, not_attached(name).to_string()),
             event_mask: Cell::new(0),
             state: RefCell::new(WorkerState {
                 phase: Phase::Created,
@@ -322,7 +323,7 @@ impl<V: Value> Worker<V> {
 
     /// Groups this worker requested that are still open.
     pub fn job_groups(&self) -> Vec<JobGroup<V>> {
-        self.0.state.borrow().attached.as_ref().map(|a| a.requester.groups()).unwrap_or_default()
+        self.0.requester.groups()
     }
 
     /// Which events the sink wants (bit i = `EVENT_NAMES[i]`), so unwatched events cost nothing.
@@ -513,13 +514,11 @@ impl<V: Value> Worker<V> {
 
     /// Starts a job group from this worker (a single job is a group of one).
     pub fn start_group(&self, workers: Vec<String>, params: JobParams<V>, with_events: bool) -> Result<JobGroup<V>, ApiError> {
-        check_group(&workers, &params)?;
-        let attached = self.attachment()?;
-        attached.requester.start(workers, params, with_events)
+        self.0.requester.start(workers, params, with_events)
     }
 
-    pub fn requester(&self) -> Result<Rc<Requester<V>>, ApiError> {
-        Ok(self.attachment()?.requester)
+    pub fn requester(&self) -> &Rc<Requester<V>> {
+        &self.0.requester
     }
 
     pub fn request_job_update(&self, job_id: &str, worker: &str) -> Result<(), ApiError> {
@@ -689,9 +688,9 @@ impl<V: Value> Worker<V> {
     pub(crate) fn attach(&self, runner: &Rc<RunnerInner<V>>, env: Env, bus: Bus<V>, registry: Registry) -> Result<(), ApiError> {
         let subscriber: Rc<dyn Subscriber<V>> = self.0.clone();
         bus.subscribe(&self.0.name, subscriber).map_err(ApiError::Error)?;
-        let requester = Requester::new(&self.0.name, env.clone(), bus.clone(), registry.clone());
+        self.0.requester.attach(env.clone(), bus.clone(), registry.clone());
         self.0.state.borrow_mut().attached =
-            Some(Attachment { env, bus, registry, requester, runner: Rc::downgrade(runner), runner_name: runner.name().to_string() });
+            Some(Attachment { env, bus, registry, runner: Rc::downgrade(runner), runner_name: runner.name().to_string() });
         Ok(())
     }
 
@@ -818,7 +817,7 @@ impl<V: Value> Worker<V> {
         };
         let stopped = format!("worker '{}' stopped", self.0.name);
         if let Some(attached) = &attached {
-            attached.requester.cancel_all(&stopped);
+            self.0.requester.close(&stopped, format!("Worker '{}' has stopped", self.0.name));
             for job in self.active_jobs() {
                 job.abort.abort(&stopped);
                 let _ = self.send_job_response(&job.id, Some(V::reason_object(&stopped)), JobStatus::Cancelled, false);
@@ -939,11 +938,9 @@ impl<V: Value> Subscriber<V> for WorkerInner<V> {
             }
             Body::JobCancel { job_id, reason } => worker.handle_cancel(message, job_id, reason),
             _ => {
-                if let Ok(requester) = worker.requester() {
-                    if let Some(events) = requester.on_message(message) {
-                        for e in events {
-                            worker.emit(e);
-                        }
+                if let Some(events) = worker.0.requester.on_message(message) {
+                    for e in events {
+                        worker.emit(e);
                     }
                 }
             }

@@ -176,6 +176,49 @@ fn core_group(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>) -> Co
     CoreGroup { group, requester }
 }
 
+/// The requester side of a worker or of a runner.
+#[wasm_bindgen]
+pub struct CoreRequester {
+    requester: Rc<Requester<JsValue>>,
+}
+
+#[wasm_bindgen]
+impl CoreRequester {
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = startGroup)]
+    pub fn start_group(
+        &self,
+        workers: Vec<String>,
+        name: Option<String>,
+        payload: JsValue,
+        timeout: Option<f64>,
+        label: Option<String>,
+        cancellable: bool,
+        cancel_on_error: bool,
+        with_events: bool,
+    ) -> Result<CoreGroup, JsValue> {
+        let p = params(name, payload, timeout, label, cancellable, cancel_on_error);
+        let group = self.requester.start(workers, p, with_events).map_err(to_js)?;
+        Ok(core_group(group, self.requester.clone()))
+    }
+    /// Open (sent, unfinished) groups.
+    pub fn groups(&self) -> Vec<CoreGroup> {
+        self.requester.groups().into_iter().map(|g| core_group(g, self.requester.clone())).collect()
+    }
+    #[wasm_bindgen(js_name = cancelGroup)]
+    pub fn cancel_group(&self, job_id: &str, reason: Option<String>) -> Result<(), JsValue> {
+        self.requester.ensure_attached().map_err(to_js)?;
+        self.requester.cancel_group(job_id, reason);
+        Ok(())
+    }
+    /// False for unknown and non-cancellable groups.
+    #[wasm_bindgen(js_name = requestCancel)]
+    pub fn request_cancel(&self, job_id: &str, reason: Option<String>) -> Result<bool, JsValue> {
+        self.requester.ensure_attached().map_err(to_js)?;
+        Ok(self.requester.request_cancel(job_id, reason))
+    }
+}
+
 // ----- registry ------------------------------------------------------------------------------
 
 #[wasm_bindgen]
@@ -303,22 +346,9 @@ impl CoreRunner {
             }) as Rc<dyn Fn(RunnerEvent)>
         }));
     }
-    #[allow(clippy::too_many_arguments)]
-    #[wasm_bindgen(js_name = startGroup)]
-    pub fn start_group(
-        &self,
-        workers: Vec<String>,
-        name: Option<String>,
-        payload: JsValue,
-        timeout: Option<f64>,
-        label: Option<String>,
-        cancellable: bool,
-        cancel_on_error: bool,
-        with_events: bool,
-    ) -> Result<CoreGroup, JsValue> {
-        let p = params(name, payload, timeout, label, cancellable, cancel_on_error);
-        let group = self.runner.start_group(workers, p, with_events).map_err(to_js)?;
-        Ok(core_group(group, self.runner.requester().clone()))
+    #[wasm_bindgen(getter)]
+    pub fn requester(&self) -> CoreRequester {
+        CoreRequester { requester: self.runner.requester().clone() }
     }
 }
 
@@ -442,36 +472,9 @@ impl CoreWorker {
         self.worker.send_bus_error_message(error).map_err(to_js)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    #[wasm_bindgen(js_name = startGroup)]
-    pub fn start_group(
-        &self,
-        workers: Vec<String>,
-        name: Option<String>,
-        payload: JsValue,
-        timeout: Option<f64>,
-        label: Option<String>,
-        cancellable: bool,
-        cancel_on_error: bool,
-        with_events: bool,
-    ) -> Result<CoreGroup, JsValue> {
-        let p = params(name, payload, timeout, label, cancellable, cancel_on_error);
-        let group = self.worker.start_group(workers, p, with_events).map_err(to_js)?;
-        Ok(core_group(group, self.worker.requester().map_err(to_js)?))
-    }
-    #[wasm_bindgen(js_name = jobGroups)]
-    pub fn job_groups(&self) -> Result<Vec<CoreGroup>, JsValue> {
-        let Ok(requester) = self.worker.requester() else { return Ok(Vec::new()) };
-        Ok(self.worker.job_groups().into_iter().map(|g| core_group(g, requester.clone())).collect())
-    }
-    #[wasm_bindgen(js_name = cancelJobGroup)]
-    pub fn cancel_job_group(&self, job_id: &str, reason: Option<String>) -> Result<(), JsValue> {
-        self.worker.requester().map_err(to_js)?.cancel_group(job_id, reason);
-        Ok(())
-    }
-    #[wasm_bindgen(js_name = requestCancelJobGroup)]
-    pub fn request_cancel_job_group(&self, job_id: &str, reason: Option<String>) -> Result<bool, JsValue> {
-        Ok(self.worker.requester().map_err(to_js)?.request_cancel(job_id, reason))
+    #[wasm_bindgen(getter)]
+    pub fn requester(&self) -> CoreRequester {
+        CoreRequester { requester: self.worker.requester().clone() }
     }
     #[wasm_bindgen(js_name = requestJobUpdate)]
     pub fn request_job_update(&self, job_id: &str, worker: &str) -> Result<(), JsValue> {

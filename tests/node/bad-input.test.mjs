@@ -19,7 +19,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, WorkerActivationArgs, LLMWorkerActivationArgs } from "workbus";
-import { T, sleep, startRunner, waitFor, catchError, catchSync } from "./helpers.mjs";
+import { T, sleep, startRunner, cancelAfter, waitFor, catchError, catchSync } from "./helpers.mjs";
 
 function throwsTypeError(fn, re, label = re ? String(re) : "") {
   const err = catchSync(fn);
@@ -194,7 +194,7 @@ test("runner.start with bad options rejects; a good start afterwards works", T, 
   const w = new Worker("w");
   w.onJob(() => "ok");
   const runner = new WorkerRunner();
-  t.after(() => runner.cancel());
+  cancelAfter(t, runner);
   await runner.addWorkers(w);
   await rejectsTypeError(() => runner.start({ autoEnd: "yes" }), /autoEnd/);
   await runner.start();

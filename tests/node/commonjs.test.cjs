@@ -23,7 +23,17 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function startRunner(t, workers, options = {}) {
   const runner = new WorkerRunner(options);
-  t.after(() => runner.cancel());
+  t.after(async () => {
+    let timer;
+    const limit = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error("runner.cancel() did not settle at the end of the test")), 2000);
+    });
+    try {
+      await Promise.race([runner.cancel(), limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
   await runner.addWorkers(...workers);
   await runner.start();
   return runner;

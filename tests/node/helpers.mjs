@@ -32,10 +32,15 @@ export function deferred() {
 export async function startRunner(t, workers = [], options = {}) {
   const { autoEnd, ...runnerOptions } = options;
   const runner = new WorkerRunner(runnerOptions);
-  if (t) t.after(() => runner.cancel());
+  if (t) cancelAfter(t, runner);
   if (workers.length > 0) await runner.addWorkers(...workers);
   await runner.start(autoEnd === undefined ? undefined : { autoEnd });
   return runner;
+}
+
+/** Cancels `runner` when the test ends (bounded, so a hung cancel fails instead of hanging). */
+export function cancelAfter(t, runner) {
+  t.after(() => within(runner.cancel(), 2000, `cancel() of ${runner.name} at the end of the test`));
 }
 
 /** Polls `predicate` until it is truthy; fails the test after `timeout` ms. */

@@ -12,7 +12,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, LocalBus, JobError } from "workbus";
-import { T, sleep, startRunner, waitFor, catchError, isSettled, within, blockingHandler } from "./helpers.mjs";
+import { T, sleep, startRunner, cancelAfter, waitFor, catchError, isSettled, within, blockingHandler } from "./helpers.mjs";
 
 async function twoRunners(t, aWorkers, bWorkers) {
   const bus = new LocalBus();
@@ -72,7 +72,7 @@ test("two runners on one LocalBus see each other's workers and run jobs across",
 test("discovery works in either start order and includes children", T, async (t) => {
   const bus = new LocalBus();
   const B = new WorkerRunner({ name: "rb", bus });
-  t.after(() => B.cancel());
+  cancelAfter(t, B);
   const b1 = new Worker("b1");
   const child = new Worker("b1-child");
   child.onJob(() => "child on rb");

@@ -24,6 +24,7 @@ import {
   sleep,
   deferred,
   startRunner,
+  cancelAfter,
   waitFor,
   catchError,
   isSettled,
@@ -57,7 +58,7 @@ test("start resolves once workers started; finished resolves when every root fin
   const a = new Worker("a");
   const b = new Worker("b");
   const runner = new WorkerRunner();
-  t.after(() => runner.cancel());
+  cancelAfter(t, runner);
   await runner.addWorkers(a, b);
   assert.equal(a.runner, runner);
   assert.equal(a.registry, runner.registry);
@@ -81,7 +82,7 @@ test("run() starts and resolves when the runner has finished", T, async (t) => {
   const w = new Worker("w");
   w.onJob(() => ({ ok: true }));
   const runner = new WorkerRunner();
-  t.after(() => runner.cancel());
+  cancelAfter(t, runner);
   await runner.addWorkers(w);
   let runDone = false;
   const running = runner.run().then(() => {
@@ -263,7 +264,7 @@ test("addWorkers before and after start; duplicate names and foreign workers rej
   const a = new Worker("a");
   a.onJob(() => "from a");
   const runner = new WorkerRunner();
-  t.after(() => runner.cancel());
+  cancelAfter(t, runner);
   await runner.addWorkers(a);
   await assert.rejects(runner.addWorkers(new Worker("a")), Error);
   await runner.start();
@@ -300,7 +301,7 @@ test("getWorker: local workers and children; undefined for unknown and remote na
 
 test("'ready' event; on/off/once return the runner", T, async (t) => {
   const runner = new WorkerRunner();
-  t.after(() => runner.cancel());
+  cancelAfter(t, runner);
   const calls = [];
   const onReady = (...args) => calls.push(["on", args]);
   const onceReady = (...args) => calls.push(["once", args]);
@@ -353,7 +354,7 @@ test("pending work is never lost: jobs requested before start complete after sta
   });
   const requester = new Worker("requester");
   const runner = new WorkerRunner();
-  t.after(() => runner.cancel());
+  cancelAfter(t, runner);
   await runner.addWorkers(w, requester);
   const c1 = runner.job("w", { payload: 1 });
   const c2 = runner.job("w", { payload: 2 });
