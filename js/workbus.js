@@ -801,19 +801,6 @@ export class Worker extends Requesting {
   cancelSession(options) {
     return rejecting(() => this._core.cancelSession(stopOptions(options, "options").reason));
   }
-
-  on(event, listener) {
-    this._listeners.add(event, listener, false);
-    return this;
-  }
-  once(event, listener) {
-    this._listeners.add(event, listener, true);
-    return this;
-  }
-  off(event, listener) {
-    this._listeners.remove(event, listener);
-    return this;
-  }
 }
 
 /** The handler as the engine calls it: with the job's one JobRequest object. */

@@ -482,21 +482,27 @@ fn registry_register_watch_and_idempotence() {
     assert_eq!(reg.get("x"), Some(ReadyData { worker_name: "x".into(), runner: "r2".into() }));
 }
 
-#[test]
-fn two_runners_on_one_bus_exchange_snapshots_and_run_jobs_across() {
-    let sim = Sim::new();
+/// Two started runners sharing one bus, the second started after the first.
+fn two_runners(sim: &Sim, a_workers: Vec<Worker<V>>, b_workers: Vec<Worker<V>>) -> (Runner<V>, Runner<V>) {
     let bus = Bus::new(sim.env());
     let a = Runner::new(sim.env(), "runner-a".into(), bus.clone()).unwrap();
-    let b = Runner::new(sim.env(), "runner-b".into(), bus.clone()).unwrap();
-    let asker = worker("asker", None);
-    let (a2, b2, asker2) = (a.clone(), b.clone(), asker.clone());
+    let b = Runner::new(sim.env(), "runner-b".into(), bus).unwrap();
+    let (a2, b2) = (a.clone(), b.clone());
     sim.block_on(async move {
-        a2.add_workers(vec![asker2]).await.unwrap();
+        a2.add_workers(a_workers).await.unwrap();
         a2.start(false).await.unwrap();
-        b2.add_workers(vec![worker("echo-b", Some(echo()))]).await.unwrap();
+        b2.add_workers(b_workers).await.unwrap();
         b2.start(false).await.unwrap();
     });
     sim.settle();
+    (a, b)
+}
+
+#[test]
+fn two_runners_on_one_bus_exchange_snapshots_and_run_jobs_across() {
+    let sim = Sim::new();
+    let asker = worker("asker", None);
+    let (a, b) = two_runners(&sim, vec![asker.clone()], vec![worker("echo-b", Some(echo()))]);
     assert_eq!(a.registry().remote_workers(), vec!["echo-b"]);
     assert_eq!(b.registry().remote_workers(), vec!["asker"]);
     let g = asker.start_group(vec!["echo-b".into()], params(Some(V::s("x")), None), false).unwrap();
@@ -603,17 +609,8 @@ fn auto_end_finishes_when_every_root_has_finished() {
 #[test]
 fn session_end_from_a_worker_ends_every_runner_on_the_bus() {
     let sim = Sim::new();
-    let bus = Bus::new(sim.env());
-    let a = Runner::new(sim.env(), "ra".into(), bus.clone()).unwrap();
-    let b = Runner::new(sim.env(), "rb".into(), bus.clone()).unwrap();
     let w = worker("w", None);
-    let (a2, b2, w2) = (a.clone(), b.clone(), w.clone());
-    sim.block_on(async move {
-        a2.add_workers(vec![w2]).await.unwrap();
-        a2.start(false).await.unwrap();
-        b2.add_workers(vec![worker("v", None)]).await.unwrap();
-        b2.start(false).await.unwrap();
-    });
+    let (a, b) = two_runners(&sim, vec![w.clone()], vec![worker("v", None)]);
     w.end_session(Some("done".into())).unwrap();
     sim.block_on(async move {
         a.finished().await;
@@ -638,4 +635,92 @@ fn events_follow_the_workers_own_handling() {
         *log.borrow(),
         vec!["jobUpdate", "busMessage:BusJobUpdateMessage", "jobResponse", "jobCompleted", "busMessage:BusJobResponseMessage"]
     );
+}
+
+/// Records what a bus hands its transport.
+struct Wire(RefCell<Vec<String>>);
+
+impl workbus::core::bus::Transport<V> for Wire {
+    fn publish(&self, m: &Rc<Message<V>>) {
+        self.0.borrow_mut().push(m.type_name().to_string());
+    }
+}
+
+#[test]
+fn local_only_messages_never_reach_the_transport_and_cannot_arrive_from_it() {
+    let sim = Sim::new();
+    let bus: Bus<V> = Bus::new(sim.env());
+    let wire = Rc::new(Wire(RefCell::new(Vec::new())));
+    bus.set_transport(Some(wire.clone()));
+    let rec = Rc::new(Recorder { seen: RefCell::new(Vec::new()), fail_on: "" });
+    bus.subscribe("rec", rec.clone()).unwrap();
+    bus.send(Message::new("c", None, Body::WorkerLocalError { error: "x".into() }));
+    bus.send(Message::new("c", None, Body::WorkerError { error: "x".into() }));
+    bus.send(Message::new("c", Some("elsewhere".into()), Body::JobUpdateRequest { job_id: "j".into() }));
+    bus.send(Message::new("c", Some("rec".into()), Body::JobUpdateRequest { job_id: "j".into() }));
+    bus.receive(Rc::new(Message::new("remote", None, Body::WorkerLocalError { error: "spoofed".into() })));
+    bus.receive(Rc::new(Message::new("remote", None, Body::Cancel { reason: None })));
+    sim.settle();
+    assert_eq!(*wire.0.borrow(), vec!["BusWorkerErrorMessage", "BusJobUpdateRequestMessage"], "local-only and locally targeted stay here");
+    assert_eq!(
+        *rec.seen.borrow(),
+        vec!["BusWorkerLocalErrorMessage", "BusWorkerErrorMessage", "BusCancelMessage", "BusJobUpdateRequestMessage"]
+    );
+    assert_eq!(sim.logged("dropped a local-only message"), 1);
+}
+
+#[test]
+fn snapshots_are_answered_once_per_new_runner() {
+    let sim = Sim::new();
+    let (a, b) = two_runners(&sim, vec![worker("a1", None)], vec![worker("b1", None)]);
+    let count = |r: &Runner<V>| r.registry().remote_workers().len();
+    assert_eq!((count(&a), count(&b)), (1, 1));
+    // a new root on b announces b again; a registers it but does not answer a known runner
+    let snapshots = Rc::new(RefCell::new(0));
+    let s = snapshots.clone();
+    let spy = Rc::new(move |_: &Rc<Message<V>>| *s.borrow_mut() += 1);
+    struct Spy(Rc<dyn Fn(&Rc<Message<V>>)>);
+    impl Subscriber<V> for Spy {
+        fn on_message(self: Rc<Self>, m: &Rc<Message<V>>) -> workbus::core::bus::Handling {
+            if m.type_name() == "BusWorkerRegistryMessage" {
+                (self.0)(m);
+            }
+            Ok(None)
+        }
+    }
+    a.bus().subscribe("spy", Rc::new(Spy(spy))).unwrap();
+    let b2 = b.clone();
+    sim.block_on(async move { b2.add_workers(vec![worker("b2", None)]).await.unwrap() });
+    sim.settle();
+    assert_eq!(*snapshots.borrow(), 1, "only b's own announcement, no reply from a");
+    assert_eq!(a.registry().remote_workers(), vec!["b1", "b2"]);
+}
+
+#[test]
+fn jobs_wait_for_readiness_without_a_timeout_and_clean_up() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![]);
+    let g = r.start_group(vec!["x".into(), "y".into()], params(None, None), false).unwrap();
+    sim.advance(1000.0);
+    assert!(!g.is_sent());
+    let r2 = r.clone();
+    sim.block_on(async move { r2.add_workers(vec![worker("x", Some(echo()))]).await.unwrap() });
+    assert!(!g.is_sent(), "y is still missing");
+    let r3 = r.clone();
+    sim.block_on(async move { r3.add_workers(vec![worker("y", Some(echo()))]).await.unwrap() });
+    assert!(matches!(sim.block_on({ let g = g.clone(); async move { g.wait().await } }), Outcome::Completed));
+    assert_eq!(r.registry().watch_count(), 0);
+    assert_eq!(r.requester().open_count(), 0);
+}
+
+#[test]
+fn a_finished_runner_refuses_new_jobs() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("w", Some(echo()))]);
+    let r2 = r.clone();
+    sim.block_on(async move { r2.cancel(None).await });
+    let e = r.start_group(vec!["w".into()], params(None, None), false).err().unwrap();
+    assert_eq!(e, ApiError::Error("runner 'runner-test' has finished".into()));
+    let e = Worker::<V>::new("lone", true).start_group(vec![], params(None, None), false).err().unwrap();
+    assert!(matches!(e, ApiError::Type(_)), "argument errors come before attachment errors");
 }

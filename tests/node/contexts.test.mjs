@@ -13,6 +13,7 @@
 //   `new JobGroupError(reason, { responses, … })` construct errors as the package's own type
 //   definitions describe.
 // - `JobStatus`, `JobEvent` and `JobGroupEvent` are plain objects with exactly the listed keys.
+// - Errors are genuine Error objects: `Object.prototype.toString.call(err)` is "[object Error]".
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, JobError, JobGroupError, JobStatus, JobEvent, JobGroupEvent } from "workbus";

@@ -12,6 +12,10 @@
 // - `register({ workerName, runner })` with a runner name other than the registry's own files
 //   the worker as remote; `entries()` lists only this runner's ready workers.
 // - `startedAt` in `entries()` is epoch milliseconds (`Date.now()` style).
+// - `runner.registry instanceof WorkerRegistry`, and `new WorkerRegistry(runnerName)` builds a
+//   standalone registry (constructor as in the package's type definitions).
+// - With several remote runners, `remoteWorkers` is compared as a set (Pipecat groups the names
+//   by runner; api.md says "registration order"); within one remote runner, order is checked.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, WorkerRegistry } from "workbus";

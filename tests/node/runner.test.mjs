@@ -15,6 +15,9 @@
 // - `runner.end("bye")` sends Pipecat's `BusEndWorkerMessage` with reason "bye" to root workers,
 //   and their "busMessage" listeners see it.
 // - `cancel()` and `end()` on a runner that has already finished resolve at once.
+// - Object identity is kept across the API: `runner.getWorker(name)` returns the very Worker
+//   that was added, `worker.runner === runner`, `worker.registry === runner.registry`.
+// - `new WorkerRunner()` without a bus gets its own new `LocalBus` (`instanceof LocalBus`).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WorkerRunner, Worker, LocalBus, WorkerRegistry, JobError } from "workbus";

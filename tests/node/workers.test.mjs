@@ -17,6 +17,9 @@
 //   readiness fails the same way.
 // - A job failing because its worker stopped mid-job carries that worker's answer:
 //   `workerName` = the worker, `status` = "cancelled".
+// - Object identity is kept: `worker.children` holds the very Worker objects that were added,
+//   `child.runner === runner`.
+// - A stopped worker leaves the registry of its runner and its children stop with it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, JobError } from "workbus";
