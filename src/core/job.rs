@@ -583,7 +583,7 @@ pub fn check_group<V: Value>(worker_names: &[String], params: &JobParams<V>) -> 
         return Err(ApiError::Type(format!("workerNames has '{dup}' more than once")));
     }
     match params.timeout {
-        Some(t) if !(t.is_finite() && t >= 0.0) => Err(ApiError::Type(format!("timeout must be a finite number >= 0, got {t}"))),
+        Some(t) if !(t.is_finite() && t >= 0.0) => Err(ApiError::Type("timeout must be a finite number of milliseconds >= 0".into())),
         _ => Ok(()),
     }
 }

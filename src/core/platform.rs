@@ -31,13 +31,27 @@ pub fn new_uuid(env: &dyn Platform) -> String {
     env.random_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    let mut id = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        push_hex(&mut id, *byte);
+    }
+    id
+}
+
+fn push_hex(out: &mut String, byte: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.push(DIGITS[(byte >> 4) as usize] as char);
+    out.push(DIGITS[(byte & 15) as usize] as char);
 }
 
 /// `runner-` and 8 random hex characters, as Pipecat names runners.
 pub fn new_runner_name(env: &dyn Platform) -> String {
     let mut b = [0u8; 4];
     env.random_bytes(&mut b);
-    format!("runner-{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+    let mut name = String::from("runner-");
+    b.iter().for_each(|x| push_hex(&mut name, *x));
+    name
 }

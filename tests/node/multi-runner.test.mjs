@@ -6,7 +6,8 @@
 //   "busMessage" (broadcast), listing every worker of the sending runner, children included.
 // - `worker.endSession()` / `cancelSession()` end every runner on the bus, the caller's own
 //   included (Pipecat: every runner whose name differs from the message's source, a worker name).
-//   Workers see the broadcast `BusEndMessage` / `BusCancelMessage` with the reason.
+//   Workers of the other runner see the broadcast `BusEndMessage` with the reason (checked for
+//   end only: with a cancel, the receiving runner may stop its workers before they handle it).
 // - When a runner is cancelled while one of its workers handles a job for a worker of another
 //   runner, the requester's job fails with "worker '<w>' stopped" (the stopping worker answers).
 import { test } from "node:test";
