@@ -15,7 +15,28 @@
  * `await init()` once before using anything else; in Node it is a no-op (the engine loads
  * on import/require). Calling it again is harmless.
  */
-export default function init(): Promise<void>;
+export default function init(options?: InitOptions): Promise<void>;
+
+/** Where the browser build finds its WebAssembly module (default: `core_bg.wasm` beside it). */
+export interface InitOptions {
+  /** A URL, a fetch `Response`, the module's bytes or a compiled `WebAssembly.Module`. */
+  module_or_path?: string | URL | Response | BufferSource | WebAssembly.Module;
+}
+
+/**
+ * Loads the WebAssembly engine synchronously from its bytes or a compiled module (browser
+ * build); a no-op in Node.
+ */
+export function initSync(options?: { module: BufferSource | WebAssembly.Module }): void;
+
+/** A log level of workbus's own messages. */
+export type LogLevel = "debug" | "warn" | "error";
+
+/**
+ * Routes workbus's log lines (listener and handler failures, dropped messages) to `logger`;
+ * `null` restores the default, `console.warn` / `console.error`.
+ */
+export function setLogger(logger: ((level: LogLevel, message: string) => void) | null): void;
 
 // ---------------------------------------------------------------------------------------------
 // Constants
