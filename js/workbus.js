@@ -216,11 +216,43 @@ class Listeners {
 
 // ----- job contexts ----------------------------------------------------------------------------
 
+/**
+ * A settled group, kept in JavaScript: once a context has seen its group settle it takes these
+ * values and frees the wasm handle at once, rather than waiting for the garbage collector
+ * (finalizers only run between tasks, and job loops can run for long on microtasks alone).
+ */
+class SettledGroup {
+  constructor(core, withWorker) {
+    this.jobId = core.jobId;
+    this.state = core.state;
+    this.lastStatus = core.lastStatus;
+    this._failure = core.failure();
+    this._responses = core.responses();
+    this._events = [];
+    for (let ev = core.nextEvent(withWorker); typeof ev === "object"; ev = core.nextEvent(withWorker)) this._events.push(ev);
+  }
+  failure() {
+    return this._failure;
+  }
+  responses() {
+    return { ...this._responses };
+  }
+  responseOf(name) {
+    return this._responses[name];
+  }
+  nextEvent() {
+    return this._events.length > 0 ? this._events.shift() : this.state === 2;
+  }
+  cancel() {}
+}
+
 /** Shared by JobContext and JobGroupContext: a thenable and an async iterator over a group. */
 class GroupContext {
-  constructor(coreGroup, isGroup, signal) {
+  /** `owned`: this context alone holds `coreGroup`, so it may free it once settled. */
+  constructor(coreGroup, isGroup, signal, owned = true) {
     this._core = coreGroup;
     this._isGroup = isGroup;
+    this._owned = owned;
     this._waiters = [];
     this._listening = undefined;
     this._error = undefined;
@@ -244,7 +276,7 @@ class GroupContext {
     });
   }
 
-  /** Runs `fn` on every change of the group (sent, event, settled). */
+  /** Runs `fn` on every change of the group (sent, event, settled) until it returns false. */
   _whenChanged(fn) {
     if (this._listening === undefined) this._listening = this._core.addOnChange(() => this._changed());
     this._waiters.push(fn);
@@ -254,11 +286,22 @@ class GroupContext {
     const waiters = this._waiters;
     this._waiters = [];
     for (const w of waiters) {
-      if (w() === true) this._waiters.push(w); // keep listening
+      if (w() === true) this._waiters.push(w);
     }
-    if (this._waiters.length === 0 && this._listening !== undefined) {
-      this._core.removeOnChange(this._listening);
+    this._settleIfDone();
+  }
+
+  /** Stops listening once nobody waits, and frees the wasm handle once the group settled. */
+  _settleIfDone() {
+    if (this._waiters.length > 0) return;
+    const core = this._core;
+    if (this._listening !== undefined) {
+      core.removeOnChange(this._listening);
       this._listening = undefined;
+    }
+    if (this._owned && !(core instanceof SettledGroup) && core.state >= 2) {
+      this._core = new SettledGroup(core, this._isGroup);
+      core.free();
     }
   }
 
@@ -271,17 +314,23 @@ class GroupContext {
     return this._core.jobId;
   }
 
+  /** A promise that settles through `check` (which returns true to keep waiting). */
+  _until(check) {
+    return new Promise((resolve, reject) => {
+      const run = () => check(resolve, reject);
+      if (run() === true) this._whenChanged(run);
+      else this._settleIfDone();
+    });
+  }
+
   get started() {
     if (!this._started) {
-      this._started = new Promise((resolve, reject) => {
-        const check = () => {
-          const id = this._core.jobId;
-          if (id !== undefined) resolve(id);
-          else if (this._core.state === 3) reject(this._failure());
-          else return true;
-          return false;
-        };
-        if (check() === true) this._whenChanged(check);
+      this._started = this._until((resolve, reject) => {
+        const id = this._core.jobId;
+        if (id !== undefined) resolve(id);
+        else if (this._core.state === 3) reject(this._failure());
+        else return true;
+        return false;
       });
     }
     return this._started;
@@ -289,15 +338,12 @@ class GroupContext {
 
   _result() {
     if (!this._promise) {
-      this._promise = new Promise((resolve, reject) => {
-        const check = () => {
-          const state = this._core.state;
-          if (state === 2) resolve(this._value());
-          else if (state === 3) reject(this._failure());
-          else return true;
-          return false;
-        };
-        if (check() === true) this._whenChanged(check);
+      this._promise = this._until((resolve, reject) => {
+        const state = this._core.state;
+        if (state === 2) resolve(this._value());
+        else if (state === 3) reject(this._failure());
+        else return true;
+        return false;
       });
     }
     return this._promise;
@@ -334,15 +380,10 @@ class GroupContext {
           });
         });
       }
-      if (ev === true) {
-        done = true;
-        return Promise.resolve({ value: undefined, done: true });
-      }
-      if (ev === false) {
-        done = true;
-        return Promise.reject(this._failure());
-      }
-      return Promise.resolve({ value: ev, done: false });
+      if (typeof ev === "object") return Promise.resolve({ value: ev, done: false });
+      done = true;
+      this._settleIfDone();
+      return ev === true ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this._failure());
     };
     return {
       next,
@@ -378,8 +419,8 @@ class JobContext extends GroupContext {
 }
 
 class JobGroupContext extends GroupContext {
-  constructor(coreGroup, signal) {
-    super(coreGroup, true, signal);
+  constructor(coreGroup, signal, owned = true) {
+    super(coreGroup, true, signal, owned);
   }
   _value() {
     return this._core.responses();
@@ -409,7 +450,7 @@ class JobGroup {
     return this._core.isDone;
   }
   wait() {
-    return new JobGroupContext(this._core).then(() => undefined);
+    return new JobGroupContext(this._core, undefined, false).then(() => undefined);
   }
 }
 
@@ -423,32 +464,45 @@ function startContext(requester, workerNames, params, group, paramsName) {
 // ----- worker side: job requests ---------------------------------------------------------------
 
 class JobRequest {
-  constructor(coreRequest) {
-    this._core = coreRequest;
+  constructor(coreRequest, coreWorker) {
     this.id = coreRequest.id;
     this.name = coreRequest.name ?? null;
     this.payload = coreRequest.payload;
     this.source = coreRequest.source;
-    const controller = new AbortController();
-    coreRequest.onAbort((reason) => controller.abort(reason));
-    this.signal = controller.signal;
+    this._worker = coreWorker;
+    this._abortReason = coreRequest.abortReason;
+    this._controller = undefined;
+    if (this._abortReason === undefined) {
+      coreRequest.onAbort((reason) => {
+        this._abortReason = reason;
+        this._controller?.abort(reason);
+      });
+    }
+  }
+  /** Aborts when the job is cancelled or the worker stops (made on first use: it is costly). */
+  get signal() {
+    if (!this._controller) {
+      this._controller = new AbortController();
+      if (this._abortReason !== undefined) this._controller.abort(this._abortReason);
+    }
+    return this._controller.signal;
   }
   update(data, options) {
-    return rejecting(() => this._core.update(data, checkBoolean(checkOptions(options, "options").urgent, "options.urgent", false)));
+    return rejecting(() => this._worker.sendJobUpdate(this.id, data, checkBoolean(checkOptions(options, "options").urgent, "options.urgent", false)));
   }
   streamStart(data) {
-    return rejecting(() => this._core.stream(STREAM.start, data));
+    return rejecting(() => this._worker.sendJobStream(this.id, STREAM.start, data));
   }
   streamData(data) {
-    return rejecting(() => this._core.stream(STREAM.data, data));
+    return rejecting(() => this._worker.sendJobStream(this.id, STREAM.data, data));
   }
   streamEnd(data) {
-    return rejecting(() => this._core.stream(STREAM.end, data));
+    return rejecting(() => this._worker.sendJobStream(this.id, STREAM.end, data));
   }
   respond(response, options) {
     return rejecting(() => {
       const o = checkOptions(options, "options");
-      this._core.respond(response, checkStatus(o.status), checkBoolean(o.urgent, "options.urgent", false));
+      this._worker.sendJobResponse(this.id, response, checkStatus(o.status), checkBoolean(o.urgent, "options.urgent", false));
     });
   }
   get [Symbol.toStringTag]() {
@@ -462,13 +516,17 @@ function checkStatus(status) {
   return status;
 }
 
-/** The one JobRequest object of a job, kept with the job in the engine. */
-function jobRequestFor(coreRequest) {
+/**
+ * The one JobRequest object of a job, kept with the job in the engine while it is active.
+ * Consumes `coreRequest` (the wasm handle is freed at once).
+ */
+function jobRequestFor(coreRequest, coreWorker) {
   let request = coreRequest.host;
   if (request === undefined) {
-    request = new JobRequest(coreRequest);
+    request = new JobRequest(coreRequest, coreWorker);
     coreRequest.host = request;
   }
+  coreRequest.free();
   return request;
 }
 
@@ -643,7 +701,7 @@ export class Worker extends Requesting {
   _emit(index, arg) {
     const event = WORKER_EVENTS[index];
     if (event === "deactivated" || event === "finished") this._listeners.emit(event);
-    else this._listeners.emit(event, event === "jobRequest" ? jobRequestFor(arg) : arg);
+    else this._listeners.emit(event, event === "jobRequest" ? jobRequestFor(arg, this._core) : arg);
   }
 
   get active() {
@@ -668,7 +726,7 @@ export class Worker extends Requesting {
     return this._runner ? this._runner.registry : null;
   }
   get activeJobs() {
-    return new Map(this._core.activeJobs().map((r) => [r.id, jobRequestFor(r)]));
+    return new Map(this._core.activeJobs().map((r) => [r.id, jobRequestFor(r, this._core)]));
   }
   get jobGroups() {
     return new Map(this._requester.groups().map((g) => [g.jobId, new JobGroup(g)]));
@@ -683,14 +741,19 @@ export class Worker extends Requesting {
   onJob(nameOrHandler, handlerOrOptions, options) {
     if (typeof nameOrHandler === "function") {
       if (handlerOrOptions !== undefined) checkOptions(handlerOrOptions, "options");
-      this._core.onJob(undefined, wrapHandler(nameOrHandler), false);
+      this._core.onJob(undefined, this._wrapHandler(nameOrHandler), false);
       return this;
     }
     checkName(nameOrHandler, "jobName");
     checkFunction(handlerOrOptions, "handler");
     const o = checkOptions(options, "options");
-    this._core.onJob(nameOrHandler, wrapHandler(handlerOrOptions), checkBoolean(o.sequential, "options.sequential", false));
+    this._core.onJob(nameOrHandler, this._wrapHandler(handlerOrOptions), checkBoolean(o.sequential, "options.sequential", false));
     return this;
+  }
+
+  /** The handler as the engine calls it: with the job's one JobRequest object. */
+  _wrapHandler(handler) {
+    return (coreRequest) => handler(jobRequestFor(coreRequest, this._core));
   }
 
   onWorkerReady(workerName, listener) {
@@ -740,7 +803,7 @@ export class Worker extends Requesting {
       checkWorkerNames(workerNames, "workerNames");
       const p = jobParams(params, "params", true);
       const coreGroup = this._requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, false);
-      await new JobGroupContext(coreGroup, p.signal).started;
+      await new JobGroupContext(coreGroup, p.signal, false).started;
       return new JobGroup(coreGroup);
     });
   }
@@ -803,10 +866,6 @@ export class Worker extends Requesting {
   }
 }
 
-/** The handler as the engine calls it: with the job's one JobRequest object. */
-function wrapHandler(handler) {
-  return (coreRequest) => handler(jobRequestFor(coreRequest));
-}
 
 // ----- activation args -------------------------------------------------------------------------
 

@@ -115,6 +115,11 @@ impl<V: Value> Clone for JobRequest<V> {
 }
 
 impl<V: Value> JobRequest<V> {
+    /// Whether the job still waits for its answer.
+    pub fn is_active(&self) -> bool {
+        self.worker().is_some_and(|w| w.is_job_active(&self.id))
+    }
+
     /// The worker handling this job (absent once it has been dropped).
     pub fn worker(&self) -> Option<Worker<V>> {
         self.worker.upgrade().map(Worker)
@@ -412,15 +417,15 @@ impl<V: Value> Worker<V> {
     }
 
     fn finish_job(&self, job_id: &str) {
-        let idle = {
+        let (finished, idle) = {
             let mut s = self.0.state.borrow_mut();
-            s.active_jobs.remove(job_id);
-            if s.active_jobs.is_empty() {
-                s.idle.take()
-            } else {
-                None
-            }
+            let finished = s.active_jobs.remove(job_id);
+            (finished, if s.active_jobs.is_empty() { s.idle.take() } else { None })
         };
+        // The host's object may point back at the request: let both go.
+        if let Some((_, request)) = finished {
+            request.host.borrow_mut().take();
+        }
         if let Some(f) = idle {
             f.set();
         }

@@ -575,9 +575,17 @@ impl CoreJobRequest {
     pub fn host(&self) -> JsValue {
         opt(self.request.host.borrow().clone())
     }
+    /// Kept only while the job is active (the job lets it go when it ends).
     #[wasm_bindgen(setter)]
     pub fn set_host(&self, value: JsValue) {
-        *self.request.host.borrow_mut() = Some(value);
+        if self.request.is_active() {
+            *self.request.host.borrow_mut() = Some(value);
+        }
+    }
+    /// Why the job was aborted, if it was.
+    #[wasm_bindgen(getter, js_name = abortReason)]
+    pub fn abort_reason(&self) -> Option<String> {
+        self.request.abort.reason()
     }
     /// `callback(reason)` when the job is cancelled or its worker stops.
     #[wasm_bindgen(js_name = onAbort)]

@@ -84,7 +84,23 @@ impl Value for JsValue {
     }
 }
 
+/// Random bytes are fetched in batches: one `getRandomValues` call per 256 job ids.
+const RANDOM_BATCH: u32 = 4096;
+
+fn refill(pool: &mut Vec<u8>) {
+    let crypto = get(&js_sys::global(), "crypto");
+    let array = js_sys::Uint8Array::new_with_length(RANDOM_BATCH);
+    let filled = get(&crypto, "getRandomValues").dyn_into::<Function>().is_ok_and(|f| f.call1(&crypto, &array).is_ok());
+    if filled {
+        pool.resize(RANDOM_BATCH as usize, 0);
+        array.copy_to(pool);
+    } else {
+        pool.extend((0..RANDOM_BATCH).map(|_| (js_sys::Math::random() * 256.0) as u8));
+    }
+}
+
 thread_local! {
+    static RANDOM: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static LOGGER: RefCell<Option<Function>> = const { RefCell::new(None) };
     static PLATFORM: Rc<JsPlatform> = Rc::new(JsPlatform);
 }
@@ -162,18 +178,15 @@ impl Platform for JsPlatform {
         wasm_bindgen_futures::spawn_local(task);
     }
     fn random_bytes(&self, buf: &mut [u8]) {
-        let crypto = get(&js_sys::global(), "crypto");
-        let fill = get(&crypto, "getRandomValues");
-        if let Ok(fill) = fill.dyn_into::<Function>() {
-            let array = js_sys::Uint8Array::new_with_length(buf.len() as u32);
-            if fill.call1(&crypto, &array).is_ok() {
-                array.copy_to(buf);
-                return;
+        RANDOM.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            for b in buf {
+                if pool.is_empty() {
+                    refill(&mut pool);
+                }
+                *b = pool.pop().unwrap_or(0);
             }
-        }
-        for b in buf {
-            *b = (js_sys::Math::random() * 256.0) as u8;
-        }
+        });
     }
     fn log(&self, level: LogLevel, message: &str) {
         log(level, message);
