@@ -647,19 +647,21 @@ impl workbus::core::bus::Transport<V> for Wire {
 }
 
 #[test]
-fn local_only_messages_never_reach_the_transport_and_cannot_arrive_from_it() {
+fn links_carry_what_leaves_relay_between_each_other_and_refuse_local_only_messages() {
     let sim = Sim::new();
     let bus: Bus<V> = Bus::new(sim.env());
     let wire = Rc::new(Wire(RefCell::new(Vec::new())));
-    bus.set_transport(Some(wire.clone()));
+    let link = bus.add_link(wire.clone());
+    let other = Rc::new(Wire(RefCell::new(Vec::new())));
+    bus.add_link(other.clone());
     let rec = Rc::new(Recorder { seen: RefCell::new(Vec::new()), fail_on: "" });
     bus.subscribe("rec", rec.clone()).unwrap();
     bus.send(Message::new("c", None, Body::WorkerLocalError { error: "x".into() }));
     bus.send(Message::new("c", None, Body::WorkerError { error: "x".into() }));
     bus.send(Message::new("c", Some("elsewhere".into()), Body::JobUpdateRequest { job_id: "j".into() }));
     bus.send(Message::new("c", Some("rec".into()), Body::JobUpdateRequest { job_id: "j".into() }));
-    bus.receive(Rc::new(Message::new("remote", None, Body::WorkerLocalError { error: "spoofed".into() })));
-    bus.receive(Rc::new(Message::new("remote", None, Body::Cancel { reason: None })));
+    bus.receive(Rc::new(Message::new("remote", None, Body::WorkerLocalError { error: "spoofed".into() })), Some(link));
+    bus.receive(Rc::new(Message::new("remote", None, Body::Cancel { reason: None })), Some(link));
     sim.settle();
     assert_eq!(*wire.0.borrow(), vec!["BusWorkerErrorMessage", "BusJobUpdateRequestMessage"], "local-only and locally targeted stay here");
     assert_eq!(
@@ -667,6 +669,11 @@ fn local_only_messages_never_reach_the_transport_and_cannot_arrive_from_it() {
         vec!["BusWorkerLocalErrorMessage", "BusWorkerErrorMessage", "BusCancelMessage", "BusJobUpdateRequestMessage"]
     );
     assert_eq!(sim.logged("dropped a local-only message"), 1);
+    assert_eq!(
+        *other.0.borrow(),
+        vec!["BusWorkerErrorMessage", "BusJobUpdateRequestMessage", "BusCancelMessage"],
+        "what arrives on one link is relayed to the others, never back"
+    );
 }
 
 #[test]
@@ -723,4 +730,160 @@ fn a_finished_runner_refuses_new_jobs() {
     assert_eq!(e, ApiError::Error("runner 'runner-test' has finished".into()));
     let e = Worker::<V>::new("lone", true).start_group(vec![], params(None, None), false).err().unwrap();
     assert!(matches!(e, ApiError::Type(_)), "argument errors come before attachment errors");
+}
+
+// ----- realms joined by links (as postMessage joins a page and its Web Workers) -------------
+
+/// One direction of a link between two buses: delivers later, like postMessage.
+struct Pipe {
+    env: Env,
+    to: RefCell<Option<(Bus<V>, workbus::core::bus::LinkId)>>,
+    open: std::cell::Cell<bool>,
+}
+
+impl workbus::core::bus::Transport<V> for Pipe {
+    fn publish(&self, m: &Rc<Message<V>>) {
+        if let (true, Some((bus, id))) = (self.open.get(), self.to.borrow().clone()) {
+            let m = m.clone();
+            self.env.spawn(Box::pin(async move { bus.receive(m, Some(id)) }));
+        }
+    }
+}
+
+/// Links two buses both ways; the returned pipes can be cut to simulate a dead realm.
+fn link(sim: &Sim, a: &Bus<V>, b: &Bus<V>) -> (Rc<Pipe>, Rc<Pipe>) {
+    let pipe = || Rc::new(Pipe { env: sim.env(), to: RefCell::new(None), open: std::cell::Cell::new(true) });
+    let (ab, ba) = (pipe(), pipe());
+    let id_a = a.add_link(ab.clone());
+    let id_b = b.add_link(ba.clone());
+    *ab.to.borrow_mut() = Some((b.clone(), id_b));
+    *ba.to.borrow_mut() = Some((a.clone(), id_a));
+    (ab, ba)
+}
+
+const FAST: workbus::core::runner::Liveness = workbus::core::runner::Liveness { interval: 100.0, misses: 3 };
+
+/// A page runner and a realm runner on linked buses, both started, with fast heartbeats.
+fn realms(sim: &Sim, page_workers: Vec<Worker<V>>, realm_workers: Vec<Worker<V>>) -> (Runner<V>, Runner<V>, Rc<Pipe>, Rc<Pipe>) {
+    let (bus_a, bus_b) = (Bus::new(sim.env()), Bus::new(sim.env()));
+    let (ab, ba) = link(sim, &bus_a, &bus_b);
+    let page = Runner::new(sim.env(), "page".into(), bus_a).unwrap();
+    let realm = Runner::new(sim.env(), "realm".into(), bus_b).unwrap();
+    page.set_liveness(FAST);
+    realm.set_liveness(FAST);
+    let (p, r) = (page.clone(), realm.clone());
+    sim.block_on(async move {
+        p.add_workers(page_workers).await.unwrap();
+        p.start(false).await.unwrap();
+        r.add_workers(realm_workers).await.unwrap();
+        r.start(false).await.unwrap();
+    });
+    sim.settle();
+    (page, realm, ab, ba)
+}
+
+#[test]
+fn linked_realms_exchange_snapshots_and_run_jobs_both_ways_with_cancels_crossing() {
+    let sim = Sim::new();
+    let seen = Rc::new(RefCell::new(None));
+    let s = seen.clone();
+    let patient = handler(move |r| {
+        let s = s.clone();
+        r.abort.on_abort(move |why| *s.borrow_mut() = Some(why.to_string()));
+        Box::pin(futures::future::pending())
+    });
+    let asker = worker("asker", Some(echo()));
+    let remote_asker = worker("remote-asker", None);
+    let (page, _realm, _, _) = realms(&sim, vec![asker.clone()], vec![worker("ocr", Some(echo())), worker("patient", Some(patient)), remote_asker.clone()]);
+    assert_eq!(page.registry().remote_workers(), vec!["ocr", "patient", "remote-asker"]);
+    let g = asker.start_group(vec!["ocr".into()], params(Some(V::s("scan")), None), false).unwrap();
+    sim.block_on({ let g = g.clone(); async move { g.wait().await } });
+    assert_eq!(g.response_of("ocr"), Some(V::s("scan")));
+    let back = remote_asker.start_group(vec!["asker".into()], params(Some(V::s("hi")), None), false).unwrap();
+    sim.block_on({ let g = back.clone(); async move { g.wait().await } });
+    assert_eq!(back.response_of("asker"), Some(V::s("hi")), "jobs go both ways");
+    let slow = asker.start_group(vec!["patient".into()], params(None, Some(50.0)), false).unwrap();
+    let f = failure(sim.block_on({ let g = slow.clone(); async move { g.wait().await } }));
+    assert_eq!(f.reason, "timeout");
+    sim.settle();
+    assert_eq!(seen.borrow().as_deref(), Some("timeout"), "the cancel crossed to the other realm's handler");
+}
+
+#[test]
+fn a_silent_realm_is_gone_after_the_missed_heartbeats_and_its_jobs_fail_stopped() {
+    let sim = Sim::new();
+    let asker = worker("asker", None);
+    let (page, _realm, ab, ba) = realms(&sim, vec![asker.clone()], vec![worker("stuck", Some(never()))]);
+    sim.advance(250.0); // heartbeats flow: both sides now track each other
+    let g = asker.start_group(vec!["stuck".into()], params(None, None), false).unwrap();
+    sim.settle();
+    let cut_at = sim.now();
+    ab.open.set(false);
+    ba.open.set(false); // the realm is terminated: nothing more comes from it
+    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    assert_eq!(f.reason, "worker 'stuck' stopped");
+    let waited = sim.now() - cut_at;
+    assert!(waited > 200.0 && waited <= 400.0, "gone after 3 missed heartbeats of 100 ms, waited {waited}");
+    assert!(!page.registry().has("stuck"));
+}
+
+#[test]
+fn a_realm_that_ends_says_goodbye_and_workers_can_come_back() {
+    let sim = Sim::new();
+    let asker = worker("asker", None);
+    let (page, realm, _, _) = realms(&sim, vec![asker.clone()], vec![worker("ocr", Some(never())), worker("spare", None)]);
+    let back = Rc::new(RefCell::new(0));
+    let b = back.clone();
+    let reg = page.registry().clone();
+    sim.block_on(async move {
+        reg.watch("ocr", Some(7), Rc::new(move |_| { *b.borrow_mut() += 1; Box::pin(async {}) })).await;
+    });
+    assert_eq!(*back.borrow(), 1);
+    // one worker stops: the realm's new snapshot no longer lists it
+    let spare = realm.get_worker("spare").unwrap();
+    sim.block_on(async move { spare.stop(None, None).await });
+    sim.settle();
+    assert_eq!(page.registry().remote_workers(), vec!["ocr"]);
+    let g = asker.start_group(vec!["ocr".into()], params(None, None), false).unwrap();
+    sim.settle();
+    let t0 = sim.now();
+    let r2 = realm.clone();
+    sim.block_on(async move { r2.cancel(None).await });
+    sim.settle();
+    assert_eq!(failure(g.outcome().unwrap()).reason, "worker 'ocr' stopped");
+    assert_eq!(sim.now(), t0, "no heartbeat wait after a goodbye");
+    assert!(page.registry().remote_workers().is_empty());
+    // a new realm brings "ocr" back: watchers fire again
+    let bus_c = Bus::new(sim.env());
+    link(&sim, page.bus(), &bus_c);
+    let again = Runner::new(sim.env(), "realm-2".into(), bus_c).unwrap();
+    sim.block_on(async move {
+        again.add_workers(vec![worker("ocr", Some(echo()))]).await.unwrap();
+        again.start(false).await.unwrap();
+    });
+    sim.settle();
+    assert_eq!(*back.borrow(), 2);
+    let g = asker.start_group(vec!["ocr".into()], params(Some(V::Num(1.0)), None), false).unwrap();
+    sim.block_on({ let g = g.clone(); async move { g.wait().await } });
+    assert_eq!(g.response_of("ocr"), Some(V::Num(1.0)));
+}
+
+#[test]
+fn a_requester_realm_that_is_gone_aborts_its_jobs_here() {
+    let sim = Sim::new();
+    let aborted = Rc::new(RefCell::new(None));
+    let a = aborted.clone();
+    let patient = handler(move |r| {
+        let a = a.clone();
+        r.abort.on_abort(move |why| *a.borrow_mut() = Some(why.to_string()));
+        Box::pin(futures::future::pending())
+    });
+    let remote_asker = worker("remote-asker", None);
+    let (page, realm, _, _) = realms(&sim, vec![worker("patient", Some(patient))], vec![remote_asker.clone()]);
+    remote_asker.start_group(vec!["patient".into()], params(None, None), false).unwrap();
+    sim.settle();
+    assert_eq!(page.get_worker("patient").unwrap().active_jobs().len(), 1);
+    page.remote_runner_gone(realm.name());
+    assert_eq!(aborted.borrow().as_deref(), Some("worker 'remote-asker' stopped"));
+    assert!(page.get_worker("patient").unwrap().active_jobs().is_empty());
 }

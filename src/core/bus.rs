@@ -22,10 +22,14 @@ pub trait Subscriber<V: Value> {
     fn on_message(self: Rc<Self>, message: &Rc<Message<V>>) -> Handling;
 }
 
-/// Carries non-local messages to other runners (later: postMessage, Redis, WebSocket).
+/// Carries non-local messages to other realms or processes (a postMessage endpoint, a
+/// BroadcastChannel, a network bus).
 pub trait Transport<V: Value> {
     fn publish(&self, message: &Rc<Message<V>>);
 }
+
+/// Identifies one transport linked to a bus.
+pub type LinkId = u32;
 
 pub struct Bus<V: Value>(Rc<BusInner<V>>);
 
@@ -38,7 +42,8 @@ impl<V: Value> Clone for Bus<V> {
 struct BusInner<V: Value> {
     env: Env,
     subscribers: RefCell<Subscribers<V>>,
-    transport: RefCell<Option<Rc<dyn Transport<V>>>>,
+    links: RefCell<Vec<(LinkId, Rc<dyn Transport<V>>)>>,
+    next_link: std::cell::Cell<LinkId>,
     /// Names that left the bus: a job sent to one of them is answered "stopped", not lost.
     departed: RefCell<HashSet<String>>,
 }
@@ -58,7 +63,8 @@ impl<V: Value> Bus<V> {
         Bus(Rc::new(BusInner {
             env,
             subscribers: RefCell::new(Subscribers { by_name: HashMap::new(), order: Vec::new() }),
-            transport: RefCell::new(None),
+            links: RefCell::new(Vec::new()),
+            next_link: std::cell::Cell::new(1),
             departed: RefCell::new(HashSet::new()),
         }))
     }
@@ -71,8 +77,21 @@ impl<V: Value> Bus<V> {
         Rc::ptr_eq(&self.0, &other.0)
     }
 
-    pub fn set_transport(&self, transport: Option<Rc<dyn Transport<V>>>) {
-        *self.0.transport.borrow_mut() = transport;
+    /// Links a transport: what this bus sends that has to leave goes through it, and what
+    /// arrives from it is delivered here (and relayed to the other links).
+    pub fn add_link(&self, transport: Rc<dyn Transport<V>>) -> LinkId {
+        let id = self.0.next_link.get();
+        self.0.next_link.set(id + 1);
+        self.0.links.borrow_mut().push((id, transport));
+        id
+    }
+
+    pub fn remove_link(&self, id: LinkId) {
+        self.0.links.borrow_mut().retain(|(i, _)| *i != id);
+    }
+
+    pub fn has_links(&self) -> bool {
+        !self.0.links.borrow().is_empty()
     }
 
     pub fn is_subscribed(&self, name: &str) -> bool {
@@ -118,31 +137,40 @@ impl<V: Value> Bus<V> {
         }
     }
 
-    /// Sends a message: to local subscribers, and through the transport if it has to leave.
+    /// Sends a message: to local subscribers, and through the links if it has to leave.
     pub fn send(&self, message: Message<V>) {
-        self.route(Rc::new(message), true);
+        self.route(Rc::new(message), None);
     }
 
-    /// Delivers a message that arrived from the transport. Local-only messages cannot arrive
-    /// from elsewhere and are dropped.
-    pub fn receive(&self, message: Rc<Message<V>>) {
+    /// Delivers a message that arrived through link `from`, and relays it to the other links
+    /// (so a page can join its workers to each other). Local-only messages cannot arrive from
+    /// elsewhere and are dropped.
+    pub fn receive(&self, message: Rc<Message<V>>, from: Option<LinkId>) {
         if message.is_local() {
             self.0.env.log(LogLevel::Warn, &format!("dropped a local-only message from a transport: {message}"));
             return;
         }
-        self.route(message, false);
+        self.route(message, from);
     }
 
-    fn route(&self, message: Rc<Message<V>>, from_here: bool) {
-        let transport = if from_here && !message.is_local() { self.0.transport.borrow().clone() } else { None };
+    fn route(&self, message: Rc<Message<V>>, from: Option<LinkId>) {
+        let links: Vec<Rc<dyn Transport<V>>> = if message.is_local() {
+            Vec::new()
+        } else {
+            self.0.links.borrow().iter().filter(|(id, _)| Some(*id) != from).map(|(_, t)| t.clone()).collect()
+        };
         match &message.target {
             Some(target) => {
                 let subscription = self.0.subscribers.borrow().by_name.get(target).cloned();
-                match (subscription, transport) {
-                    (Some(s), _) => enqueue(&s, message),
-                    (None, _) if self.0.departed.borrow().contains(target) => self.bounce(&message),
-                    (None, Some(t)) => t.publish(&message),
-                    (None, None) => self.0.env.log(LogLevel::Warn, &format!("no subscriber for {message}")),
+                match subscription {
+                    Some(s) => enqueue(&s, message),
+                    // Only for local senders: a realm's complete snapshots tell remote ones.
+                    None if from.is_none() && self.0.departed.borrow().contains(target) => self.bounce(&message),
+                    None if !links.is_empty() => links.iter().for_each(|t| t.publish(&message)),
+                    None if from.is_none() && !self.has_links() => {
+                        self.0.env.log(LogLevel::Warn, &format!("no subscriber for {message}"))
+                    }
+                    None => {}
                 }
             }
             None => {
@@ -153,14 +181,12 @@ impl<V: Value> Bus<V> {
                 for s in &all {
                     enqueue(s, message.clone());
                 }
-                if let Some(t) = transport {
-                    t.publish(&message);
-                }
+                links.iter().for_each(|t| t.publish(&message));
             }
         }
     }
 
-    /// A job sent to a worker that left the bus is answered on its behalf, so it cannot hang.
+    /// A job sent to a worker that has left the bus is answered on its behalf, so it cannot hang.
     fn bounce(&self, message: &Rc<Message<V>>) {
         if let Body::JobRequest { job_id, .. } = &message.body {
             let worker = message.target.clone().unwrap_or_default();
@@ -171,7 +197,7 @@ impl<V: Value> Bus<V> {
                 response: Some(V::reason_object(&reason)),
                 urgent: false,
             };
-            self.route(Rc::new(Message::new(worker, Some(message.source.clone()), reply)), true);
+            self.route(Rc::new(Message::new(worker, Some(message.source.clone()), reply)), None);
         }
     }
 }

@@ -482,6 +482,27 @@ impl<V: Value> Requester<V> {
         }
     }
 
+    /// Workers that are gone (their runner left or stopped answering) answer for them: every
+    /// open group still waiting on one of them gets a `cancelled` answer with
+    /// "worker '<w>' stopped", as if the worker had stopped. Returns the events to emit.
+    pub fn workers_gone(&self, names: &HashSet<String>) -> Vec<WorkerEvent<V>> {
+        let mut events = Vec::new();
+        let open: Vec<(String, JobGroup<V>)> = self.groups.borrow().iter().map(|(i, g)| (i.clone(), g.clone())).collect();
+        for (job_id, group) in open {
+            for worker in group.worker_names().to_vec() {
+                let waiting = !group.0.state.borrow().terminated.contains(&worker);
+                if group.is_done() || !waiting || !names.contains(&worker) {
+                    continue;
+                }
+                let reason = format!("worker '{worker}' stopped");
+                let body = Body::JobResponse { job_id: job_id.clone(), status: JobStatus::Cancelled, response: Some(V::reason_object(&reason)), urgent: false };
+                let answer = Rc::new(Message::new(worker, Some(self.owner.clone()), body));
+                events.extend(self.on_message(&answer).unwrap_or_default());
+            }
+        }
+        events
+    }
+
     /// Handles a message addressed to this requester; returns the events to emit, in order.
     /// Returns `None` for messages that are not job answers.
     pub fn on_message(&self, message: &Rc<Message<V>>) -> Option<Vec<WorkerEvent<V>>> {

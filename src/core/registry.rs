@@ -217,6 +217,20 @@ impl Registry {
         }
     }
 
+    /// The workers registered for a remote runner, in registration order.
+    pub fn remote_workers_of(&self, runner: &str) -> Vec<String> {
+        self.state.borrow().remote.iter().find(|(r, _)| r == runner).map(|(_, b)| b.order.clone()).unwrap_or_default()
+    }
+
+    /// Forgets one worker of a remote runner; true if it was there.
+    pub fn unregister_remote(&self, runner: &str, name: &str) -> bool {
+        let mut s = self.state.borrow_mut();
+        match s.remote.iter_mut().find(|(r, _)| r == runner) {
+            Some((_, b)) => b.remove(name),
+            None => false,
+        }
+    }
+
     /// Forgets every worker of a remote runner; returns their names.
     pub fn remove_runner(&self, runner: &str) -> Vec<String> {
         let mut s = self.state.borrow_mut();

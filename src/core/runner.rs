@@ -11,13 +11,28 @@ use super::worker::{Phase, Worker};
 use super::{ApiError, Value};
 use futures::future::FutureExt;
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// How long `end()` lets running handlers settle before aborting them, by default.
 pub const DEFAULT_GRACE_MS: f64 = 5000.0;
 /// The reason the runner gives workers and jobs it has to cut short.
 pub const RUNNER_EXITING: &str = "runner exiting";
+
+/// How runners on linked buses tell each other they are alive.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Liveness {
+    /// Milliseconds between heartbeats.
+    pub interval: f64,
+    /// Heartbeats missed before a runner is considered gone.
+    pub misses: u32,
+}
+
+impl Default for Liveness {
+    fn default() -> Self {
+        Liveness { interval: 1000.0, misses: 3 }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RunnerPhase {
@@ -40,6 +55,9 @@ struct RunnerState<V: Value> {
     entries: Vec<Worker<V>>,
     /// Remote runners whose snapshot was answered.
     known_runners: HashSet<String>,
+    /// Remote runners that send heartbeats, with when they were last heard from.
+    heard_from: HashMap<String, f64>,
+    liveness: Liveness,
     /// Finishing waits for the runner's own queued answers to be handled first.
     teardown_pending: bool,
     sink: Option<RunnerSink>,
@@ -79,6 +97,8 @@ impl<V: Value> Runner<V> {
                 auto_end: true,
                 entries: Vec::new(),
                 known_runners: HashSet::new(),
+                heard_from: HashMap::new(),
+                liveness: Liveness::default(),
                 teardown_pending: false,
                 sink: None,
             }),
@@ -111,6 +131,15 @@ impl<V: Value> Runner<V> {
     pub fn finished(&self) -> impl std::future::Future<Output = ()> {
         self.0.finished.wait()
     }
+    pub fn set_liveness(&self, liveness: Liveness) {
+        self.0.state.borrow_mut().liveness = liveness;
+    }
+
+    /// A remote runner is known to be gone (its realm was terminated): forget it now.
+    pub fn remote_runner_gone(&self, runner: &str) {
+        self.0.runner_gone(runner);
+    }
+
     pub fn set_event_sink(&self, sink: Option<RunnerSink>) {
         self.0.state.borrow_mut().sink = sink;
     }
@@ -148,6 +177,7 @@ impl<V: Value> Runner<V> {
         for w in entries {
             w.start().await;
         }
+        self.0.env.spawn(Box::pin(self.0.clone().heartbeats()));
         self.0.emit(RunnerEvent::Ready);
         Ok(())
     }
@@ -270,12 +300,19 @@ impl<V: Value> RunnerInner<V> {
     fn send_registry(&self) {
         let workers = self.entries(false);
         if !workers.is_empty() {
-            let body = Body::WorkerRegistry { runner: self.name.clone(), workers };
-            self.bus.send(Message::new(&self.name, None, body));
+            self.announce(workers);
         }
     }
 
+    fn announce(&self, workers: Vec<RegistryEntry>) {
+        self.bus.send(Message::new(&self.name, None, Body::WorkerRegistry { runner: self.name.clone(), workers }));
+    }
+
     pub(crate) fn worker_finished(&self, worker: &Worker<V>) {
+        if self.state.borrow().phase == RunnerPhase::Running {
+            // Snapshots are complete lists: this one no longer has the stopped worker.
+            self.announce(self.entries(false));
+        }
         let all_roots_done = {
             let s = self.state.borrow();
             s.phase == RunnerPhase::Running
@@ -324,13 +361,27 @@ impl<V: Value> RunnerInner<V> {
     }
 
     fn teardown(&self) {
+        // Goodbye: an empty snapshot tells the other runners that our workers are gone.
+        self.announce(Vec::new());
         self.requester.close(RUNNER_EXITING, format!("runner '{}' has finished", self.name));
         self.state.borrow_mut().phase = RunnerPhase::Finished;
         self.bus.unsubscribe(&self.name);
         self.finished.set();
     }
 
+    /// A snapshot lists all of a runner's workers: the listed ones are registered, the ones it
+    /// no longer lists are gone, and an empty one is that runner's goodbye.
     async fn handle_registry(self: Rc<Self>, runner: String, workers: Vec<RegistryEntry>) {
+        let listed: HashSet<String> = workers.iter().map(|e| e.name.clone()).collect();
+        let gone: HashSet<String> =
+            self.registry.remote_workers_of(&runner).into_iter().filter(|n| !listed.contains(n) && self.registry.unregister_remote(&runner, n)).collect();
+        if !gone.is_empty() {
+            self.workers_gone(&gone);
+        }
+        if workers.is_empty() {
+            self.forget_runner(&runner);
+            return;
+        }
         for entry in workers {
             self.registry.register(ReadyData { worker_name: entry.name, runner: runner.clone() }).await;
         }
@@ -338,6 +389,64 @@ impl<V: Value> RunnerInner<V> {
         if is_new {
             self.send_registry();
         }
+    }
+
+    fn forget_runner(&self, runner: &str) {
+        let mut s = self.state.borrow_mut();
+        s.known_runners.remove(runner);
+        s.heard_from.remove(runner);
+    }
+
+    /// A remote runner left or stopped answering: its workers leave the registry, and jobs to
+    /// them, or from them, end.
+    fn runner_gone(&self, runner: &str) {
+        let mut gone: HashSet<String> = self.registry.remove_runner(runner).into_iter().collect();
+        self.forget_runner(runner);
+        gone.insert(runner.to_string());
+        self.workers_gone(&gone);
+    }
+
+    fn workers_gone(&self, names: &HashSet<String>) {
+        let events = self.requester.workers_gone(names);
+        drop(events); // the runner's own jobs have no listeners
+        let entries = self.state.borrow().entries.clone();
+        for w in entries {
+            w.workers_gone(names);
+            w.requesters_gone(names);
+        }
+    }
+
+    /// While running: heartbeats to linked realms, and the check for runners gone silent.
+    async fn heartbeats(self: Rc<Self>) {
+        loop {
+            let Liveness { interval, misses } = self.state.borrow().liveness;
+            self.env.sleep(interval, false).await;
+            if self.state.borrow().phase >= RunnerPhase::Ending {
+                return;
+            }
+            if self.bus.has_links() {
+                self.bus.send(Message::new(&self.name, None, Body::System));
+            }
+            let now = self.env.now();
+            let silent: Vec<String> = self
+                .state
+                .borrow()
+                .heard_from
+                .iter()
+                .filter(|(_, seen)| now - **seen > interval * misses as f64)
+                .map(|(r, _)| r.clone())
+                .collect();
+            for runner in silent {
+                self.env.log(LogLevel::Warn, &format!("runner '{runner}' stopped answering; its workers are gone"));
+                self.runner_gone(&runner);
+            }
+        }
+    }
+
+    /// A bare system message from another runner is its heartbeat.
+    fn heard(&self, runner: &str) {
+        let now = self.env.now();
+        self.state.borrow_mut().heard_from.insert(runner.to_string(), now);
     }
 }
 
@@ -353,6 +462,7 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
             return Ok(None);
         }
         match &message.body {
+            Body::System if self.state.borrow().known_runners.contains(&message.source) => self.heard(&message.source),
             Body::End { reason } => {
                 let (runner, reason) = (Runner(self.clone()), reason.clone());
                 self.env.spawn(Box::pin(async move { runner.end(reason, DEFAULT_GRACE_MS).await }));
@@ -369,6 +479,9 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
                 })));
             }
             Body::WorkerRegistry { runner, workers } => {
+                if self.state.borrow().heard_from.contains_key(runner) {
+                    self.heard(runner);
+                }
                 if *runner != self.name {
                     return Ok(Some(Box::pin(self.clone().handle_registry(runner.clone(), workers.clone()).map(Ok))));
                 }
@@ -381,9 +494,3 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
     }
 }
 
-impl<V: Value> RunnerInner<V> {
-    #[allow(dead_code)]
-    fn log(&self, level: LogLevel, message: &str) {
-        self.env.log(level, message);
-    }
-}

@@ -515,6 +515,21 @@ impl<V: Value> Worker<V> {
         }
     }
 
+    /// Requesters that are gone cannot take answers: their jobs here are aborted and dropped.
+    pub(crate) fn requesters_gone(&self, names: &HashSet<String>) {
+        for job in self.active_jobs().into_iter().filter(|j| names.contains(&j.source)) {
+            job.abort.abort(&format!("worker '{}' stopped", job.source));
+            self.finish_job(&job.id);
+        }
+    }
+
+    /// Remote workers are gone: the groups this worker requested from them fail.
+    pub(crate) fn workers_gone(&self, names: &HashSet<String>) {
+        for event in self.0.requester.workers_gone(names) {
+            self.emit(event);
+        }
+    }
+
     // ----- requester side ------------------------------------------------------------------
 
     /// Starts a job group from this worker (a single job is a group of one).
