@@ -395,13 +395,102 @@ export interface Bus {
   readonly [busBrand]: true;
 }
 
-/** The embedded in-process bus (one realm). A runner creates one when none is given. */
+/**
+ * A postMessage endpoint: a Web Worker, a MessagePort, a worker's own global scope (`self`), or
+ * Node's `worker_threads` Worker, MessagePort or `parentPort`.
+ */
+export interface Endpoint {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+}
+
+/** One link of a bus to another realm. */
+export interface BusLink {
+  /** Stops carrying messages through this link. */
+  close(): void;
+}
+
+/**
+ * The embedded in-process bus. A runner creates one when none is given. It can be linked to
+ * other realms: what has to leave crosses the links as structured clones, and what arrives is
+ * delivered here and relayed to the other links (link realms as a tree, not a cycle).
+ */
 export declare class LocalBus implements Bus {
   /** Type-level marker only. */
   readonly [busBrand]: true;
   /** A new, empty in-process bus; share it between runners to connect them. */
   constructor();
+  /** Links a postMessage endpoint; a `TypeError` if it is not one. */
+  connect(endpoint: Endpoint): BusLink;
+  /** Links a `BroadcastChannel` of that name (every same-origin page and worker on it). */
+  connectChannel(name: string): BusLink;
+  /** Closes every link. */
+  close(): void;
+  /** `"error"`: a malformed message arrived on a link and was dropped (it is also logged). */
+  on(event: "error", listener: (error: Error) => unknown): this;
+  /** Removes a listener (also one added with `once`). */
+  off(event: "error", listener: (error: Error) => unknown): this;
+  /** Adds a listener that runs at most once. */
+  once(event: "error", listener: (error: Error) => unknown): this;
 }
+
+/** A bus linked to one postMessage endpoint (more can be linked with `connect`). */
+export declare class MessagePortBus extends LocalBus {
+  /** A `TypeError` if `endpoint` is not a Worker, a MessagePort or a worker's global scope. */
+  constructor(endpoint: Endpoint);
+}
+
+/** A bus linked to a `BroadcastChannel` (every same-origin page and worker; Node's worker threads). */
+export declare class BroadcastChannelBus extends LocalBus {
+  constructor(name: string);
+}
+
+/** A worker realm started by `spawnWorker`. */
+export interface RemoteRealm {
+  /** The realm's runner name. */
+  readonly runner: string;
+  /** The workers it announced. */
+  readonly workers: string[];
+  /** The platform worker (a Web Worker, or a Node `worker_threads` Worker). */
+  readonly worker: Endpoint & { terminate(): unknown };
+  /** Terminates the realm; jobs pending on its workers fail at once with "worker '<w>' stopped". */
+  terminate(): Promise<void>;
+}
+
+/** Options of `spawnWorker`. */
+export interface SpawnWorkerOptions {
+  /** The platform worker's name. */
+  name?: string;
+  /** Milliseconds to wait for the realm to announce its workers (default 10000). */
+  timeout?: number;
+}
+
+/**
+ * Starts `script` as a module Web Worker (or a Node worker thread), links it to `runner.bus`,
+ * and resolves once the realm's runner has announced its workers (they are then in
+ * `runner.registry`). The realm is terminated when `runner` finishes.
+ */
+export function spawnWorker(runner: WorkerRunner, script: string | URL | (Endpoint & { terminate(): unknown }), options?: SpawnWorkerOptions): Promise<RemoteRealm>;
+
+/** Options of `serveWorkers`. */
+export interface ServeWorkersOptions {
+  /** The realm's runner name (default `"runner-<8 hex>"`). */
+  name?: string;
+  /** Where to serve (default: `self` in a Web Worker, `parentPort` in a worker thread). */
+  endpoint?: Endpoint;
+  /** Milliseconds between heartbeats (default 1000). */
+  heartbeatInterval?: number;
+  /** Heartbeats a peer may miss before it is considered gone (default 3). */
+  heartbeatMisses?: number;
+}
+
+/** In a worker realm: serves `workers` to the realm that started it; resolves with the started runner. */
+export function serveWorkers(workers: Worker[], options?: ServeWorkersOptions): Promise<WorkerRunner>;
+
+/**
+ * Marks `value` (a payload, response, update or stream data) so that `transferables` are moved,
+ * not copied, when it crosses a postMessage link. Returns `value`.
+ */
+export function transfer<T extends object>(value: T, transferables: Transferable[]): T;
 
 // ---------------------------------------------------------------------------------------------
 // Jobs
@@ -752,6 +841,10 @@ export interface WorkerRunnerOptions {
   name?: string;
   /** The bus to attach to (default: a new `LocalBus`). */
   bus?: Bus;
+  /** Milliseconds between heartbeats to linked realms (default 1000). */
+  heartbeatInterval?: number;
+  /** Heartbeats a runner may miss before it is considered gone with its workers (default 3). */
+  heartbeatMisses?: number;
 }
 
 /** Options of `runner.start()` and `runner.run()`. */
@@ -783,7 +876,7 @@ export declare class WorkerRunner {
   /** Which workers are ready, here and on other runners. */
   readonly registry: WorkerRegistry;
   /** The very bus passed in, or the `LocalBus` it created. */
-  readonly bus: Bus;
+  readonly bus: LocalBus;
   /** Resolves when the runner has finished (never rejects). */
   readonly finished: Promise<void>;
 

@@ -12,6 +12,9 @@ export const JobGroupEvent = JobEvent;
 
 const STATUSES = new Set(Object.values(JobStatus));
 const DEFAULT_GRACE_MS = 5000;
+const DEFAULT_HEARTBEAT_MS = 1000;
+const DEFAULT_HEARTBEAT_MISSES = 3;
+const DEFAULT_SPAWN_TIMEOUT_MS = 10000;
 // Bit i of a worker's event mask is WORKER_EVENTS[i] (the engine's order).
 const WORKER_EVENTS = [
   "activated", "deactivated", "finished", "workerReady", "workerFailed", "jobRequest", "jobResponse",
@@ -78,6 +81,11 @@ function checkDuration(value, name) {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
     throw new TypeError(`${name} must be a finite number of milliseconds >= 0, got ${describe(value)}`);
   }
+  return value;
+}
+
+function checkCount(value, name) {
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a whole number >= 1, got ${describe(value)}`);
   return value;
 }
 
@@ -532,9 +540,157 @@ function jobRequestFor(coreRequest, coreWorker) {
 
 // ----- buses -----------------------------------------------------------------------------------
 
+const transfers = new WeakMap();
+
+/**
+ * Marks `value` so that the listed ArrayBuffers (and other transferables) are moved, not
+ * copied, when a message carrying it crosses a postMessage link. Returns `value`.
+ */
+export function transfer(value, transferables) {
+  if (value === null || typeof value !== "object") throw new TypeError(`value must be an object, got ${describe(value)}`);
+  if (!Array.isArray(transferables)) throw new TypeError(`transferables must be an array, got ${describe(transferables)}`);
+  transfers.set(value, transferables);
+  return value;
+}
+
+const VALUE_FIELDS = ["payload", "response", "update", "data", "args", "frame"];
+
+function transfersOf(message) {
+  let list;
+  for (const key of VALUE_FIELDS) {
+    const t = message[key] !== null && typeof message[key] === "object" ? transfers.get(message[key]) : undefined;
+    if (t) list = list ? list.concat(t) : t;
+  }
+  return list;
+}
+
+/** A postMessage endpoint: a Worker, a MessagePort, a worker's `self`, or Node's equivalents. */
+function portAdapter(endpoint, name) {
+  const nodeStyle = endpoint !== null && typeof endpoint === "object" && typeof endpoint.on === "function";
+  if (
+    endpoint === null ||
+    typeof endpoint !== "object" ||
+    typeof endpoint.postMessage !== "function" ||
+    (!nodeStyle && typeof endpoint.addEventListener !== "function")
+  ) {
+    throw new TypeError(`${name} must be a Worker, a MessagePort or a worker's global scope, got ${describe(endpoint)}`);
+  }
+  let onMessage;
+  return {
+    post: (message, list) => (list ? endpoint.postMessage(message, list) : endpoint.postMessage(message)),
+    listen(deliver) {
+      if (nodeStyle) {
+        onMessage = deliver;
+        endpoint.on("message", onMessage);
+      } else {
+        onMessage = (event) => deliver(event.data);
+        endpoint.addEventListener("message", onMessage);
+        if (typeof endpoint.start === "function") endpoint.start();
+      }
+    },
+    close() {
+      if (nodeStyle) endpoint.off("message", onMessage);
+      else endpoint.removeEventListener("message", onMessage);
+    },
+  };
+}
+
+function channelAdapter(name) {
+  if (typeof BroadcastChannel !== "function") throw new Error("BroadcastChannel is not available in this runtime");
+  const channel = new BroadcastChannel(name);
+  return {
+    post: (message) => channel.postMessage(message),
+    listen(deliver) {
+      channel.onmessage = (event) => deliver(event.data);
+    },
+    close: () => channel.close(),
+  };
+}
+
+/**
+ * The in-process bus. It can also be linked to other realms (Web Workers, worker threads,
+ * other pages): what a runner sends that has to leave crosses the links as structured clones,
+ * and what arrives is delivered here and relayed to the other links.
+ */
 export class LocalBus {
   constructor() {
     this._core = new core.CoreBus();
+    this._links = new Set();
+    this._listeners = new Listeners(["error"], () => {});
+  }
+
+  /** Links a postMessage endpoint (Worker, MessagePort, a worker's `self`, Node's ports). */
+  connect(endpoint) {
+    return this._link(portAdapter(endpoint, "endpoint"));
+  }
+
+  /** Links a BroadcastChannel: every same-origin page and worker on that channel. */
+  connectChannel(name) {
+    return this._link(channelAdapter(checkName(name, "name")));
+  }
+
+  /** `onMessage(data)` sees each raw message of this link before the engine does. */
+  _link(adapter, onMessage) {
+    const id = this._core.addLink((message) => adapter.post(message, transfersOf(message)));
+    adapter.listen((data) => {
+      if (onMessage) onMessage(data);
+      const problem = this._core.receive(data, id);
+      if (problem !== undefined) this._report(new Error(`dropped a malformed message: ${problem}`));
+    });
+    let open = true;
+    const link = {
+      close: () => {
+        if (!open) return;
+        open = false;
+        this._core.removeLink(id);
+        adapter.close();
+        this._links.delete(link);
+      },
+    };
+    this._links.add(link);
+    return link;
+  }
+
+  _report(error) {
+    if (currentLogger) currentLogger("warn", error.message);
+    else console.warn(`[workbus] ${error.message}`);
+    this._listeners.emit("error", error);
+  }
+
+  /** Closes every link. */
+  close() {
+    for (const link of [...this._links]) link.close();
+  }
+
+  on(event, listener) {
+    this._listeners.add(event, listener, false);
+    return this;
+  }
+  once(event, listener) {
+    this._listeners.add(event, listener, true);
+    return this;
+  }
+  off(event, listener) {
+    this._listeners.remove(event, listener);
+    return this;
+  }
+}
+
+/** A bus linked to one postMessage endpoint (more can be added with `connect`). */
+export class MessagePortBus extends LocalBus {
+  constructor(endpoint) {
+    const adapter = portAdapter(endpoint, "endpoint");
+    super();
+    this._link(adapter);
+  }
+}
+
+/** A bus linked to a BroadcastChannel (more links can be added with `connect`). */
+export class BroadcastChannelBus extends LocalBus {
+  constructor(name) {
+    const adapter = channelAdapter(checkName(name, "name"));
+    super();
+    this._link(adapter);
   }
 }
 
@@ -624,6 +780,9 @@ export class WorkerRunner extends Requesting {
     if (o.bus !== undefined && !(o.bus instanceof LocalBus)) throw new TypeError(`options.bus must be a bus such as LocalBus, got ${describe(o.bus)}`);
     this.bus = o.bus ?? new LocalBus();
     this._core = new core.CoreRunner(name, this.bus._core);
+    const interval = checkDuration(o.heartbeatInterval, "options.heartbeatInterval");
+    const misses = o.heartbeatMisses === undefined ? undefined : checkCount(o.heartbeatMisses, "options.heartbeatMisses");
+    if (interval !== undefined || misses !== undefined) this._core.setLiveness(interval ?? DEFAULT_HEARTBEAT_MS, misses ?? DEFAULT_HEARTBEAT_MISSES);
     this._requester = this._core.requester;
     this.name = this._core.name;
     this.registry = new WorkerRegistry(undefined, this._core.registry());
@@ -905,4 +1064,103 @@ export class LLMWorkerActivationArgs {
   toDict() {
     return withoutNullish([["metadata", this.metadata], ["messages", this.messages], ["run_llm", this._runLlm]]);
   }
+}
+
+// ----- realms: Web Workers and worker threads ----------------------------------------------
+
+function isPlatformWorker(v) {
+  return v !== null && typeof v === "object" && typeof v.postMessage === "function" && typeof v.terminate === "function";
+}
+
+/** Node's worker_threads, when this is Node. */
+function workerThreads() {
+  return globalThis.process?.getBuiltinModule?.("node:worker_threads");
+}
+
+function createPlatformWorker(script, name) {
+  const threads = workerThreads();
+  if (threads) return new threads.Worker(typeof script === "string" && script.startsWith("file:") ? new URL(script) : script, { name });
+  if (typeof globalThis.Worker !== "function") throw new Error("Worker is not available in this runtime");
+  return new globalThis.Worker(script, { type: "module", name });
+}
+
+/**
+ * Starts a worker realm (a module Web Worker, or a Node worker thread) running `script`, links
+ * it to `runner.bus`, and resolves once the realm's runner has announced its workers. The
+ * script serves its workers with `serveWorkers`.
+ */
+export async function spawnWorker(runner, script, options) {
+  if (!(runner instanceof WorkerRunner)) throw new TypeError(`runner must be a WorkerRunner, got ${describe(runner)}`);
+  const o = checkOptions(options, "options");
+  const name = checkOptionalString(o.name, "options.name");
+  const timeout = checkDuration(o.timeout, "options.timeout") ?? DEFAULT_SPAWN_TIMEOUT_MS;
+  if (!isPlatformWorker(script) && typeof script !== "string" && !(script instanceof URL)) {
+    throw new TypeError(`script must be a URL, a string or a Worker, got ${describe(script)}`);
+  }
+  const worker = isPlatformWorker(script) ? script : createPlatformWorker(script, name);
+  let announce;
+  const announced = new Promise((resolve) => (announce = resolve));
+  const link = runner.bus._link(portAdapter(worker, "script"), (data) => {
+    if (data?.type === "BusWorkerRegistryMessage" && Array.isArray(data.workers) && data.workers.length > 0) announce(data);
+  });
+  let realmRunner;
+  const gone = () => {
+    link.close();
+    if (realmRunner) runner._core.remoteRunnerGone(realmRunner);
+  };
+  const terminate = async () => {
+    await worker.terminate();
+    gone();
+  };
+  // Node tells when a thread ends (terminated or crashed); browsers rely on heartbeats.
+  if (typeof worker.on === "function") worker.on("exit", gone);
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the worker realm did not announce its workers within ${timeout} ms`)), timeout);
+  });
+  try {
+    const snapshot = await Promise.race([announced, late]);
+    realmRunner = snapshot.runner;
+    const workers = snapshot.workers.map((w) => w.name);
+    await Promise.race([Promise.all(workers.map((w) => runner.registry.watch(w, resolveOnce()))), late]);
+    runner.finished.then(() => terminate().catch(() => {}));
+    return { runner: realmRunner, workers, worker, terminate };
+  } catch (e) {
+    await terminate().catch(() => {});
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A registry watcher that only marks readiness (each call makes a distinct handler). */
+function resolveOnce() {
+  return () => {};
+}
+
+function defaultEndpoint() {
+  const threads = workerThreads();
+  if (threads) {
+    if (threads.parentPort) return threads.parentPort;
+  } else if (typeof globalThis.postMessage === "function" && typeof globalThis.document === "undefined") {
+    return globalThis;
+  }
+  throw new TypeError("options.endpoint is required outside a Web Worker or worker thread");
+}
+
+/**
+ * In a worker realm: serves `workers` to the realm that started it (or to `options.endpoint`).
+ * Resolves with the started runner; the links close when it finishes.
+ */
+export async function serveWorkers(workers, options) {
+  if (!Array.isArray(workers)) throw new TypeError(`workers must be an array of Workers, got ${describe(workers)}`);
+  workers.forEach((w, i) => checkWorker(w, `workers[${i}]`));
+  const o = checkOptions(options, "options");
+  const bus = new MessagePortBus(o.endpoint ?? defaultEndpoint());
+  const runner = new WorkerRunner({ name: o.name, bus, heartbeatInterval: o.heartbeatInterval, heartbeatMisses: o.heartbeatMisses });
+  await runner.addWorkers(...workers);
+  await runner.start({ autoEnd: false });
+  // Let the goodbye leave before the links close.
+  runner.finished.then(() => setTimeout(() => bus.close(), 0));
+  return runner;
 }

@@ -167,10 +167,7 @@ impl<V: Value> Bus<V> {
                     // Only for local senders: a realm's complete snapshots tell remote ones.
                     None if from.is_none() && self.0.departed.borrow().contains(target) => self.bounce(&message),
                     None if !links.is_empty() => links.iter().for_each(|t| t.publish(&message)),
-                    None if from.is_none() && !self.has_links() => {
-                        self.0.env.log(LogLevel::Warn, &format!("no subscriber for {message}"))
-                    }
-                    None => {}
+                    None => self.0.env.log(LogLevel::Debug, &format!("no subscriber for {message}")),
                 }
             }
             None => {

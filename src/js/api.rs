@@ -74,6 +74,39 @@ impl CoreBus {
     pub fn subscriber_names(&self) -> Array {
         convert::strings(&self.bus.subscriber_names())
     }
+    /// Links another realm: `post(message)` carries what has to leave; returns the link's id.
+    #[wasm_bindgen(js_name = addLink)]
+    pub fn add_link(&self, post: Function) -> u32 {
+        self.bus.add_link(Rc::new(JsLink { post }))
+    }
+    #[wasm_bindgen(js_name = removeLink)]
+    pub fn remove_link(&self, id: u32) {
+        self.bus.remove_link(id);
+    }
+    /// Delivers a message object that arrived through link `from`; a malformed one is
+    /// dropped, and the reason returned.
+    pub fn receive(&self, message: JsValue, from: u32) -> Option<String> {
+        match convert::message_from(&message) {
+            Ok(m) => {
+                self.bus.receive(Rc::new(m), Some(from));
+                None
+            }
+            Err(e) => Some(e),
+        }
+    }
+}
+
+/// A link to another realm, as a JS function that posts message objects.
+struct JsLink {
+    post: Function,
+}
+
+impl crate::core::bus::Transport<JsValue> for JsLink {
+    fn publish(&self, message: &Rc<crate::core::message::Message<JsValue>>) {
+        if let Err(e) = self.post.call1(&JsValue::UNDEFINED, &convert::message(message)) {
+            super::log(crate::core::platform::LogLevel::Error, &format!("a link could not post {message}: {}", error_message(&e)));
+        }
+    }
 }
 
 impl Default for CoreBus {
@@ -349,6 +382,15 @@ impl CoreRunner {
     #[wasm_bindgen(getter)]
     pub fn requester(&self) -> CoreRequester {
         CoreRequester { requester: self.runner.requester().clone() }
+    }
+    /// Heartbeats every `interval` ms; a runner silent for `misses` of them is gone.
+    #[wasm_bindgen(js_name = setLiveness)]
+    pub fn set_liveness(&self, interval: f64, misses: u32) {
+        self.runner.set_liveness(crate::core::runner::Liveness { interval, misses });
+    }
+    #[wasm_bindgen(js_name = remoteRunnerGone)]
+    pub fn remote_runner_gone(&self, name: &str) {
+        self.runner.remote_runner_gone(name);
     }
 }
 

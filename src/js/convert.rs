@@ -158,3 +158,158 @@ pub fn message(m: &Message<JsValue>) -> JsValue {
     }
     o.into()
 }
+
+// ----- messages arriving from another realm (structured clones) ------------------------------
+
+fn field(obj: &JsValue, key: &str) -> JsValue {
+    super::get(obj, key)
+}
+
+fn string(obj: &JsValue, key: &str) -> Result<String, String> {
+    field(obj, key).as_string().ok_or_else(|| format!("'{key}' must be a string"))
+}
+
+fn optional_string(obj: &JsValue, key: &str) -> Result<Option<String>, String> {
+    let v = field(obj, key);
+    if v.is_null() || v.is_undefined() {
+        Ok(None)
+    } else {
+        v.as_string().map(Some).ok_or_else(|| format!("'{key}' must be a string or null"))
+    }
+}
+
+fn optional_value(obj: &JsValue, key: &str) -> Option<JsValue> {
+    let v = field(obj, key);
+    (!v.is_null() && !v.is_undefined()).then_some(v)
+}
+
+fn boolean(obj: &JsValue, key: &str, default: bool) -> Result<bool, String> {
+    let v = field(obj, key);
+    if v.is_undefined() || v.is_null() {
+        Ok(default)
+    } else {
+        v.as_bool().ok_or_else(|| format!("'{key}' must be a boolean"))
+    }
+}
+
+fn number(obj: &JsValue, key: &str) -> Result<Option<f64>, String> {
+    let v = field(obj, key);
+    if v.is_undefined() || v.is_null() {
+        Ok(None)
+    } else {
+        v.as_f64().filter(|n| n.is_finite()).map(Some).ok_or_else(|| format!("'{key}' must be a finite number"))
+    }
+}
+
+fn entries(obj: &JsValue) -> Result<Vec<RegistryEntry>, String> {
+    let list = field(obj, "workers");
+    if !Array::is_array(&list) {
+        return Err("'workers' must be an array".into());
+    }
+    Array::from(&list)
+        .iter()
+        .map(|e| {
+            if !e.is_object() {
+                return Err("each of 'workers' must be an object".to_string());
+            }
+            Ok(RegistryEntry {
+                name: string(&e, "name")?,
+                parent: optional_string(&e, "parent")?,
+                active: boolean(&e, "active", false)?,
+                bridged: boolean(&e, "bridged", false)?,
+                started_at: number(&e, "startedAt")?,
+            })
+        })
+        .collect()
+}
+
+/// Reads a message object as `message()` writes it. Anything else is an error naming the
+/// problem; local-only types cannot come from another realm.
+pub fn message_from(obj: &JsValue) -> Result<Message<JsValue>, String> {
+    if !obj.is_object() || Array::is_array(obj) {
+        return Err("a bus message must be an object".into());
+    }
+    let kind = string(obj, "type")?;
+    let job_id = || string(obj, "jobId");
+    let status = || {
+        let s = string(obj, "status")?;
+        crate::core::message::JobStatus::parse(&s).ok_or_else(|| format!("unknown job status '{s}'"))
+    };
+    use Body::*;
+    let body = match kind.as_str() {
+        "BusDataMessage" => Data,
+        "BusSystemMessage" => System,
+        "BusFrameMessage" => {
+            let direction = string(obj, "direction")?;
+            Frame {
+                frame: field(obj, "frame"),
+                direction: crate::core::message::FrameDirection::parse(&direction).ok_or_else(|| format!("unknown frame direction '{direction}'"))?,
+                bridge: optional_string(obj, "bridge")?,
+            }
+        }
+        "BusTTSSpeakMessage" => TtsSpeak { text: string(obj, "text")?, append_to_context: boolean(obj, "appendToContext", true)? },
+        "BusActivateWorkerMessage" => ActivateWorker { args: optional_value(obj, "args") },
+        "BusDeactivateWorkerMessage" => DeactivateWorker,
+        "BusEndMessage" => End { reason: optional_string(obj, "reason")? },
+        "BusEndWorkerMessage" => EndWorker { reason: optional_string(obj, "reason")? },
+        "BusCancelMessage" => Cancel { reason: optional_string(obj, "reason")? },
+        "BusCancelWorkerMessage" => CancelWorker { reason: optional_string(obj, "reason")? },
+        "BusWorkerRegistryMessage" => WorkerRegistry { runner: string(obj, "runner")?, workers: entries(obj)? },
+        "BusWorkerReadyMessage" => WorkerReady {
+            runner: string(obj, "runner")?,
+            parent: optional_string(obj, "parent")?,
+            active: boolean(obj, "active", false)?,
+            bridged: boolean(obj, "bridged", false)?,
+            started_at: number(obj, "startedAt")?,
+        },
+        "BusWorkerErrorMessage" => WorkerError { error: string(obj, "error")? },
+        "BusJobRequestMessage" => JobRequest { job_id: job_id()?, job_name: optional_string(obj, "jobName")?, payload: optional_value(obj, "payload") },
+        "BusJobResponseMessage" | "BusJobResponseUrgentMessage" => {
+            JobResponse { job_id: job_id()?, status: status()?, response: optional_value(obj, "response"), urgent: kind.ends_with("UrgentMessage") }
+        }
+        "BusJobUpdateMessage" | "BusJobUpdateUrgentMessage" => {
+            JobUpdate { job_id: job_id()?, update: optional_value(obj, "update"), urgent: kind.ends_with("UrgentMessage") }
+        }
+        "BusJobUpdateRequestMessage" => JobUpdateRequest { job_id: job_id()? },
+        "BusJobCancelMessage" => JobCancel { job_id: job_id()?, reason: optional_string(obj, "reason")? },
+        "BusJobStreamStartMessage" => JobStreamStart { job_id: job_id()?, data: optional_value(obj, "data") },
+        "BusJobStreamDataMessage" => JobStreamData { job_id: job_id()?, data: optional_value(obj, "data") },
+        "BusJobStreamEndMessage" => JobStreamEnd { job_id: job_id()?, data: optional_value(obj, "data") },
+        "BusUIEventMessage" => UiEvent { event_name: string(obj, "eventName")?, payload: optional_value(obj, "payload") },
+        "BusUICommandMessage" => UiCommand { command_name: string(obj, "commandName")?, payload: optional_value(obj, "payload") },
+        "BusUIJobGroupStartedMessage" => {
+            let workers = field(obj, "workers");
+            let workers = if workers.is_null() || workers.is_undefined() {
+                None
+            } else if Array::is_array(&workers) {
+                Some(Array::from(&workers).iter().map(|w| w.as_string().ok_or("'workers' must hold strings".to_string())).collect::<Result<_, _>>()?)
+            } else {
+                return Err("'workers' must be an array or null".into());
+            };
+            UiJobGroupStarted {
+                job_id: job_id()?,
+                workers,
+                label: optional_string(obj, "label")?,
+                cancellable: boolean(obj, "cancellable", true)?,
+                at: number(obj, "at")?.unwrap_or(0.0),
+            }
+        }
+        "BusUIJobUpdateMessage" => UiJobUpdate {
+            job_id: job_id()?,
+            worker_name: string(obj, "workerName")?,
+            data: optional_value(obj, "data"),
+            at: number(obj, "at")?.unwrap_or(0.0),
+        },
+        "BusUIJobCompletedMessage" => UiJobCompleted {
+            job_id: job_id()?,
+            worker_name: string(obj, "workerName")?,
+            status: string(obj, "status")?,
+            response: optional_value(obj, "response"),
+            at: number(obj, "at")?.unwrap_or(0.0),
+        },
+        "BusUIJobGroupCompletedMessage" => UiJobGroupCompleted { job_id: job_id()?, at: number(obj, "at")?.unwrap_or(0.0) },
+        "BusAddWorkerMessage" | "BusWorkerLocalErrorMessage" => return Err(format!("'{kind}' is local-only and cannot come from another realm")),
+        other => return Err(format!("unknown message type '{other}'")),
+    };
+    Ok(Message::new(string(obj, "source")?, optional_string(obj, "target")?, body))
+}
