@@ -192,9 +192,14 @@ class Listeners {
     if (!this.names.includes(event)) {
       throw new TypeError(`event must be one of ${this.names.join(", ")}; got ${describe(event)}`);
     }
+    checkFunction(listener, "listener");
+    this._drop(event, (l) => l.listener === listener);
+  }
+  /** Removes the first registration of `event` that `match` accepts. */
+  _drop(event, match) {
     const list = this.map.get(event);
     if (!list) return;
-    const i = list.findIndex((l) => l.listener === listener);
+    const i = list.findIndex(match);
     if (i >= 0) list.splice(i, 1);
     if (list.length === 0) this.map.delete(event);
     this.onMaskChange(this.mask());
@@ -211,7 +216,7 @@ class Listeners {
     const list = this.map.get(event);
     if (!list) return;
     for (const entry of [...list]) {
-      if (entry.once) this.remove(event, entry.listener);
+      if (entry.once) this._drop(event, (l) => l === entry);
       try {
         const result = entry.listener(...args);
         if (result && typeof result.then === "function") result.then(undefined, (e) => logError(`a "${event}" listener failed`, e));
@@ -309,7 +314,8 @@ class GroupContext {
     }
     if (this._owned && !(core instanceof SettledGroup) && core.state >= 2) {
       this._core = new SettledGroup(core, this._isGroup);
-      core.free();
+      // Not now: this may run inside a call on `core` (its cancel), which holds it.
+      queueMicrotask(() => core.free());
     }
   }
 
@@ -616,6 +622,8 @@ export class LocalBus {
   constructor() {
     this._core = new core.CoreBus();
     this._links = new Set();
+    // Runners on this bus introduce themselves on every new link.
+    this._runners = new Set();
     this._listeners = new Listeners(["error"], () => {});
   }
 
@@ -638,6 +646,7 @@ export class LocalBus {
       if (problem !== undefined) this._report(new Error(`dropped a malformed message: ${problem}`));
     });
     let open = true;
+    this._runners.forEach((r) => r._core.announce());
     const link = {
       close: () => {
         if (!open) return;
@@ -780,6 +789,9 @@ export class WorkerRunner extends Requesting {
     if (o.bus !== undefined && !(o.bus instanceof LocalBus)) throw new TypeError(`options.bus must be a bus such as LocalBus, got ${describe(o.bus)}`);
     this.bus = o.bus ?? new LocalBus();
     this._core = new core.CoreRunner(name, this.bus._core);
+    this.bus._runners.add(this);
+    this.finished = this._core.finished();
+    this.finished.then(() => this.bus._runners.delete(this));
     const interval = checkDuration(o.heartbeatInterval, "options.heartbeatInterval");
     const misses = o.heartbeatMisses === undefined ? undefined : checkCount(o.heartbeatMisses, "options.heartbeatMisses");
     if (interval !== undefined || misses !== undefined) this._core.setLiveness(interval ?? DEFAULT_HEARTBEAT_MS, misses ?? DEFAULT_HEARTBEAT_MISSES);
@@ -792,7 +804,6 @@ export class WorkerRunner extends Requesting {
       if (kind === 0) this._listeners.emit("ready");
       else this._listeners.emit("error", new Error(message));
     });
-    this.finished = this._core.finished();
   }
 
   /** Records where workers (and their children) live, for getWorker and worker.runner. */
@@ -1032,14 +1043,25 @@ function withoutNullish(entries) {
   return Object.fromEntries(entries.filter(([, v]) => v !== undefined && v !== null));
 }
 
+function checkDict(obj) {
+  if (obj === null || typeof obj !== "object" || Array.isArray(obj)) throw new TypeError(`obj must be an object, got ${describe(obj)}`);
+  return obj;
+}
+
+function checkMetadata(value, name) {
+  if (value !== undefined && value !== null && (typeof value !== "object" || Array.isArray(value))) {
+    throw new TypeError(`${name} must be an object, got ${describe(value)}`);
+  }
+  return value ?? null;
+}
+
 export class WorkerActivationArgs {
   constructor(init) {
     const o = checkOptions(init, "init");
-    this.metadata = o.metadata ?? null;
+    this.metadata = checkMetadata(o.metadata, "metadata");
   }
   static fromDict(obj) {
-    const o = checkOptions(obj, "obj");
-    return new WorkerActivationArgs({ metadata: o.metadata });
+    return new WorkerActivationArgs({ metadata: checkDict(obj).metadata });
   }
   toDict() {
     return withoutNullish([["metadata", this.metadata]]);
@@ -1049,12 +1071,15 @@ export class WorkerActivationArgs {
 export class LLMWorkerActivationArgs {
   constructor(init) {
     const o = checkOptions(init, "init");
-    this.metadata = o.metadata ?? null;
+    this.metadata = checkMetadata(o.metadata, "metadata");
+    if (o.messages !== undefined && o.messages !== null && !Array.isArray(o.messages)) {
+      throw new TypeError(`messages must be an array, got ${describe(o.messages)}`);
+    }
     this.messages = o.messages ?? null;
     this._runLlm = checkBoolean(o.runLlm ?? undefined, "init.runLlm", undefined);
   }
   static fromDict(obj) {
-    const o = checkOptions(obj, "obj");
+    const o = checkDict(obj);
     return new LLMWorkerActivationArgs({ metadata: o.metadata, messages: o.messages, runLlm: o.run_llm ?? o.runLlm });
   }
   /** As given; otherwise true exactly when there are messages to run. */

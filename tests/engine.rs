@@ -887,3 +887,16 @@ fn a_requester_realm_that_is_gone_aborts_its_jobs_here() {
     assert_eq!(aborted.borrow().as_deref(), Some("worker 'remote-asker' stopped"));
     assert!(page.get_worker("patient").unwrap().active_jobs().is_empty());
 }
+
+#[test]
+fn a_realm_that_goes_silent_right_after_announcing_itself_is_still_detected() {
+    let sim = Sim::new();
+    let asker = worker("asker", None);
+    let (_page, _realm, ab, ba) = realms(&sim, vec![asker.clone()], vec![worker("stuck", Some(never()))]);
+    let g = asker.start_group(vec!["stuck".into()], params(None, None), false).unwrap();
+    sim.settle();
+    ab.open.set(false);
+    ba.open.set(false);
+    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    assert_eq!(f.reason, "worker 'stuck' stopped");
+}

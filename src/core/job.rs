@@ -9,7 +9,7 @@ use super::bus::Bus;
 use super::message::{Body, JobStatus, Message};
 use super::platform::{new_uuid, Env};
 use super::registry::Registry;
-use super::sync::Flag;
+use super::sync::{race, Flag};
 use super::worker::WorkerEvent;
 use super::{present, ApiError, Value};
 use futures::future::{abortable, AbortHandle, FutureExt};
@@ -373,13 +373,7 @@ impl<V: Value> Requester<V> {
         let (this, g, registry) = (self.clone(), group.clone(), link.registry.clone());
         link.env.spawn(Box::pin(async move {
             if !g.worker_names().iter().all(|n| registry.has(n)) {
-                let ready = wait_ready(registry, g.worker_names().to_vec()).fuse();
-                let settled = g.0.settled.wait().fuse();
-                futures::pin_mut!(ready, settled);
-                futures::select! {
-                    _ = ready => {},
-                    _ = settled => {},
-                }
+                race(wait_ready(registry, g.worker_names().to_vec()), g.0.settled.wait()).await;
             }
             this.forget_waiting(&g);
             this.send(&g);

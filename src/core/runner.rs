@@ -6,12 +6,12 @@ use super::job::{JobGroup, JobParams, Requester};
 use super::message::{Body, Message};
 use super::platform::{Env, LogLevel};
 use super::registry::{ReadyData, Registry, RegistryEntry};
-use super::sync::Flag;
+use super::sync::{race, Flag};
 use super::worker::{Phase, Worker};
 use super::{ApiError, Value};
 use futures::future::FutureExt;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 /// How long `end()` lets running handlers settle before aborting them, by default.
@@ -56,7 +56,7 @@ struct RunnerState<V: Value> {
     /// Remote runners whose snapshot was answered.
     known_runners: HashSet<String>,
     /// Remote runners that send heartbeats, with when they were last heard from.
-    heard_from: HashMap<String, f64>,
+    heard_from: Vec<(String, f64)>,
     liveness: Liveness,
     /// Finishing waits for the runner's own queued answers to be handled first.
     teardown_pending: bool,
@@ -97,7 +97,7 @@ impl<V: Value> Runner<V> {
                 auto_end: true,
                 entries: Vec::new(),
                 known_runners: HashSet::new(),
-                heard_from: HashMap::new(),
+                heard_from: Vec::new(),
                 liveness: Liveness::default(),
                 teardown_pending: false,
                 sink: None,
@@ -133,6 +133,11 @@ impl<V: Value> Runner<V> {
     }
     pub fn set_liveness(&self, liveness: Liveness) {
         self.0.state.borrow_mut().liveness = liveness;
+    }
+
+    /// Sends this runner's snapshot (to a newly linked realm, say); the others answer with theirs.
+    pub fn announce(&self) {
+        self.0.announce(self.0.entries(false));
     }
 
     /// A remote runner is known to be gone (its realm was terminated): forget it now.
@@ -177,6 +182,10 @@ impl<V: Value> Runner<V> {
         for w in entries {
             w.start().await;
         }
+        if self.0.state.borrow().entries.is_empty() {
+            // No worker announced us: say hello so that the other runners send their snapshots.
+            self.0.announce(Vec::new());
+        }
         self.0.env.spawn(Box::pin(self.0.clone().heartbeats()));
         self.0.emit(RunnerEvent::Ready);
         Ok(())
@@ -195,9 +204,8 @@ impl<V: Value> Runner<V> {
                 let inner = self.0.clone();
                 let grace = self.0.env.sleep(grace_ms, true);
                 self.0.env.spawn(Box::pin(async move {
-                    futures::select! {
-                        _ = inner.finished.wait().fuse() => {},
-                        _ = grace.fuse() => inner.cancel_all(Some(RUNNER_EXITING.to_string())),
+                    if !race(inner.finished.wait(), grace).await {
+                        inner.cancel_all(Some(RUNNER_EXITING.to_string()));
                     }
                 }));
                 self.0.maybe_finish();
@@ -379,7 +387,12 @@ impl<V: Value> RunnerInner<V> {
             self.workers_gone(&gone);
         }
         if workers.is_empty() {
-            self.forget_runner(&runner);
+            // From a runner we know: goodbye. From a new one: hello, so tell it who we are.
+            if self.state.borrow().known_runners.contains(&runner) {
+                self.forget_runner(&runner);
+            } else {
+                self.send_registry();
+            }
             return;
         }
         for entry in workers {
@@ -394,7 +407,7 @@ impl<V: Value> RunnerInner<V> {
     fn forget_runner(&self, runner: &str) {
         let mut s = self.state.borrow_mut();
         s.known_runners.remove(runner);
-        s.heard_from.remove(runner);
+        s.heard_from.retain(|(r, _)| r != runner);
     }
 
     /// A remote runner left or stopped answering: its workers leave the registry, and jobs to
@@ -416,24 +429,25 @@ impl<V: Value> RunnerInner<V> {
         }
     }
 
-    /// While running: heartbeats to linked realms, and the check for runners gone silent.
+    /// While running: heartbeats to linked realms (the first one at once, so that peers start
+    /// watching this runner right after its snapshot), and the check for runners gone silent.
     async fn heartbeats(self: Rc<Self>) {
         loop {
-            let Liveness { interval, misses } = self.state.borrow().liveness;
-            self.env.sleep(interval, false).await;
             if self.state.borrow().phase >= RunnerPhase::Ending {
                 return;
             }
             if self.bus.has_links() {
                 self.bus.send(Message::new(&self.name, None, Body::System));
             }
+            let Liveness { interval, misses } = self.state.borrow().liveness;
+            self.env.sleep(interval, false).await;
             let now = self.env.now();
             let silent: Vec<String> = self
                 .state
                 .borrow()
                 .heard_from
                 .iter()
-                .filter(|(_, seen)| now - **seen > interval * misses as f64)
+                .filter(|(_, seen)| now - *seen > interval * misses as f64)
                 .map(|(r, _)| r.clone())
                 .collect();
             for runner in silent {
@@ -446,7 +460,11 @@ impl<V: Value> RunnerInner<V> {
     /// A bare system message from another runner is its heartbeat.
     fn heard(&self, runner: &str) {
         let now = self.env.now();
-        self.state.borrow_mut().heard_from.insert(runner.to_string(), now);
+        let mut s = self.state.borrow_mut();
+        match s.heard_from.iter_mut().find(|(r, _)| r == runner) {
+            Some(entry) => entry.1 = now,
+            None => s.heard_from.push((runner.to_string(), now)),
+        }
     }
 }
 
@@ -479,7 +497,7 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
                 })));
             }
             Body::WorkerRegistry { runner, workers } => {
-                if self.state.borrow().heard_from.contains_key(runner) {
+                if self.state.borrow().heard_from.iter().any(|(r, _)| r == runner) {
                     self.heard(runner);
                 }
                 if *runner != self.name {

@@ -134,6 +134,22 @@ impl<T> Future for LaneNext<T> {
     }
 }
 
+/// Waits for whichever of two futures completes first; true when it was `a`. The other one
+/// is dropped (which cancels it: timers are cleared, waits are abandoned).
+pub async fn race(a: impl Future<Output = ()>, b: impl Future<Output = ()>) -> bool {
+    futures::pin_mut!(a, b);
+    std::future::poll_fn(|cx| {
+        if a.as_mut().poll(cx).is_ready() {
+            Poll::Ready(true)
+        } else if b.as_mut().poll(cx).is_ready() {
+            Poll::Ready(false)
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
+
 /// Yields once to the executor, letting every other ready task run first.
 pub async fn yield_now() {
     let mut yielded = false;

@@ -7,7 +7,7 @@ use super::message::{Body, JobStatus, Message};
 use super::platform::{Env, LogLevel};
 use super::registry::{ReadyData, Registry, WatchFn};
 use super::runner::RunnerInner;
-use super::sync::{AbortToken, Flag};
+use super::sync::{race, AbortToken, Flag};
 use super::{present, ApiError, Value};
 use futures::future::{FutureExt, LocalBoxFuture};
 use std::cell::{Cell, RefCell};
@@ -180,8 +180,11 @@ impl<V: Value> Clone for Attachment<V> {
 }
 
 struct NamedHandler<V: Value> {
+    name: String,
     handler: JobHandler<V>,
     sequential: bool,
+    /// For a sequential handler: the flag the next request waits for.
+    tail: Option<Flag>,
 }
 
 struct WorkerState<V: Value> {
@@ -193,10 +196,8 @@ struct WorkerState<V: Value> {
     children: Vec<Worker<V>>,
     started_at: Option<f64>,
     attached: Option<Attachment<V>>,
-    handlers: HashMap<String, NamedHandler<V>>,
+    handlers: Vec<NamedHandler<V>>,
     default_handler: Option<JobHandler<V>>,
-    /// Per sequential job name: the flag the next request waits for.
-    sequential_tails: HashMap<String, Flag>,
     active_jobs: HashMap<String, (u64, JobRequest<V>)>,
     next_job_seq: u64,
     /// Set (and replaced) whenever the last active job ends.
@@ -230,9 +231,7 @@ impl<V: Value> Clone for Worker<V> {
     }
 }
 
-thread_local! {
-    static NEXT_WORKER_KEY: Cell<u64> = const { Cell::new(1) };
-}
+static NEXT_WORKER_KEY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 fn not_attached(name: &str) -> ApiError {
     ApiError::Error(format!("Worker '{name}' is not attached to a runner"))
@@ -240,11 +239,7 @@ fn not_attached(name: &str) -> ApiError {
 
 impl<V: Value> Worker<V> {
     pub fn new(name: &str, active: bool) -> Self {
-        let key = NEXT_WORKER_KEY.with(|k| {
-            let v = k.get();
-            k.set(v + 1);
-            v
-        });
+        let key = NEXT_WORKER_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Worker(Rc::new(WorkerInner {
             name: name.to_string(),
             key,
@@ -259,9 +254,8 @@ impl<V: Value> Worker<V> {
                 children: Vec::new(),
                 started_at: None,
                 attached: None,
-                handlers: HashMap::new(),
+                handlers: Vec::new(),
                 default_handler: None,
-                sequential_tails: HashMap::new(),
                 active_jobs: HashMap::new(),
                 next_job_seq: 0,
                 idle: None,
@@ -358,10 +352,10 @@ impl<V: Value> Worker<V> {
         let mut s = self.0.state.borrow_mut();
         match job_name {
             Some(name) => {
-                if s.handlers.contains_key(name) {
+                if s.handlers.iter().any(|h| h.name == name) {
                     return Err(ApiError::Error(format!("Worker '{}': duplicate handler for job '{name}'", self.0.name)));
                 }
-                s.handlers.insert(name.to_string(), NamedHandler { handler, sequential });
+                s.handlers.push(NamedHandler { name: name.to_string(), handler, sequential, tail: None });
             }
             None => {
                 if s.default_handler.is_some() {
@@ -474,15 +468,13 @@ impl<V: Value> Worker<V> {
             let seq = s.next_job_seq;
             s.next_job_seq += 1;
             s.active_jobs.insert(job_id.to_string(), (seq, request.clone()));
-            match job_name.as_deref().and_then(|n| s.handlers.get(n)) {
+            match job_name.as_deref().and_then(|n| s.handlers.iter_mut().find(|h| h.name == n)) {
                 Some(h) => {
-                    let handler = h.handler.clone();
                     let tail = h.sequential.then(|| {
                         let mine = Flag::new();
-                        let previous = s.sequential_tails.insert(job_name.clone().unwrap_or_default(), mine.clone());
-                        (previous, mine)
+                        (h.tail.replace(mine.clone()), mine)
                     });
-                    (Some(handler), tail)
+                    (Some(h.handler.clone()), tail)
                 }
                 None => (s.default_handler.clone(), None),
             }
@@ -508,11 +500,11 @@ impl<V: Value> Worker<V> {
         let request = self.0.state.borrow().active_jobs.get(job_id).map(|(_, r)| r.clone());
         let Some(request) = request else { return };
         request.abort.abort(reason.as_deref().unwrap_or("cancelled"));
-        self.emit(WorkerEvent::JobCancelled(message.clone()));
         if self.is_job_active(job_id) {
             let response = reason.as_deref().map(V::reason_object);
             let _ = self.send_job_response(job_id, response, JobStatus::Cancelled, false);
         }
+        self.emit(WorkerEvent::JobCancelled(message.clone()));
     }
 
     /// Requesters that are gone cannot take answers: their jobs here are aborted and dropped.
@@ -786,10 +778,8 @@ impl<V: Value> Worker<V> {
                 None => futures::future::pending::<()>().await,
             }
         };
-        futures::select! {
-            _ = settle.fuse() => {},
-            _ = grace.fuse() => self.cancel(reason.clone()),
-            _ = self.finished().fuse() => {},
+        if !race(race(settle, self.finished()).map(|_| ()), grace).await {
+            self.cancel(reason.clone());
         }
         self.finalize(reason.as_deref());
     }
@@ -898,10 +888,7 @@ fn call_ready_listener<V: Value>(worker: &Worker<V>, listener: &ReadyListener, d
 /// settles while the job is still active.
 async fn run_handler<V: Value>(worker: Worker<V>, handler: JobHandler<V>, request: JobRequest<V>, tail: Option<(Option<Flag>, Flag)>) {
     if let Some((Some(previous), _)) = &tail {
-        futures::select! {
-            _ = previous.wait().fuse() => {},
-            _ = request.abort.wait().fuse() => {},
-        }
+        race(previous.wait(), request.abort.wait()).await;
     }
     if worker.is_job_active(&request.id) {
         let result = handler(request.clone()).await;
@@ -915,12 +902,18 @@ async fn run_handler<V: Value>(worker: Worker<V>, handler: JobHandler<V>, reques
             }
         }
     }
-    if let Some((_, mine)) = tail {
+    if let Some((previous, mine)) = tail {
+        // A job cancelled while queued skipped its turn, but the next one still waits for
+        // the one before it: the chain releases in order.
+        if let Some(previous) = previous {
+            previous.wait().await;
+        }
         mine.set();
-        let name = request.name.clone().unwrap_or_default();
         let mut s = worker.0.state.borrow_mut();
-        if s.sequential_tails.get(&name).is_some_and(|t| t.same_as(&mine)) {
-            s.sequential_tails.remove(&name);
+        if let Some(h) = s.handlers.iter_mut().find(|h| Some(&h.name) == request.name.as_ref()) {
+            if h.tail.as_ref().is_some_and(|t| t.same_as(&mine)) {
+                h.tail = None;
+            }
         }
     }
 }

@@ -14,7 +14,12 @@ use crate::core::ApiError;
 use js_sys::{Array, Function, Object, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
+
+/// A promise for a future; boxing first keeps one copy of the promise glue in the binary.
+fn future_to_promise(f: impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    wasm_bindgen_futures::future_to_promise(Box::pin(f) as futures::future::LocalBoxFuture<'static, Result<JsValue, JsValue>>)
+}
 
 fn to_js(e: ApiError) -> JsValue {
     match e {
@@ -387,6 +392,10 @@ impl CoreRunner {
     #[wasm_bindgen(js_name = setLiveness)]
     pub fn set_liveness(&self, interval: f64, misses: u32) {
         self.runner.set_liveness(crate::core::runner::Liveness { interval, misses });
+    }
+    /// Sends the runner's snapshot (a new link was made).
+    pub fn announce(&self) {
+        self.runner.announce();
     }
     #[wasm_bindgen(js_name = remoteRunnerGone)]
     pub fn remote_runner_gone(&self, name: &str) {

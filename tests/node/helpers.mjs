@@ -1,15 +1,13 @@
 // Shared helpers for the acceptance tests. Only `node:test`, `node:assert/strict` and the
-// package itself are used.
+// package itself are used. The helpers that the CommonJS test needs too live in helpers.cjs.
 import assert from "node:assert/strict";
-import { WorkerRunner } from "workbus";
+import { Worker } from "workbus";
+import shared from "./helpers.cjs";
 
-/** Options for every test: a hung promise fails the test instead of hanging the suite. */
-export const T = { timeout: 5000 };
+export const { T, sleep, within, cancelAfter, addedRunner, startRunner, startPair, throwingWorker, catchError } = shared;
 
 /** A version-agnostic UUID shape (36 characters with hyphens). */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Lets every pending microtask and one macrotask run. */
 export const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -25,24 +23,6 @@ export function deferred() {
   return { promise, resolve, reject };
 }
 
-/**
- * Creates a runner (options: name, bus, autoEnd), adds `workers`, starts it and makes sure it is
- * cancelled when the test ends (so the process can exit).
- */
-export async function startRunner(t, workers = [], options = {}) {
-  const { autoEnd, ...runnerOptions } = options;
-  const runner = new WorkerRunner(runnerOptions);
-  if (t) cancelAfter(t, runner);
-  if (workers.length > 0) await runner.addWorkers(...workers);
-  await runner.start(autoEnd === undefined ? undefined : { autoEnd });
-  return runner;
-}
-
-/** Cancels `runner` when the test ends (bounded, so a hung cancel fails instead of hanging). */
-export function cancelAfter(t, runner) {
-  t.after(() => within(runner.cancel(), 2000, `cancel() of ${runner.name} at the end of the test`));
-}
-
 /** Polls `predicate` until it is truthy; fails the test after `timeout` ms. */
 export async function waitFor(predicate, { timeout = 1000, what = "condition" } = {}) {
   const deadline = Date.now() + timeout;
@@ -54,25 +34,6 @@ export async function waitFor(predicate, { timeout = 1000, what = "condition" } 
   }
 }
 
-/** Returns the rejection of `promise` (or of `fn()`); fails if it resolves. */
-export async function catchError(promiseOrFn, ms = 3000) {
-  const promise = typeof promiseOrFn === "function" ? promiseOrFn() : promiseOrFn;
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`promise did not settle within ${ms} ms`)), ms);
-  });
-  try {
-    const value = await Promise.race([promise, timeout]);
-    assert.fail(`expected a rejection, got ${safeString(value)}`);
-  } catch (error) {
-    if (error instanceof assert.AssertionError) throw error;
-    if (error instanceof Error && /did not settle within/.test(error.message)) throw error;
-    return error;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Returns the error thrown synchronously by `fn`; fails if it does not throw. */
 export function catchSync(fn) {
   try {
@@ -81,19 +42,6 @@ export function catchSync(fn) {
     return error;
   }
   assert.fail("expected a synchronous throw");
-}
-
-/** Resolves with `promise`'s value, or fails the test if it has not settled within `ms`. */
-export async function within(promise, ms, what = "promise") {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new assert.AssertionError({ message: `${what} did not settle within ${ms} ms` })), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** True if `promise` has settled (checked after one macrotask). Never throws. */
@@ -149,10 +97,44 @@ export function blockingHandler() {
   return { handler, started: started.promise, jobs };
 }
 
-function safeString(value) {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return String(value);
+/** A worker `name` whose default handler is a `blockingHandler()`: `{ worker, started, jobs }`. */
+export function blockingWorker(name, options) {
+  const { handler, started, jobs } = blockingHandler();
+  return { worker: new Worker(name, options).onJob(handler), started, jobs };
+}
+
+/** A worker whose default handler answers `{ from: name, payload }`. */
+export function echoWorker(name) {
+  return new Worker(name).onJob((job) => ({ from: name, payload: job.payload }));
+}
+
+/** The listed fields of a message object (or any object). */
+export const pick = (m, keys) => Object.fromEntries(keys.map((k) => [k, m[k]]));
+
+/** Asserts that `message` has the fields of `expected` (deep-equal); it may have more. */
+export function assertMessage(message, expected, label) {
+  assert.deepEqual(pick(message, Object.keys(expected)), expected, label);
+}
+
+/**
+ * Sends one job `jobName` per payload from `requester` to `workerName`, each once the previous
+ * one has been sent (so they arrive in that order); returns the contexts.
+ */
+export async function requestInOrder(requester, workerName, jobName, payloads) {
+  const contexts = [];
+  for (const payload of payloads) {
+    const ctx = requester.job(workerName, { name: jobName, payload });
+    await ctx.started;
+    contexts.push(ctx);
   }
+  return contexts;
+}
+
+/** Collects the process's unhandled rejections until the test ends. */
+export function trackUnhandledRejections(t) {
+  const reasons = [];
+  const onUnhandled = (reason) => reasons.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  t.after(() => process.off("unhandledRejection", onUnhandled));
+  return reasons;
 }

@@ -1,0 +1,93 @@
+// The page side of bench/crossrealm-browser.mjs: ?impl=raw|comlink|workbus|load&n=&warmup=
+// Publishes { result } or { error } on window.__bench.
+const params = new URLSearchParams(location.search);
+const impl = params.get("impl");
+const n = Number(params.get("n") ?? 20000);
+const warmup = Number(params.get("warmup") ?? 5000);
+const payload = (i) => ({ i, text: "hello" });
+
+function quantile(values, q) {
+  values.sort((a, b) => a - b);
+  const pos = (values.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return values[lo] + (values[hi] - values[lo]) * (pos - lo);
+}
+
+async function latency(once) {
+  for (let i = 0; i < warmup; i++) await once(i);
+  const samples = new Array(n);
+  const start = performance.now();
+  let prev = start;
+  for (let i = 0; i < n; i++) {
+    await once(i);
+    const now = performance.now();
+    samples[i] = (now - prev) * 1000;
+    prev = now;
+  }
+  const total = performance.now() - start;
+  return { p50_us: quantile(samples, 0.5), p99_us: quantile(samples, 0.99), mean_us: (total * 1000) / n, per_s: n / (total / 1000) };
+}
+
+async function main() {
+  const workerUrl = new URL(`worker.js?impl=${impl}`, location.href);
+  if (impl === "load") {
+    // Benchmark 7 in the browser: download + compile + instantiate the package's ESM entry.
+    const t0 = performance.now();
+    const wb = await import("/pkg/web/index.js");
+    const t1 = performance.now();
+    await wb.default();
+    const t2 = performance.now();
+    return { impl, import_ms: t1 - t0, init_ms: t2 - t1, load_ms: t2 - t0 };
+  }
+  let once;
+  let finish = () => {};
+  if (impl === "raw") {
+    const worker = new Worker(workerUrl, { type: "module" });
+    const pending = new Map();
+    let next = 0;
+    worker.onmessage = ({ data }) => {
+      const resolve = pending.get(data.id);
+      pending.delete(data.id);
+      resolve(data.response);
+    };
+    once = (i) => new Promise((resolve) => {
+      const id = ++next;
+      pending.set(id, resolve);
+      worker.postMessage({ id, payload: payload(i) });
+    });
+    finish = () => worker.terminate();
+  } else if (impl === "comlink") {
+    const Comlink = await import("/bench/node_modules/comlink/dist/esm/comlink.mjs");
+    const worker = new Worker(workerUrl, { type: "module" });
+    const api = Comlink.wrap(worker);
+    once = (i) => api.echo(payload(i));
+    finish = () => worker.terminate();
+  } else if (impl === "workbus") {
+    const wb = await import("/pkg/web/index.js");
+    await wb.default();
+    if (!("MessagePortBus" in wb) || typeof wb.spawnWorker !== "function") return { impl, pending: true };
+    // >>> workbus cross-realm slot (page side): the runner spawns the Web Worker that serves "echo".
+    const runner = new wb.WorkerRunner({ name: "page" });
+    await runner.start();
+    const realm = await wb.spawnWorker(runner, workerUrl);
+    once = (i) => runner.job("echo", { name: "echo", payload: payload(i) });
+    finish = async () => {
+      await runner.end();
+      await realm.terminate();
+    };
+    // <<<
+  } else {
+    throw new Error(`unknown impl ${impl}`);
+  }
+  const check = await once(-1);
+  if (check?.i !== -1) throw new Error(`unexpected response ${JSON.stringify(check)}`);
+  const result = await latency(once);
+  await finish();
+  return { impl, n, ...result };
+}
+
+main().then(
+  (result) => (window.__bench = { result }),
+  (error) => (window.__bench = { error: String(error?.stack ?? error) }),
+);

@@ -1,0 +1,14 @@
+// The Web Worker side of bench/crossrealm-browser.mjs (a module worker): ?impl=raw|comlink|workbus
+const impl = new URLSearchParams(self.location.search).get("impl");
+if (impl === "raw") {
+  self.onmessage = ({ data }) => self.postMessage({ id: data.id, response: data.payload });
+} else if (impl === "comlink") {
+  const Comlink = await import("/bench/node_modules/comlink/dist/esm/comlink.mjs");
+  Comlink.expose({ echo: (payload) => payload });
+} else if (impl === "workbus") {
+  // >>> workbus cross-realm slot (worker side)
+  const wb = await import("/pkg/web/index.js");
+  await wb.default();
+  await wb.serveWorkers([new wb.Worker("echo").onJob("echo", (job) => job.payload)]);
+  // <<<
+}
