@@ -1189,3 +1189,196 @@ export async function serveWorkers(workers, options) {
   runner.finished.then(() => setTimeout(() => bus.close(), 0));
   return runner;
 }
+
+// ----- Pipecat's wire: JSON envelopes, Redis, the WebSocket proxy --------------------------------
+
+function checkLimit(value, name) {
+  return value === undefined ? undefined : checkCount(value, name);
+}
+
+/** A message object (as listeners see it) in Pipecat's JSON envelope text. */
+export function encodeMessage(message) {
+  return core.encodeMessage(message);
+}
+
+/**
+ * A message object from Pipecat's JSON text (or its UTF-8 bytes); `null` for a type outside
+ * Pipecat's catalogue. Throws an Error naming the problem when the text is malformed.
+ */
+export function decodeMessage(text, limits) {
+  const l = checkOptions(limits, "limits");
+  return core.decodeMessage(textOf(text, "text"), checkLimit(l.maxBytes, "limits.maxBytes"), checkLimit(l.maxDepth, "limits.maxDepth"));
+}
+
+function textOf(data, name) {
+  if (typeof data === "string") return data;
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) return new TextDecoder().decode(data);
+  throw new TypeError(`${name} must be a string or bytes, got ${describe(data)}`);
+}
+
+const ECHO_MEMORY = 10000;
+
+/**
+ * A bus joined to every process on a Redis pub/sub channel (Pipecat's `RedisBus`), speaking
+ * Pipecat's JSON. Pass a connected node-redis or ioredis client; the bus subscribes on a
+ * duplicate of it unless given `subscriber`. Await `ready` before starting runners on it.
+ */
+export class RedisBus extends LocalBus {
+  constructor(options) {
+    const o = checkOptions(options, "options");
+    if (!o.client || typeof o.client.publish !== "function") {
+      throw new TypeError(`options.client must be a connected Redis client (node-redis or ioredis), got ${describe(o.client)}`);
+    }
+    if (o.subscriber !== undefined && (!o.subscriber || typeof o.subscriber.subscribe !== "function")) {
+      throw new TypeError(`options.subscriber must be a Redis client, got ${describe(o.subscriber)}`);
+    }
+    const channel = o.channel === undefined ? "pipecat:bus" : checkName(o.channel, "options.channel");
+    const maxBytes = checkLimit(o.maxBytes, "options.maxBytes");
+    const maxDepth = checkLimit(o.maxDepth, "options.maxDepth");
+    super();
+    this.channel = channel;
+    const client = o.client;
+    const ownSubscriber = o.subscriber === undefined;
+    const subscriber = o.subscriber ?? client.duplicate();
+    // Redis sends our own messages back; they were delivered here already.
+    const echoes = new Map();
+    let subscribed = false;
+    const waiting = [];
+    const publish = (text) => {
+      echoes.set(text, (echoes.get(text) ?? 0) + 1);
+      if (echoes.size > ECHO_MEMORY) echoes.delete(echoes.keys().next().value);
+      Promise.resolve(client.publish(channel, text)).catch((e) => this._report(new Error(`could not publish to Redis: ${e?.message ?? e}`)));
+    };
+    // Nothing leaves before the subscription is active, so no reply to us can be missed.
+    const id = this._core.addJsonLink((text) => (subscribed ? publish(text) : waiting.push(text)));
+    const receive = (text) => {
+      const seen = echoes.get(text);
+      if (seen !== undefined) {
+        if (seen > 1) echoes.set(text, seen - 1);
+        else echoes.delete(text);
+        return;
+      }
+      const problem = this._core.receiveJson(text, id, maxBytes, maxDepth);
+      if (problem === null) warn(`dropped a message of a type outside Pipecat's catalogue: ${text.slice(0, 200)}`);
+      else if (problem !== undefined) this._report(new Error(`dropped a malformed message: ${problem}`));
+    };
+    const isIoredis = typeof subscriber.status === "string";
+    this.ready = (async () => {
+      if (ownSubscriber && !isIoredis && typeof subscriber.connect === "function" && !subscriber.isOpen) await subscriber.connect();
+      if (isIoredis) {
+        subscriber.on("message", (ch, text) => ch === channel && receive(text));
+        await subscriber.subscribe(channel);
+      } else {
+        await subscriber.subscribe(channel, (text) => receive(text));
+      }
+      subscribed = true;
+      waiting.splice(0).forEach(publish);
+    })();
+    this.ready.catch(() => {}); // reported where awaited
+    this._closeRedis = async () => {
+      this._core.removeLink(id);
+      if (subscribed) await subscriber.unsubscribe(channel);
+      if (ownSubscriber) await (subscriber.quit?.() ?? subscriber.disconnect?.());
+    };
+  }
+
+  /** Unsubscribes, and closes the subscriber connection if the bus made it. */
+  async close() {
+    super.close();
+    await this._closeRedis();
+  }
+}
+
+function warn(message) {
+  if (currentLogger) currentLogger("warn", message);
+  else console.warn(`[workbus] ${message}`);
+}
+
+/**
+ * A worker that joins this runner to a Pipecat `WebSocketProxyServer`: messages for
+ * `remoteWorkerName` (and the `forwardMessages` types that `localWorkerName` sends) cross the
+ * socket; what comes back for `localWorkerName` (or of a forwarded type) is delivered here.
+ * Like Pipecat's, it connects when activated (`active: true` connects at start).
+ */
+export class WebSocketProxyClient extends Worker {
+  constructor(name, options) {
+    const o = checkOptions(options, "options");
+    const url = o.url instanceof URL ? o.url.href : checkName(o.url, "options.url");
+    const remote = checkName(o.remoteWorkerName, "options.remoteWorkerName");
+    const local = checkName(o.localWorkerName, "options.localWorkerName");
+    const forward = o.forwardMessages === undefined ? [] : o.forwardMessages;
+    if (!Array.isArray(forward)) throw new TypeError(`options.forwardMessages must be an array of message type names, got ${describe(forward)}`);
+    forward.forEach((t, i) => checkName(t, `options.forwardMessages[${i}]`));
+    if (o.headers !== undefined && (o.headers === null || typeof o.headers !== "object")) throw new TypeError(`options.headers must be an object, got ${describe(o.headers)}`);
+    if (o.WebSocket !== undefined) checkFunction(o.WebSocket, "options.WebSocket");
+    super(name, { active: checkBoolean(o.active, "options.active", false) });
+    this._listeners.names = [...WORKER_EVENTS, "connected", "disconnected"];
+    this._proxy = { url, remote, local, forward: new Set(forward), headers: o.headers, WebSocket: o.WebSocket, socket: null, link: undefined };
+    this.on("activated", () => this._connect());
+    this.on("finished", () => this._disconnect());
+  }
+
+  /** Whether the socket is open. */
+  get connected() {
+    return this._proxy.socket !== null;
+  }
+
+  _connect() {
+    const p = this._proxy;
+    if (p.socket || !this.runner) return;
+    const WebSocketClass = p.WebSocket ?? globalThis.WebSocket;
+    if (typeof WebSocketClass !== "function") {
+      logError(`WebSocketProxyClient '${this.name}'`, new Error("WebSocket is not available in this runtime: pass options.WebSocket (e.g. the ws package)"));
+      return;
+    }
+    const socket = p.headers ? new WebSocketClass(p.url, undefined, { headers: p.headers }) : new WebSocketClass(p.url);
+    socket.binaryType = "arraybuffer";
+    const bus = this.runner.bus;
+    const encoder = new TextEncoder();
+    socket.onopen = () => {
+      p.socket = socket;
+      p.link = bus._core.addJsonLink((text, type, source, target) => {
+        const outbound = target === p.remote || (p.forward.has(type) && source === p.local);
+        if (outbound && p.socket) socket.send(encoder.encode(text));
+      });
+      this._listeners.emit("connected");
+    };
+    socket.onmessage = (event) => this._inbound(event.data);
+    socket.onclose = () => this._disconnect();
+    socket.onerror = (event) => logError(`WebSocketProxyClient '${this.name}'`, event?.error ?? new Error(`cannot use ${p.url}`));
+  }
+
+  _inbound(data) {
+    const p = this._proxy;
+    let message;
+    try {
+      message = decodeMessage(textOf(data, "data"));
+    } catch (e) {
+      this.runner?.bus._report(e);
+      return;
+    }
+    if (message === null || p.link === undefined) return;
+    const accepted = message.type === "BusWorkerRegistryMessage" || p.forward.has(message.type) || message.target === p.local;
+    if (!accepted) {
+      warn(`WebSocketProxyClient '${this.name}' dropped ${message.type} for '${message.target}'`);
+      return;
+    }
+    this.runner.bus._core.receive(message, p.link);
+  }
+
+  _disconnect() {
+    const p = this._proxy;
+    if (p.link !== undefined) this.runner?.bus._core.removeLink(p.link);
+    p.link = undefined;
+    const socket = p.socket;
+    p.socket = null;
+    if (socket) {
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+      this._listeners.emit("disconnected");
+    }
+  }
+}

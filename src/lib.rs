@@ -4,6 +4,7 @@
 //! clock. `js` adapts it to JavaScript (values, callbacks, promises, errors, timers).
 
 pub mod core;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod js;

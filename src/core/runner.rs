@@ -440,7 +440,10 @@ impl<V: Value> RunnerInner<V> {
                 self.bus.send(Message::new(&self.name, None, Body::System));
             }
             let Liveness { interval, misses } = self.state.borrow().liveness;
-            self.env.sleep(interval, false).await;
+            // Ends with the runner, clearing its timer: nothing is left behind after `end()`.
+            if !race(self.env.sleep(interval, false), self.finished.wait()).await {
+                return;
+            }
             let now = self.env.now();
             let silent: Vec<String> = self
                 .state

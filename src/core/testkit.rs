@@ -18,6 +18,9 @@ pub enum TestValue {
     Null,
     Num(f64),
     Str(String),
+    Bool(bool),
+    Bytes(Vec<u8>),
+    Arr(Vec<TestValue>),
     Obj(Vec<(String, TestValue)>),
 }
 
@@ -221,5 +224,36 @@ impl Sim {
     /// Log lines at `level` or above that contain `needle`.
     pub fn logged(&self, needle: &str) -> usize {
         self.env.logs.borrow().iter().filter(|(_, m)| m.contains(needle)).count()
+    }
+}
+
+impl crate::wire::WireValue for TestValue {
+    fn to_json(&self) -> Result<crate::wire::Json, String> {
+        use crate::wire::Json;
+        Ok(match self {
+            TestValue::Null => Json::Null,
+            TestValue::Num(n) => Json::Num(*n),
+            TestValue::Str(s) => Json::Str(s.clone()),
+            TestValue::Bool(b) => Json::Bool(*b),
+            TestValue::Bytes(b) => Json::typed(crate::wire::BYTES_TAG, Json::Str(crate::wire::base64_encode(b))),
+            TestValue::Arr(items) => Json::Arr(items.iter().map(|v| v.to_json()).collect::<Result<_, _>>()?),
+            TestValue::Obj(fields) => Json::Obj(fields.iter().map(|(k, v)| Ok((k.clone(), v.to_json()?))).collect::<Result<_, String>>()?),
+        })
+    }
+    fn from_json(json: &crate::wire::Json) -> Self {
+        use crate::wire::Json;
+        if let Some((crate::wire::BYTES_TAG, Json::Str(text))) = json.as_typed() {
+            if let Some(bytes) = crate::wire::base64_decode(text) {
+                return TestValue::Bytes(bytes);
+            }
+        }
+        match json {
+            Json::Null => TestValue::Null,
+            Json::Bool(b) => TestValue::Bool(*b),
+            Json::Num(n) => TestValue::Num(*n),
+            Json::Str(s) => TestValue::Str(s.clone()),
+            Json::Arr(items) => TestValue::Arr(items.iter().map(TestValue::from_json).collect()),
+            Json::Obj(fields) => TestValue::Obj(fields.iter().map(|(k, v)| (k.clone(), TestValue::from_json(v))).collect()),
+        }
     }
 }

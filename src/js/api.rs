@@ -88,6 +88,25 @@ impl CoreBus {
     pub fn remove_link(&self, id: u32) {
         self.bus.remove_link(id);
     }
+    /// Links a realm that speaks Pipecat's JSON (Redis, a WebSocket): `post(text)` carries what
+    /// has to leave; returns the link's id.
+    #[wasm_bindgen(js_name = addJsonLink)]
+    pub fn add_json_link(&self, post: Function) -> u32 {
+        self.bus.add_link(Rc::new(JsonLink { post }))
+    }
+    /// Delivers Pipecat JSON text that arrived through link `from`. Returns `undefined` when
+    /// delivered, `null` for a message type outside Pipecat's catalogue, or why it was dropped.
+    #[wasm_bindgen(js_name = receiveJson)]
+    pub fn receive_json(&self, text: &str, from: u32, max_bytes: Option<f64>, max_depth: Option<f64>) -> JsValue {
+        match super::wire::decode(text, super::wire::limits(max_bytes, max_depth)) {
+            Ok(Some(m)) => {
+                self.bus.receive(Rc::new(m), Some(from));
+                JsValue::UNDEFINED
+            }
+            Ok(None) => JsValue::NULL,
+            Err(e) => JsValue::from_str(&e),
+        }
+    }
     /// Delivers a message object that arrived through link `from`; a malformed one is
     /// dropped, and the reason returned.
     pub fn receive(&self, message: JsValue, from: u32) -> Option<String> {
@@ -97,6 +116,23 @@ impl CoreBus {
                 None
             }
             Err(e) => Some(e),
+        }
+    }
+}
+
+/// A link that speaks Pipecat's JSON, as a JS function that posts text.
+struct JsonLink {
+    post: Function,
+}
+
+impl crate::core::bus::Transport<JsValue> for JsonLink {
+    fn publish(&self, message: &Rc<crate::core::message::Message<JsValue>>) {
+        let sent = super::wire::encode(message).map_err(JsValue::from).and_then(|text| {
+            let meta = [JsValue::from_str(&text), JsValue::from_str(message.type_name()), JsValue::from_str(&message.source), super::opt_str(message.target.as_deref())];
+            self.post.apply(&JsValue::UNDEFINED, &meta.iter().collect::<Array>())
+        });
+        if let Err(e) = sent {
+            super::log(crate::core::platform::LogLevel::Error, &format!("could not send {message} as Pipecat JSON: {}", error_message(&e)));
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod api;
 mod convert;
+mod wire;
 
 use crate::core::platform::{LogLevel, Platform};
 use crate::core::Value;
@@ -16,8 +17,8 @@ use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_name = setTimeout)]
-    fn set_timeout(callback: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = setTimeout, catch)]
+    fn set_timeout(callback: &Function, ms: f64) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
 }
@@ -164,7 +165,14 @@ impl Platform for JsPlatform {
     fn sleep(&self, ms: f64, keep_alive: bool) -> LocalBoxFuture<'static, ()> {
         let mut handle = JsValue::UNDEFINED;
         let promise = Promise::new(&mut |resolve, _| {
-            handle = set_timeout(&resolve, ms);
+            handle = match set_timeout(&resolve, ms) {
+                Ok(h) => h,
+                Err(e) => {
+                    // e.g. workerd outside a request: this timer never fires, and says why.
+                    log(LogLevel::Error, &format!("setTimeout is not available here, a timer of {} ms will not fire: {}", ms as u64, error_message(&e)));
+                    return;
+                }
+            };
             if !keep_alive {
                 // Node: an idle timer must not keep the process alive.
                 if let Ok(unref) = get(&handle, "unref").dyn_into::<Function>() {
