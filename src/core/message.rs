@@ -81,6 +81,8 @@ pub enum Body<V: Value> {
     System,
     Frame { frame: V, direction: FrameDirection, bridge: Option<String> },
     TtsSpeak { text: String, append_to_context: bool },
+    /// A flush probe from another worker is still making progress (pipeline workers).
+    FlushProgress { flush_id: f64 },
     ActivateWorker { args: Option<V> },
     DeactivateWorker,
     End { reason: Option<String> },
@@ -129,6 +131,7 @@ impl<V: Value> Message<V> {
             System => "BusSystemMessage",
             Frame { .. } => "BusFrameMessage",
             TtsSpeak { .. } => "BusTTSSpeakMessage",
+            FlushProgress { .. } => "BusFlushProgressMessage",
             ActivateWorker { .. } => "BusActivateWorkerMessage",
             DeactivateWorker => "BusDeactivateWorkerMessage",
             End { .. } => "BusEndMessage",
@@ -198,5 +201,11 @@ impl<V: Value> fmt::Display for Message<V> {
     /// Pipecat's string form: `"<ClassName> (source=…, target=…)"`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (source={}, target={})", self.type_name(), self.source, self.target.as_deref().unwrap_or("None"))
+    }
+}
+
+impl<V: Value> fmt::Debug for Message<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }

@@ -85,6 +85,7 @@ pub fn message(m: &Message<JsValue>) -> JsValue {
             s("text", text);
             b("appendToContext", *append_to_context);
         }
+        FlushProgress { flush_id } => n("flushId", *flush_id),
         ActivateWorker { args } => v("args", args),
         End { reason } | EndWorker { reason } | Cancel { reason } | CancelWorker { reason } => os("reason", reason),
         AddWorker { worker } => s("worker", worker.name()),
@@ -248,6 +249,7 @@ pub fn message_from(obj: &JsValue) -> Result<Message<JsValue>, String> {
             }
         }
         "BusTTSSpeakMessage" => TtsSpeak { text: string(obj, "text")?, append_to_context: boolean(obj, "appendToContext", true)? },
+        "BusFlushProgressMessage" => FlushProgress { flush_id: number(obj, "flushId")?.ok_or("'flushId' must be a number")? },
         "BusActivateWorkerMessage" => ActivateWorker { args: optional_value(obj, "args") },
         "BusDeactivateWorkerMessage" => DeactivateWorker,
         "BusEndMessage" => End { reason: optional_string(obj, "reason")? },

@@ -59,6 +59,30 @@ const UI_MESSAGES: &str = "pipecat.bus.ui.messages.";
 const ENTRY_TAG: &str = "pipecat.registry.types.WorkerRegistryEntry";
 const DIRECTION_TAG: &str = "pipecat.processors.frame_processor.FrameDirection";
 
+thread_local! {
+    static IDS: std::cell::RefCell<(u64, Vec<(&'static str, u64)>)> = const { std::cell::RefCell::new((0, Vec::new())) };
+}
+
+/// Pipecat 1.14 numbers every message (`id`, process-wide) and names it `Class#n` (per class).
+fn next_ids(class: &'static str) -> (u64, u64) {
+    IDS.with(|ids| {
+        let mut ids = ids.borrow_mut();
+        ids.0 += 1;
+        let id = ids.0;
+        let count = match ids.1.iter_mut().find(|(c, _)| *c == class) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                ids.1.push((class, 0));
+                0
+            }
+        };
+        (id, count)
+    })
+}
+
 /// The Python class path of a message type.
 pub fn tag_of<V: Value>(message: &Message<V>) -> String {
     let name = message.type_name();
@@ -108,7 +132,11 @@ pub fn encode<V: WireValue>(message: &Message<V>) -> Result<Json, String> {
         return Err(format!("{} is local-only", message.type_name()));
     }
     let mut f = Fields(Vec::new());
-    f.put("source", Json::str(&message.source)).opt_str("target", &message.target);
+    let (id, count) = next_ids(message.type_name());
+    f.put("id", Json::Num(id as f64))
+        .put("name", Json::Str(format!("{}#{count}", message.type_name())))
+        .put("source", Json::str(&message.source))
+        .opt_str("target", &message.target);
     use Body::*;
     match &message.body {
         Data | System | DeactivateWorker => {}
@@ -119,6 +147,9 @@ pub fn encode<V: WireValue>(message: &Message<V>) -> Result<Json, String> {
         }
         TtsSpeak { text, append_to_context } => {
             f.put("text", Json::str(text)).put("append_to_context", Json::Bool(*append_to_context));
+        }
+        FlushProgress { flush_id } => {
+            f.put("flush_id", Json::Num(*flush_id));
         }
         ActivateWorker { args } => {
             f.value("args", args)?;
@@ -259,7 +290,7 @@ pub fn decode<V: WireValue>(json: &Json) -> Result<Option<Message<V>>, String> {
     let job_id = || d.string("job_id");
     use Body::*;
     let body = match name {
-        "BusDataMessage" => Data,
+        "BusDataMessage" | "BusMessage" | "BusUIDataMessage" => Data,
         "BusSystemMessage" => System,
         "BusFrameMessage" => {
             let direction = match d.raw("direction").map(|j| j.as_typed().map(|(_, v)| v).unwrap_or(j)) {
@@ -270,6 +301,7 @@ pub fn decode<V: WireValue>(json: &Json) -> Result<Option<Message<V>>, String> {
             Frame { frame: d.value("frame").unwrap_or_else(|| V::from_json(&Json::Null)), direction, bridge: d.opt_string("bridge")? }
         }
         "BusTTSSpeakMessage" => TtsSpeak { text: d.string("text")?, append_to_context: d.boolean("append_to_context", true)? },
+        "BusFlushProgressMessage" => FlushProgress { flush_id: d.number("flush_id")?.ok_or("'flush_id' is missing")? },
         "BusActivateWorkerMessage" => ActivateWorker { args: d.value("args") },
         "BusDeactivateWorkerMessage" => DeactivateWorker,
         "BusEndMessage" => End { reason: d.opt_string("reason")? },
