@@ -315,8 +315,12 @@ impl<V: Value> Worker<V> {
     /// Jobs this worker is handling, in arrival order.
     pub fn active_jobs(&self) -> Vec<JobRequest<V>> {
         let s = self.0.state.borrow();
-        let mut jobs: Vec<&(u64, JobRequest<V>)> = s.active_jobs.values().collect();
-        jobs.sort_by_key(|(seq, _)| *seq);
+        // Insertion into place: listing is rare, and a library sort costs kilobytes of wasm.
+        let mut jobs: Vec<&(u64, JobRequest<V>)> = Vec::with_capacity(s.active_jobs.len());
+        for job in s.active_jobs.values() {
+            let at = jobs.iter().position(|(seq, _)| *seq > job.0).unwrap_or(jobs.len());
+            jobs.insert(at, job);
+        }
         jobs.into_iter().map(|(_, r)| r.clone()).collect()
     }
 

@@ -1,8 +1,9 @@
 //! Engine values as plain JavaScript objects (camelCase fields, Pipecat's type names).
 
-use super::{opt, opt_str, set};
+use super::{get, opt, opt_str, set};
 use crate::core::job::{JobEvent, JobFailure};
-use crate::core::message::{Body, Message};
+use crate::core::message::{Body, FrameDirection, Message};
+use crate::wire::fields::{camel_case, read_body, write_body, FieldReader, FieldWriter};
 use crate::core::registry::{ReadyData, RegistryEntry};
 use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
@@ -62,166 +63,119 @@ pub fn failure(f: &JobFailure<JsValue>, job_id: Option<String>) -> JsValue {
     o.into()
 }
 
+/// Message objects as JavaScript sees them: camelCase keys, milliseconds, values as they are.
+struct ObjectWriter(Object);
+
+impl FieldWriter<JsValue> for ObjectWriter {
+    fn string(&mut self, key: &str, value: Option<&str>) {
+        set(&self.0, &camel_case(key), &opt_str(value));
+    }
+    fn boolean(&mut self, key: &str, value: bool) {
+        set(&self.0, &camel_case(key), &JsValue::from_bool(value));
+    }
+    fn number(&mut self, key: &str, value: f64) {
+        set(&self.0, &camel_case(key), &JsValue::from_f64(value));
+    }
+    fn time(&mut self, key: &str, ms: Option<f64>) {
+        set(&self.0, &camel_case(key), &num_or_null(ms));
+    }
+    fn value(&mut self, key: &str, value: Option<&JsValue>) -> Result<(), String> {
+        set(&self.0, &camel_case(key), value.unwrap_or(&JsValue::NULL));
+        Ok(())
+    }
+    fn strings(&mut self, key: &str, value: Option<&[String]>) {
+        set(&self.0, &camel_case(key), &value.map(|v| strings(v).into()).unwrap_or(JsValue::NULL));
+    }
+    fn entries(&mut self, key: &str, value: &[RegistryEntry]) {
+        set(&self.0, &camel_case(key), &value.iter().map(registry_entry).collect::<Array>());
+    }
+    fn direction(&mut self, key: &str, value: FrameDirection) {
+        set(&self.0, &camel_case(key), &JsValue::from_str(value.as_str()));
+    }
+}
+
 /// A bus message as listeners see it: `{ type, source, target, ...fields }`.
 pub fn message(m: &Message<JsValue>) -> JsValue {
     let o = Object::new();
     set(&o, "type", &JsValue::from_str(m.type_name()));
     set(&o, "source", &JsValue::from_str(&m.source));
     set(&o, "target", &opt_str(m.target.as_deref()));
-    let s = |k: &str, v: &str| set(&o, k, &JsValue::from_str(v));
-    let os = |k: &str, v: &Option<String>| set(&o, k, &opt_str(v.as_deref()));
-    let v = |k: &str, v: &Option<JsValue>| set(&o, k, &v.clone().unwrap_or(JsValue::NULL));
-    let b = |k: &str, v: bool| set(&o, k, &JsValue::from_bool(v));
-    let n = |k: &str, v: f64| set(&o, k, &JsValue::from_f64(v));
-    use Body::*;
+    let mut w = ObjectWriter(o);
     match &m.body {
-        Data | System | DeactivateWorker => {}
-        Frame { frame, direction, bridge } => {
-            set(&o, "frame", frame);
-            s("direction", direction.as_str());
-            os("bridge", bridge);
-        }
-        TtsSpeak { text, append_to_context } => {
-            s("text", text);
-            b("appendToContext", *append_to_context);
-        }
-        FlushProgress { flush_id } => n("flushId", *flush_id),
-        ActivateWorker { args } => v("args", args),
-        End { reason } | EndWorker { reason } | Cancel { reason } | CancelWorker { reason } => os("reason", reason),
-        AddWorker { worker } => s("worker", worker.name()),
-        WorkerRegistry { runner, workers } => {
-            s("runner", runner);
-            set(&o, "workers", &workers.iter().map(registry_entry).collect::<Array>());
-        }
-        WorkerReady { runner, parent, active, bridged, started_at } => {
-            s("runner", runner);
-            os("parent", parent);
-            b("active", *active);
-            b("bridged", *bridged);
-            set(&o, "startedAt", &num_or_null(*started_at));
-        }
-        WorkerError { error } | WorkerLocalError { error } => s("error", error),
-        JobRequest { job_id, job_name, payload } => {
-            s("jobId", job_id);
-            os("jobName", job_name);
-            v("payload", payload);
-        }
-        JobResponse { job_id, status, response, .. } => {
-            s("jobId", job_id);
-            s("status", status.as_str());
-            v("response", response);
-        }
-        JobUpdate { job_id, update, .. } => {
-            s("jobId", job_id);
-            v("update", update);
-        }
-        JobUpdateRequest { job_id } => s("jobId", job_id),
-        JobCancel { job_id, reason } => {
-            s("jobId", job_id);
-            os("reason", reason);
-        }
-        JobStreamStart { job_id, data } | JobStreamData { job_id, data } | JobStreamEnd { job_id, data } => {
-            s("jobId", job_id);
-            v("data", data);
-        }
-        UiEvent { event_name, payload } => {
-            s("eventName", event_name);
-            v("payload", payload);
-        }
-        UiCommand { command_name, payload } => {
-            s("commandName", command_name);
-            v("payload", payload);
-        }
-        UiJobGroupStarted { job_id, workers, label, cancellable, at } => {
-            s("jobId", job_id);
-            set(&o, "workers", &workers.as_ref().map(|w| strings(w).into()).unwrap_or(JsValue::NULL));
-            os("label", label);
-            b("cancellable", *cancellable);
-            n("at", *at);
-        }
-        UiJobUpdate { job_id, worker_name, data, at } => {
-            s("jobId", job_id);
-            s("workerName", worker_name);
-            v("data", data);
-            n("at", *at);
-        }
-        UiJobCompleted { job_id, worker_name, status, response, at } => {
-            s("jobId", job_id);
-            s("workerName", worker_name);
-            s("status", status);
-            v("response", response);
-            n("at", *at);
-        }
-        UiJobGroupCompleted { job_id, at } => {
-            s("jobId", job_id);
-            n("at", *at);
+        // Shown to local listeners only; it never leaves the realm.
+        Body::AddWorker { worker } => set(&w.0, "worker", &JsValue::from_str(worker.name())),
+        Body::WorkerLocalError { error } => set(&w.0, "error", &JsValue::from_str(error)),
+        body => {
+            let _ = write_body(body, &mut w);
         }
     }
-    o.into()
+    w.0.into()
 }
 
 // ----- messages arriving from another realm (structured clones) ------------------------------
 
-fn field(obj: &JsValue, key: &str) -> JsValue {
-    super::get(obj, key)
-}
+struct ObjectReader<'a>(&'a JsValue);
 
-fn string(obj: &JsValue, key: &str) -> Result<String, String> {
-    field(obj, key).as_string().ok_or_else(|| format!("'{key}' must be a string"))
-}
-
-fn optional_string(obj: &JsValue, key: &str) -> Result<Option<String>, String> {
-    let v = field(obj, key);
-    if v.is_null() || v.is_undefined() {
-        Ok(None)
-    } else {
-        v.as_string().map(Some).ok_or_else(|| format!("'{key}' must be a string or null"))
+impl ObjectReader<'_> {
+    fn field(&self, key: &str) -> Option<JsValue> {
+        let v = get(self.0, &camel_case(key));
+        (!v.is_null() && !v.is_undefined()).then_some(v)
     }
 }
 
-fn optional_value(obj: &JsValue, key: &str) -> Option<JsValue> {
-    let v = field(obj, key);
-    (!v.is_null() && !v.is_undefined()).then_some(v)
-}
-
-fn boolean(obj: &JsValue, key: &str, default: bool) -> Result<bool, String> {
-    let v = field(obj, key);
-    if v.is_undefined() || v.is_null() {
-        Ok(default)
-    } else {
-        v.as_bool().ok_or_else(|| format!("'{key}' must be a boolean"))
+impl FieldReader<JsValue> for ObjectReader<'_> {
+    fn string(&self, key: &str) -> Result<Option<String>, String> {
+        self.field(key).map(|v| v.as_string().ok_or_else(|| format!("'{}' must be a string", camel_case(key)))).transpose()
     }
-}
-
-fn number(obj: &JsValue, key: &str) -> Result<Option<f64>, String> {
-    let v = field(obj, key);
-    if v.is_undefined() || v.is_null() {
-        Ok(None)
-    } else {
-        v.as_f64().filter(|n| n.is_finite()).map(Some).ok_or_else(|| format!("'{key}' must be a finite number"))
+    fn boolean(&self, key: &str) -> Result<Option<bool>, String> {
+        self.field(key).map(|v| v.as_bool().ok_or_else(|| format!("'{}' must be a boolean", camel_case(key)))).transpose()
     }
-}
-
-fn entries(obj: &JsValue) -> Result<Vec<RegistryEntry>, String> {
-    let list = field(obj, "workers");
-    if !Array::is_array(&list) {
-        return Err("'workers' must be an array".into());
+    fn number(&self, key: &str) -> Result<Option<f64>, String> {
+        self.field(key).map(|v| v.as_f64().filter(|n| n.is_finite()).ok_or_else(|| format!("'{}' must be a finite number", camel_case(key)))).transpose()
     }
-    Array::from(&list)
-        .iter()
-        .map(|e| {
-            if !e.is_object() {
-                return Err("each of 'workers' must be an object".to_string());
-            }
-            Ok(RegistryEntry {
-                name: string(&e, "name")?,
-                parent: optional_string(&e, "parent")?,
-                active: boolean(&e, "active", false)?,
-                bridged: boolean(&e, "bridged", false)?,
-                started_at: number(&e, "startedAt")?,
+    fn time(&self, key: &str) -> Result<Option<f64>, String> {
+        self.number(key)
+    }
+    fn value(&self, key: &str) -> Option<JsValue> {
+        self.field(key)
+    }
+    fn strings(&self, key: &str) -> Result<Option<Vec<String>>, String> {
+        let Some(list) = self.field(key) else { return Ok(None) };
+        let bad = || format!("'{}' must be an array of strings", camel_case(key));
+        if !Array::is_array(&list) {
+            return Err(bad());
+        }
+        Array::from(&list).iter().map(|w| w.as_string().ok_or_else(bad)).collect::<Result<_, _>>().map(Some)
+    }
+    fn entries(&self, key: &str) -> Result<Option<Vec<RegistryEntry>>, String> {
+        let Some(list) = self.field(key) else { return Ok(None) };
+        if !Array::is_array(&list) {
+            return Err(format!("'{key}' must be an array"));
+        }
+        Array::from(&list)
+            .iter()
+            .map(|e| {
+                if !e.is_object() {
+                    return Err(format!("each of '{key}' must be an object"));
+                }
+                let r = ObjectReader(&e);
+                Ok(RegistryEntry {
+                    name: r.string("name")?.ok_or("'name' is missing")?,
+                    parent: r.string("parent")?,
+                    active: r.boolean("active")?.unwrap_or(false),
+                    bridged: r.boolean("bridged")?.unwrap_or(false),
+                    started_at: r.time("started_at")?,
+                })
             })
-        })
-        .collect()
+            .collect::<Result<_, _>>()
+            .map(Some)
+    }
+    fn direction(&self, key: &str) -> Result<Option<FrameDirection>, String> {
+        match self.string(key)? {
+            None => Ok(None),
+            Some(d) => FrameDirection::parse(&d).map(Some).ok_or_else(|| format!("unknown frame direction '{d}'")),
+        }
+    }
 }
 
 /// Reads a message object as `message()` writes it. Anything else is an error naming the
@@ -230,88 +184,8 @@ pub fn message_from(obj: &JsValue) -> Result<Message<JsValue>, String> {
     if !obj.is_object() || Array::is_array(obj) {
         return Err("a bus message must be an object".into());
     }
-    let kind = string(obj, "type")?;
-    let job_id = || string(obj, "jobId");
-    let status = || {
-        let s = string(obj, "status")?;
-        crate::core::message::JobStatus::parse(&s).ok_or_else(|| format!("unknown job status '{s}'"))
-    };
-    use Body::*;
-    let body = match kind.as_str() {
-        "BusDataMessage" => Data,
-        "BusSystemMessage" => System,
-        "BusFrameMessage" => {
-            let direction = string(obj, "direction")?;
-            Frame {
-                frame: field(obj, "frame"),
-                direction: crate::core::message::FrameDirection::parse(&direction).ok_or_else(|| format!("unknown frame direction '{direction}'"))?,
-                bridge: optional_string(obj, "bridge")?,
-            }
-        }
-        "BusTTSSpeakMessage" => TtsSpeak { text: string(obj, "text")?, append_to_context: boolean(obj, "appendToContext", true)? },
-        "BusFlushProgressMessage" => FlushProgress { flush_id: number(obj, "flushId")?.ok_or("'flushId' must be a number")? },
-        "BusActivateWorkerMessage" => ActivateWorker { args: optional_value(obj, "args") },
-        "BusDeactivateWorkerMessage" => DeactivateWorker,
-        "BusEndMessage" => End { reason: optional_string(obj, "reason")? },
-        "BusEndWorkerMessage" => EndWorker { reason: optional_string(obj, "reason")? },
-        "BusCancelMessage" => Cancel { reason: optional_string(obj, "reason")? },
-        "BusCancelWorkerMessage" => CancelWorker { reason: optional_string(obj, "reason")? },
-        "BusWorkerRegistryMessage" => WorkerRegistry { runner: string(obj, "runner")?, workers: entries(obj)? },
-        "BusWorkerReadyMessage" => WorkerReady {
-            runner: string(obj, "runner")?,
-            parent: optional_string(obj, "parent")?,
-            active: boolean(obj, "active", false)?,
-            bridged: boolean(obj, "bridged", false)?,
-            started_at: number(obj, "startedAt")?,
-        },
-        "BusWorkerErrorMessage" => WorkerError { error: string(obj, "error")? },
-        "BusJobRequestMessage" => JobRequest { job_id: job_id()?, job_name: optional_string(obj, "jobName")?, payload: optional_value(obj, "payload") },
-        "BusJobResponseMessage" | "BusJobResponseUrgentMessage" => {
-            JobResponse { job_id: job_id()?, status: status()?, response: optional_value(obj, "response"), urgent: kind.ends_with("UrgentMessage") }
-        }
-        "BusJobUpdateMessage" | "BusJobUpdateUrgentMessage" => {
-            JobUpdate { job_id: job_id()?, update: optional_value(obj, "update"), urgent: kind.ends_with("UrgentMessage") }
-        }
-        "BusJobUpdateRequestMessage" => JobUpdateRequest { job_id: job_id()? },
-        "BusJobCancelMessage" => JobCancel { job_id: job_id()?, reason: optional_string(obj, "reason")? },
-        "BusJobStreamStartMessage" => JobStreamStart { job_id: job_id()?, data: optional_value(obj, "data") },
-        "BusJobStreamDataMessage" => JobStreamData { job_id: job_id()?, data: optional_value(obj, "data") },
-        "BusJobStreamEndMessage" => JobStreamEnd { job_id: job_id()?, data: optional_value(obj, "data") },
-        "BusUIEventMessage" => UiEvent { event_name: string(obj, "eventName")?, payload: optional_value(obj, "payload") },
-        "BusUICommandMessage" => UiCommand { command_name: string(obj, "commandName")?, payload: optional_value(obj, "payload") },
-        "BusUIJobGroupStartedMessage" => {
-            let workers = field(obj, "workers");
-            let workers = if workers.is_null() || workers.is_undefined() {
-                None
-            } else if Array::is_array(&workers) {
-                Some(Array::from(&workers).iter().map(|w| w.as_string().ok_or("'workers' must hold strings".to_string())).collect::<Result<_, _>>()?)
-            } else {
-                return Err("'workers' must be an array or null".into());
-            };
-            UiJobGroupStarted {
-                job_id: job_id()?,
-                workers,
-                label: optional_string(obj, "label")?,
-                cancellable: boolean(obj, "cancellable", true)?,
-                at: number(obj, "at")?.unwrap_or(0.0),
-            }
-        }
-        "BusUIJobUpdateMessage" => UiJobUpdate {
-            job_id: job_id()?,
-            worker_name: string(obj, "workerName")?,
-            data: optional_value(obj, "data"),
-            at: number(obj, "at")?.unwrap_or(0.0),
-        },
-        "BusUIJobCompletedMessage" => UiJobCompleted {
-            job_id: job_id()?,
-            worker_name: string(obj, "workerName")?,
-            status: string(obj, "status")?,
-            response: optional_value(obj, "response"),
-            at: number(obj, "at")?.unwrap_or(0.0),
-        },
-        "BusUIJobGroupCompletedMessage" => UiJobGroupCompleted { job_id: job_id()?, at: number(obj, "at")?.unwrap_or(0.0) },
-        "BusAddWorkerMessage" | "BusWorkerLocalErrorMessage" => return Err(format!("'{kind}' is local-only and cannot come from another realm")),
-        other => return Err(format!("unknown message type '{other}'")),
-    };
-    Ok(Message::new(string(obj, "source")?, optional_string(obj, "target")?, body))
+    let r = ObjectReader(obj);
+    let kind = r.string("type")?.ok_or("'type' is missing")?;
+    let body = read_body(&kind, &r)?.ok_or_else(|| format!("unknown message type '{kind}'"))?;
+    Ok(Message::new(r.string("source")?.ok_or("'source' is missing")?, r.string("target")?, body))
 }

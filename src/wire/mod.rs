@@ -7,9 +7,12 @@
 //! caller), anything malformed is an error naming the problem. Nested typed values that are not
 //! bytes (frames, LLM contexts, …) travel through unchanged as `{__type__, __data__}` objects.
 
-use crate::core::message::{Body, FrameDirection, JobStatus, Message};
+pub mod fields;
+
+use crate::core::message::{FrameDirection, Message};
 use crate::core::registry::RegistryEntry;
 use crate::core::Value;
+use fields::{read_body, write_body, FieldReader, FieldWriter};
 
 /// A JSON value; objects keep their key order.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,25 +93,14 @@ pub fn tag_of<V: Value>(message: &Message<V>) -> String {
     format!("{module}{name}")
 }
 
-/// Builds `__data__` in declaration order, leaving out `None`s.
-struct Fields(Vec<(String, Json)>);
+/// Writes `__data__` in declaration order, leaving out `None`s.
+struct JsonWriter(Vec<(String, Json)>);
 
-impl Fields {
-    fn put(&mut self, key: &str, value: Json) -> &mut Self {
+impl JsonWriter {
+    fn put(&mut self, key: &str, value: Json) {
         if value != Json::Null {
             self.0.push((key.to_string(), value));
         }
-        self
-    }
-    fn opt_str(&mut self, key: &str, value: &Option<String>) -> &mut Self {
-        self.put(key, value.as_deref().map(Json::str).unwrap_or(Json::Null))
-    }
-    fn value<V: WireValue>(&mut self, key: &str, value: &Option<V>) -> Result<&mut Self, String> {
-        let json = match value {
-            Some(v) => v.to_json().map_err(|e| format!("{key}: {e}"))?,
-            None => Json::Null,
-        };
-        Ok(self.put(key, json))
     }
 }
 
@@ -116,14 +108,49 @@ fn seconds(ms: Option<f64>) -> Json {
     ms.map(|ms| Json::Num(ms / 1000.0)).unwrap_or(Json::Null)
 }
 
-fn entry(e: &RegistryEntry) -> Json {
-    let mut f = Fields(Vec::new());
-    f.put("name", Json::str(&e.name))
-        .opt_str("parent", &e.parent)
-        .put("active", Json::Bool(e.active))
-        .put("bridged", Json::Bool(e.bridged))
-        .put("started_at", seconds(e.started_at));
-    Json::typed(ENTRY_TAG, Json::Obj(f.0))
+impl<V: WireValue> FieldWriter<V> for JsonWriter {
+    fn string(&mut self, key: &str, value: Option<&str>) {
+        self.put(key, value.map(Json::str).unwrap_or(Json::Null));
+    }
+    fn boolean(&mut self, key: &str, value: bool) {
+        self.put(key, Json::Bool(value));
+    }
+    fn number(&mut self, key: &str, value: f64) {
+        self.put(key, Json::Num(value));
+    }
+    fn time(&mut self, key: &str, ms: Option<f64>) {
+        self.put(key, seconds(ms));
+    }
+    fn value(&mut self, key: &str, value: Option<&V>) -> Result<(), String> {
+        let json = match value {
+            Some(v) => v.to_json().map_err(|e| format!("{key}: {e}"))?,
+            None => Json::Null,
+        };
+        self.put(key, json);
+        Ok(())
+    }
+    fn strings(&mut self, key: &str, value: Option<&[String]>) {
+        self.put(key, value.map(|v| Json::Arr(v.iter().map(|s| Json::str(s)).collect())).unwrap_or(Json::Null));
+    }
+    fn entries(&mut self, key: &str, value: &[RegistryEntry]) {
+        let entries = value
+            .iter()
+            .map(|e| {
+                let mut w = JsonWriter(Vec::new());
+                w.put("name", Json::str(&e.name));
+                w.put("parent", e.parent.as_deref().map(Json::str).unwrap_or(Json::Null));
+                w.put("active", Json::Bool(e.active));
+                w.put("bridged", Json::Bool(e.bridged));
+                w.put("started_at", seconds(e.started_at));
+                Json::typed(ENTRY_TAG, Json::Obj(w.0))
+            })
+            .collect();
+        // An empty list is still written: it is the snapshot.
+        self.0.push((key.to_string(), Json::Arr(entries)));
+    }
+    fn direction(&mut self, key: &str, value: FrameDirection) {
+        self.put(key, Json::typed(DIRECTION_TAG, Json::str(value.as_str())));
+    }
 }
 
 /// A message in Pipecat's envelope. Local-only messages cannot be encoded.
@@ -131,132 +158,47 @@ pub fn encode<V: WireValue>(message: &Message<V>) -> Result<Json, String> {
     if message.is_local() {
         return Err(format!("{} is local-only", message.type_name()));
     }
-    let mut f = Fields(Vec::new());
+    let mut w = JsonWriter(Vec::new());
     let (id, count) = next_ids(message.type_name());
-    f.put("id", Json::Num(id as f64))
-        .put("name", Json::Str(format!("{}#{count}", message.type_name())))
-        .put("source", Json::str(&message.source))
-        .opt_str("target", &message.target);
-    use Body::*;
-    match &message.body {
-        Data | System | DeactivateWorker => {}
-        Frame { frame, direction, bridge } => {
-            f.put("frame", frame.to_json()?)
-                .put("direction", Json::typed(DIRECTION_TAG, Json::str(direction.as_str())))
-                .opt_str("bridge", bridge);
-        }
-        TtsSpeak { text, append_to_context } => {
-            f.put("text", Json::str(text)).put("append_to_context", Json::Bool(*append_to_context));
-        }
-        FlushProgress { flush_id } => {
-            f.put("flush_id", Json::Num(*flush_id));
-        }
-        ActivateWorker { args } => {
-            f.value("args", args)?;
-        }
-        End { reason } | EndWorker { reason } | Cancel { reason } | CancelWorker { reason } => {
-            f.opt_str("reason", reason);
-        }
-        AddWorker { .. } | WorkerLocalError { .. } => unreachable!("local-only messages are refused above"),
-        WorkerRegistry { runner, workers } => {
-            f.put("runner", Json::str(runner)).put("workers", Json::Arr(workers.iter().map(entry).collect()));
-        }
-        WorkerReady { runner, parent, active, bridged, started_at } => {
-            f.put("runner", Json::str(runner))
-                .opt_str("parent", parent)
-                .put("active", Json::Bool(*active))
-                .put("bridged", Json::Bool(*bridged))
-                .put("started_at", seconds(*started_at));
-        }
-        WorkerError { error } => {
-            f.put("error", Json::str(error));
-        }
-        JobRequest { job_id, job_name, payload } => {
-            f.put("job_id", Json::str(job_id)).opt_str("job_name", job_name).value("payload", payload)?;
-        }
-        JobResponse { job_id, status, response, .. } => {
-            f.put("job_id", Json::str(job_id)).put("status", Json::str(status.as_str())).value("response", response)?;
-        }
-        JobUpdate { job_id, update, .. } => {
-            f.put("job_id", Json::str(job_id)).value("update", update)?;
-        }
-        JobUpdateRequest { job_id } => {
-            f.put("job_id", Json::str(job_id));
-        }
-        JobCancel { job_id, reason } => {
-            f.put("job_id", Json::str(job_id)).opt_str("reason", reason);
-        }
-        JobStreamStart { job_id, data } | JobStreamData { job_id, data } | JobStreamEnd { job_id, data } => {
-            f.put("job_id", Json::str(job_id)).value("data", data)?;
-        }
-        UiEvent { event_name, payload } => {
-            f.put("event_name", Json::str(event_name)).value("payload", payload)?;
-        }
-        UiCommand { command_name, payload } => {
-            f.put("command_name", Json::str(command_name)).value("payload", payload)?;
-        }
-        UiJobGroupStarted { job_id, workers, label, cancellable, at } => {
-            let workers = workers.as_ref().map(|w| Json::Arr(w.iter().map(|n| Json::str(n)).collect())).unwrap_or(Json::Null);
-            f.put("job_id", Json::str(job_id)).put("workers", workers).opt_str("label", label).put("cancellable", Json::Bool(*cancellable)).put("at", Json::Num(*at));
-        }
-        UiJobUpdate { job_id, worker_name, data, at } => {
-            f.put("job_id", Json::str(job_id)).put("worker_name", Json::str(worker_name)).value("data", data)?.put("at", Json::Num(*at));
-        }
-        UiJobCompleted { job_id, worker_name, status, response, at } => {
-            f.put("job_id", Json::str(job_id))
-                .put("worker_name", Json::str(worker_name))
-                .put("status", Json::str(status))
-                .value("response", response)?
-                .put("at", Json::Num(*at));
-        }
-        UiJobGroupCompleted { job_id, at } => {
-            f.put("job_id", Json::str(job_id)).put("at", Json::Num(*at));
-        }
-    }
-    Ok(Json::typed(&tag_of(message), Json::Obj(f.0)))
+    w.put("id", Json::Num(id as f64));
+    w.put("name", Json::Str(format!("{}#{count}", message.type_name())));
+    w.put("source", Json::str(&message.source));
+    w.put("target", message.target.as_deref().map(Json::str).unwrap_or(Json::Null));
+    write_body(&message.body, &mut w)?;
+    Ok(Json::typed(&tag_of(message), Json::Obj(w.0)))
 }
 
 /// Reads the fields of one message's `__data__`.
-struct Reader<'a>(&'a Json);
+struct JsonReader<'a>(&'a Json);
 
-impl<'a> Reader<'a> {
+impl<'a> JsonReader<'a> {
     fn raw(&self, key: &str) -> Option<&'a Json> {
         self.0.get(key).filter(|v| **v != Json::Null)
     }
-    fn string(&self, key: &str) -> Result<String, String> {
-        self.opt_string(key)?.ok_or_else(|| format!("'{key}' is missing"))
-    }
-    fn opt_string(&self, key: &str) -> Result<Option<String>, String> {
+    fn str_field(&self, key: &str) -> Result<Option<String>, String> {
         match self.raw(key) {
             None => Ok(None),
             Some(Json::Str(s)) => Ok(Some(s.clone())),
             Some(_) => Err(format!("'{key}' must be a string")),
         }
     }
-    fn boolean(&self, key: &str, default: bool) -> Result<bool, String> {
+    fn bool_field(&self, key: &str) -> Result<Option<bool>, String> {
         match self.raw(key) {
-            None => Ok(default),
-            Some(Json::Bool(b)) => Ok(*b),
+            None => Ok(None),
+            Some(Json::Bool(b)) => Ok(Some(*b)),
             Some(_) => Err(format!("'{key}' must be a boolean")),
         }
     }
-    fn number(&self, key: &str) -> Result<Option<f64>, String> {
+    fn num_field(&self, key: &str) -> Result<Option<f64>, String> {
         match self.raw(key) {
             None => Ok(None),
             Some(Json::Num(n)) => Ok(Some(*n)),
             Some(_) => Err(format!("'{key}' must be a number")),
         }
     }
-    /// Seconds on the wire, milliseconds here.
-    fn millis(&self, key: &str) -> Result<Option<f64>, String> {
-        Ok(self.number(key)?.map(|s| s * 1000.0))
-    }
-    fn value<V: WireValue>(&self, key: &str) -> Option<V> {
-        self.raw(key).map(V::from_json)
-    }
 }
 
-fn decode_entry(json: &Json) -> Result<RegistryEntry, String> {
+fn entry_from(json: &Json) -> Result<RegistryEntry, String> {
     let data = match json.as_typed() {
         Some((ENTRY_TAG, data)) => data,
         Some((tag, _)) => return Err(format!("a registry entry must be a WorkerRegistryEntry, not '{tag}'")),
@@ -265,119 +207,71 @@ fn decode_entry(json: &Json) -> Result<RegistryEntry, String> {
     if !matches!(data, Json::Obj(_)) {
         return Err("a registry entry must be an object".into());
     }
-    let d = Reader(data);
+    let r = JsonReader(data);
     Ok(RegistryEntry {
-        name: d.string("name")?,
-        parent: d.opt_string("parent")?,
-        active: d.boolean("active", false)?,
-        bridged: d.boolean("bridged", false)?,
-        started_at: d.millis("started_at")?,
+        name: r.str_field("name")?.ok_or("'name' is missing")?,
+        parent: r.str_field("parent")?,
+        active: r.bool_field("active")?.unwrap_or(false),
+        bridged: r.bool_field("bridged")?.unwrap_or(false),
+        started_at: r.num_field("started_at")?.map(|s| s * 1000.0),
     })
+}
+
+impl<V: WireValue> FieldReader<V> for JsonReader<'_> {
+    fn string(&self, key: &str) -> Result<Option<String>, String> {
+        self.str_field(key)
+    }
+    fn boolean(&self, key: &str) -> Result<Option<bool>, String> {
+        self.bool_field(key)
+    }
+    fn number(&self, key: &str) -> Result<Option<f64>, String> {
+        self.num_field(key)
+    }
+    fn time(&self, key: &str) -> Result<Option<f64>, String> {
+        Ok(self.num_field(key)?.map(|s| s * 1000.0))
+    }
+    fn value(&self, key: &str) -> Option<V> {
+        self.raw(key).map(V::from_json)
+    }
+    fn strings(&self, key: &str) -> Result<Option<Vec<String>>, String> {
+        match self.raw(key) {
+            None => Ok(None),
+            Some(Json::Arr(list)) => list
+                .iter()
+                .map(|w| if let Json::Str(s) = w { Ok(s.clone()) } else { Err(format!("'{key}' must hold strings")) })
+                .collect::<Result<_, _>>()
+                .map(Some),
+            Some(_) => Err(format!("'{key}' must be a list")),
+        }
+    }
+    fn entries(&self, key: &str) -> Result<Option<Vec<RegistryEntry>>, String> {
+        match self.raw(key) {
+            None => Ok(None),
+            Some(Json::Arr(list)) => list.iter().map(entry_from).collect::<Result<_, _>>().map(Some),
+            Some(_) => Err(format!("'{key}' must be a list")),
+        }
+    }
+    fn direction(&self, key: &str) -> Result<Option<FrameDirection>, String> {
+        match self.raw(key).map(|j| j.as_typed().map(|(_, v)| v).unwrap_or(j)) {
+            None => Ok(None),
+            Some(Json::Str(s)) => FrameDirection::parse(s.as_str()).map(Some).ok_or_else(|| format!("unknown frame direction '{s}'")),
+            Some(_) => Err(format!("'{key}' must be a FrameDirection")),
+        }
+    }
 }
 
 /// A message from Pipecat's envelope: `Ok(None)` for a type outside the table (to drop with a
 /// warning), an error for anything malformed or local-only.
 pub fn decode<V: WireValue>(json: &Json) -> Result<Option<Message<V>>, String> {
     let (tag, data) = json.as_typed().ok_or("not a typed message (no __type__/__data__)")?;
-    let name = match tag.strip_prefix(MESSAGES).or_else(|| tag.strip_prefix(UI_MESSAGES)) {
-        Some(name) => name,
-        None => return Ok(None),
-    };
+    let Some(name) = tag.strip_prefix(MESSAGES).or_else(|| tag.strip_prefix(UI_MESSAGES)) else { return Ok(None) };
     if !matches!(data, Json::Obj(_)) {
         return Err(format!("the data of {name} must be an object"));
     }
-    let d = Reader(data);
-    let job_id = || d.string("job_id");
-    use Body::*;
-    let body = match name {
-        "BusDataMessage" | "BusMessage" | "BusUIDataMessage" => Data,
-        "BusSystemMessage" => System,
-        "BusFrameMessage" => {
-            let direction = match d.raw("direction").map(|j| j.as_typed().map(|(_, v)| v).unwrap_or(j)) {
-                Some(Json::Str(s)) => FrameDirection::parse(s.as_str()).ok_or_else(|| format!("unknown frame direction '{s}'"))?,
-                None => FrameDirection::Downstream,
-                Some(_) => return Err("'direction' must be a FrameDirection".into()),
-            };
-            Frame { frame: d.value("frame").unwrap_or_else(|| V::from_json(&Json::Null)), direction, bridge: d.opt_string("bridge")? }
-        }
-        "BusTTSSpeakMessage" => TtsSpeak { text: d.string("text")?, append_to_context: d.boolean("append_to_context", true)? },
-        "BusFlushProgressMessage" => FlushProgress { flush_id: d.number("flush_id")?.ok_or("'flush_id' is missing")? },
-        "BusActivateWorkerMessage" => ActivateWorker { args: d.value("args") },
-        "BusDeactivateWorkerMessage" => DeactivateWorker,
-        "BusEndMessage" => End { reason: d.opt_string("reason")? },
-        "BusEndWorkerMessage" => EndWorker { reason: d.opt_string("reason")? },
-        "BusCancelMessage" => Cancel { reason: d.opt_string("reason")? },
-        "BusCancelWorkerMessage" => CancelWorker { reason: d.opt_string("reason")? },
-        "BusWorkerRegistryMessage" => {
-            let workers = match d.raw("workers") {
-                None => Vec::new(),
-                Some(Json::Arr(list)) => list.iter().map(decode_entry).collect::<Result<_, _>>()?,
-                Some(_) => return Err("'workers' must be a list".into()),
-            };
-            WorkerRegistry { runner: d.string("runner")?, workers }
-        }
-        "BusWorkerReadyMessage" => WorkerReady {
-            runner: d.string("runner")?,
-            parent: d.opt_string("parent")?,
-            active: d.boolean("active", false)?,
-            bridged: d.boolean("bridged", false)?,
-            started_at: d.millis("started_at")?,
-        },
-        "BusWorkerErrorMessage" => WorkerError { error: d.string("error")? },
-        "BusJobRequestMessage" => JobRequest { job_id: job_id()?, job_name: d.opt_string("job_name")?, payload: d.value("payload") },
-        "BusJobResponseMessage" | "BusJobResponseUrgentMessage" => {
-            let status = d.string("status")?;
-            JobResponse {
-                job_id: job_id()?,
-                status: JobStatus::parse(&status).ok_or_else(|| format!("unknown job status '{status}'"))?,
-                response: d.value("response"),
-                urgent: name == "BusJobResponseUrgentMessage",
-            }
-        }
-        "BusJobUpdateMessage" | "BusJobUpdateUrgentMessage" => {
-            JobUpdate { job_id: job_id()?, update: d.value("update"), urgent: name == "BusJobUpdateUrgentMessage" }
-        }
-        "BusJobUpdateRequestMessage" => JobUpdateRequest { job_id: job_id()? },
-        "BusJobCancelMessage" => JobCancel { job_id: job_id()?, reason: d.opt_string("reason")? },
-        "BusJobStreamStartMessage" => JobStreamStart { job_id: job_id()?, data: d.value("data") },
-        "BusJobStreamDataMessage" => JobStreamData { job_id: job_id()?, data: d.value("data") },
-        "BusJobStreamEndMessage" => JobStreamEnd { job_id: job_id()?, data: d.value("data") },
-        "BusUIEventMessage" => UiEvent { event_name: d.opt_string("event_name")?.unwrap_or_default(), payload: d.value("payload") },
-        "BusUICommandMessage" => UiCommand { command_name: d.opt_string("command_name")?.unwrap_or_default(), payload: d.value("payload") },
-        "BusUIJobGroupStartedMessage" => {
-            let workers = match d.raw("workers") {
-                None => None,
-                Some(Json::Arr(list)) => Some(
-                    list.iter().map(|w| if let Json::Str(s) = w { Ok(s.clone()) } else { Err("'workers' must hold strings".to_string()) }).collect::<Result<_, _>>()?,
-                ),
-                Some(_) => return Err("'workers' must be a list".into()),
-            };
-            UiJobGroupStarted {
-                job_id: d.opt_string("job_id")?.unwrap_or_default(),
-                workers,
-                label: d.opt_string("label")?,
-                cancellable: d.boolean("cancellable", true)?,
-                at: d.number("at")?.unwrap_or(0.0),
-            }
-        }
-        "BusUIJobUpdateMessage" => UiJobUpdate {
-            job_id: d.opt_string("job_id")?.unwrap_or_default(),
-            worker_name: d.opt_string("worker_name")?.unwrap_or_default(),
-            data: d.value("data"),
-            at: d.number("at")?.unwrap_or(0.0),
-        },
-        "BusUIJobCompletedMessage" => UiJobCompleted {
-            job_id: d.opt_string("job_id")?.unwrap_or_default(),
-            worker_name: d.opt_string("worker_name")?.unwrap_or_default(),
-            status: d.opt_string("status")?.unwrap_or_default(),
-            response: d.value("response"),
-            at: d.number("at")?.unwrap_or(0.0),
-        },
-        "BusUIJobGroupCompletedMessage" => UiJobGroupCompleted { job_id: d.opt_string("job_id")?.unwrap_or_default(), at: d.number("at")?.unwrap_or(0.0) },
-        "BusAddWorkerMessage" | "BusWorkerLocalErrorMessage" => return Err(format!("{name} is local-only and cannot arrive over a wire")),
-        _ => return Ok(None),
-    };
-    Ok(Some(Message::new(d.string("source")?, d.opt_string("target")?, body)))
+    let r = JsonReader(data);
+    let Some(body) = read_body::<V>(name, &r)? else { return Ok(None) };
+    let source = r.str_field("source")?.ok_or("'source' is missing")?;
+    Ok(Some(Message::new(source, r.str_field("target")?, body)))
 }
 
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
