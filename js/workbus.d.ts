@@ -140,6 +140,12 @@ export interface BusFrameMessage extends BusMessageBase<"BusFrameMessage"> {
   bridge: string | null;
 }
 /** Asks a pipeline worker to speak a text. */
+/** A flush probe from another worker is still making progress (pipeline workers). */
+export interface BusFlushProgressMessage extends BusMessageBase<"BusFlushProgressMessage"> {
+  /** The probe's id. */
+  flushId: number;
+}
+
 export interface BusTTSSpeakMessage extends BusMessageBase<"BusTTSSpeakMessage"> {
   /** The text to speak. */
   text: string;
@@ -347,6 +353,7 @@ export type BusMessage =
   | BusSystemMessage
   | BusFrameMessage
   | BusTTSSpeakMessage
+  | BusFlushProgressMessage
   | BusActivateWorkerMessage
   | BusDeactivateWorkerMessage
   | BusEndMessage
@@ -442,6 +449,80 @@ export declare class MessagePortBus extends LocalBus {
 /** A bus linked to a `BroadcastChannel` (every same-origin page and worker; Node's worker threads). */
 export declare class BroadcastChannelBus extends LocalBus {
   constructor(name: string);
+}
+
+/** Limits on what a decoder accepts from a peer. */
+export interface DecodeLimits {
+  /** Bytes of JSON text (default 16 MiB). */
+  maxBytes?: number;
+  /** Nesting of arrays and objects (default 64). */
+  maxDepth?: number;
+}
+
+/** A message object in Pipecat's JSON envelope (`JSONMessageSerializer`'s text); a `TypeError` for a local-only or malformed one. */
+export function encodeMessage(message: BusMessage): string;
+
+/**
+ * A message object from Pipecat's JSON text (or its UTF-8 bytes): `null` for a type outside
+ * Pipecat's catalogue (tags are never resolved beyond it); an `Error` naming the problem when
+ * the text is malformed, too big or too deep.
+ */
+export function decodeMessage(text: string | Uint8Array | ArrayBuffer, limits?: DecodeLimits): BusMessage | null;
+
+/** The part of a Redis client (node-redis 4+ or ioredis) that `RedisBus` uses. */
+export interface RedisClientLike {
+  publish(channel: string, message: string): unknown;
+  subscribe(channel: string, ...rest: never[]): unknown;
+  duplicate(): RedisClientLike;
+}
+
+/** Options of `RedisBus`. */
+export interface RedisBusOptions extends DecodeLimits {
+  /** A connected node-redis or ioredis client, used to publish. */
+  client: RedisClientLike;
+  /** A connection to subscribe on (default: `client.duplicate()`, connected and closed by the bus). */
+  subscriber?: RedisClientLike;
+  /** The pub/sub channel (default `"pipecat:bus"`, as Pipecat's). */
+  channel?: string;
+}
+
+/**
+ * A bus joined to every process on a Redis pub/sub channel, speaking Pipecat's JSON: Python
+ * Pipecat runners on the same channel are peers. Await `ready` before starting runners on it.
+ */
+export declare class RedisBus extends LocalBus {
+  constructor(options: RedisBusOptions);
+  /** The pub/sub channel. */
+  readonly channel: string;
+  /** Resolves once subscribed (nothing is published before). */
+  readonly ready: Promise<void>;
+  /** Unsubscribes, and closes the subscriber if the bus created it. */
+  close(): Promise<void>;
+}
+
+/** Options of `WebSocketProxyClient`. */
+export interface WebSocketProxyClientOptions {
+  /** The `WebSocketProxyServer` endpoint, `ws://` or `wss://`. */
+  url: string | URL;
+  /** The worker on the server side this proxy reaches. */
+  remoteWorkerName: string;
+  /** The worker on this side that the server side answers. */
+  localWorkerName: string;
+  /** Message types that also cross when `localWorkerName` sends them, e.g. `"BusFrameMessage"`. */
+  forwardMessages?: string[];
+  /** Headers of the upgrade request (Node's `ws` only; browsers cannot set them). */
+  headers?: Record<string, string>;
+  /** Connect at start (default false: like Pipecat's, it connects when activated). */
+  active?: boolean;
+  /** The WebSocket class (default `globalThis.WebSocket`; in Node 20, the `ws` package's). */
+  WebSocket?: new (url: string, ...rest: never[]) => unknown;
+}
+
+/** Joins this runner to a Python Pipecat `WebSocketProxyServer`, following Pipecat's proxy protocol. */
+export declare class WebSocketProxyClient extends Worker {
+  constructor(name: string, options: WebSocketProxyClientOptions);
+  /** Whether the socket is open. */
+  readonly connected: boolean;
 }
 
 /** A worker realm started by `spawnWorker`. */
