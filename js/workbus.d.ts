@@ -434,10 +434,14 @@ export declare class LocalBus implements Bus {
   close(): void;
   /** `"error"`: a malformed message arrived on a link and was dropped (it is also logged). */
   on(event: "error", listener: (error: Error) => unknown): this;
+  /** `"message"`: every message routed through this bus, whatever its target (a bus log). */
+  on(event: "message", listener: (message: BusMessage) => unknown): this;
   /** Removes a listener (also one added with `once`). */
   off(event: "error", listener: (error: Error) => unknown): this;
+  off(event: "message", listener: (message: BusMessage) => unknown): this;
   /** Adds a listener that runs at most once. */
   once(event: "error", listener: (error: Error) => unknown): this;
+  once(event: "message", listener: (message: BusMessage) => unknown): this;
 }
 
 /** A bus linked to one postMessage endpoint (more can be linked with `connect`). */

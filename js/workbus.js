@@ -624,7 +624,18 @@ export class LocalBus {
     this._links = new Set();
     // Runners on this bus introduce themselves on every new link.
     this._runners = new Set();
-    this._listeners = new Listeners(["error"], () => {});
+    this._observer = undefined;
+    // "message": every message routed through this bus (a log); "error": a dropped message.
+    this._listeners = new Listeners(["error", "message"], (mask) => this._observe(mask & 2));
+  }
+
+  _observe(wanted) {
+    if (wanted && this._observer === undefined) {
+      this._observer = this._core.observe((message) => this._listeners.emit("message", message));
+    } else if (!wanted && this._observer !== undefined) {
+      this._core.unobserve(this._observer);
+      this._observer = undefined;
+    }
   }
 
   /** Links a postMessage endpoint (Worker, MessagePort, a worker's `self`, Node's ports). */

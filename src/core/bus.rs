@@ -51,6 +51,8 @@ struct BusInner<V: Value> {
 struct Subscribers<V: Value> {
     by_name: HashMap<String, Rc<Subscription<V>>>,
     order: Vec<String>,
+    /// See every message routed here, whatever its target (a bus log, a debugger).
+    observers: Vec<(u32, Rc<Subscription<V>>)>,
 }
 
 struct Subscription<V: Value> {
@@ -62,7 +64,7 @@ impl<V: Value> Bus<V> {
     pub fn new(env: Env) -> Self {
         Bus(Rc::new(BusInner {
             env,
-            subscribers: RefCell::new(Subscribers { by_name: HashMap::new(), order: Vec::new() }),
+            subscribers: RefCell::new(Subscribers { by_name: HashMap::new(), order: Vec::new(), observers: Vec::new() }),
             links: RefCell::new(Vec::new()),
             next_link: std::cell::Cell::new(1),
             departed: RefCell::new(HashSet::new()),
@@ -123,6 +125,27 @@ impl<V: Value> Bus<V> {
         Ok(())
     }
 
+    /// Adds an observer: it gets every message routed through this bus (sent here or arriving
+    /// on a link), whatever its target, in its own lanes. Returns an id for `unobserve`.
+    pub fn observe(&self, observer: Rc<dyn Subscriber<V>>) -> u32 {
+        let id = self.0.next_link.get();
+        self.0.next_link.set(id + 1);
+        let s = Rc::new(Subscription { system: Lane::default(), data: Lane::default() });
+        self.0.subscribers.borrow_mut().observers.push((id, s.clone()));
+        self.0.env.spawn(Box::pin(run_lane(self.0.env.clone(), observer.clone(), s.system.clone(), None)));
+        self.0.env.spawn(Box::pin(run_lane(self.0.env.clone(), observer, s.data.clone(), Some(s.system.clone()))));
+        id
+    }
+
+    pub fn unobserve(&self, id: u32) {
+        let mut subs = self.0.subscribers.borrow_mut();
+        if let Some(i) = subs.observers.iter().position(|(o, _)| *o == id) {
+            let (_, s) = subs.observers.remove(i);
+            s.system.close();
+            s.data.close();
+        }
+    }
+
     /// Removes a subscriber. Messages already queued are still handled; later ones are not.
     pub fn unsubscribe(&self, name: &str) {
         let removed = {
@@ -154,6 +177,10 @@ impl<V: Value> Bus<V> {
     }
 
     fn route(&self, message: Rc<Message<V>>, from: Option<LinkId>) {
+        let observers: Vec<Rc<Subscription<V>>> = self.0.subscribers.borrow().observers.iter().map(|(_, s)| s.clone()).collect();
+        for o in &observers {
+            enqueue(o, message.clone());
+        }
         let links: Vec<Rc<dyn Transport<V>>> = if message.is_local() {
             Vec::new()
         } else {

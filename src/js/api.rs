@@ -79,6 +79,14 @@ impl CoreBus {
     pub fn subscriber_names(&self) -> Array {
         convert::strings(&self.bus.subscriber_names())
     }
+    /// `listener(message)` for every message routed through this bus, whatever its target;
+    /// returns an id for `unobserve`.
+    pub fn observe(&self, listener: Function) -> u32 {
+        self.bus.observe(Rc::new(Observer { listener }))
+    }
+    pub fn unobserve(&self, id: u32) {
+        self.bus.unobserve(id);
+    }
     /// Links another realm: `post(message)` carries what has to leave; returns the link's id.
     #[wasm_bindgen(js_name = addLink)]
     pub fn add_link(&self, post: Function) -> u32 {
@@ -117,6 +125,17 @@ impl CoreBus {
             }
             Err(e) => Some(e),
         }
+    }
+}
+
+/// A bus observer calling a JS listener with message objects.
+struct Observer {
+    listener: Function,
+}
+
+impl crate::core::bus::Subscriber<JsValue> for Observer {
+    fn on_message(self: Rc<Self>, message: &Rc<crate::core::message::Message<JsValue>>) -> crate::core::bus::Handling {
+        self.listener.call1(&JsValue::UNDEFINED, &convert::message(message)).map(|_| None).map_err(|e| error_message(&e))
     }
 }
 
