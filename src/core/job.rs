@@ -104,6 +104,7 @@ impl<V: Value> Clone for JobGroup<V> {
 
 struct GroupInner<V: Value> {
     worker_names: Vec<String>,
+    members: HashSet<String>,
     label: Option<String>,
     cancellable: bool,
     cancel_on_error: bool,
@@ -116,6 +117,10 @@ struct GroupState<V: Value> {
     /// The request to send once the workers are ready.
     request: Option<(Option<String>, Option<V>)>,
     responses: Vec<(String, V)>,
+    /// Where each worker's response is in `responses`.
+    answered: HashMap<String, usize>,
+    /// How many members of the group have answered (a group of 1000 checks this in O(1)).
+    members_answered: usize,
     terminated: HashSet<String>,
     last_status: Option<JobStatus>,
     /// Buffered events; only groups made for a context keep them.
@@ -146,7 +151,8 @@ impl<V: Value> JobGroup<V> {
         self.0.state.borrow().responses.clone()
     }
     pub fn response_of(&self, worker: &str) -> Option<V> {
-        self.0.state.borrow().responses.iter().find(|(n, _)| n == worker).map(|(_, v)| v.clone())
+        let s = self.0.state.borrow();
+        s.answered.get(worker).map(|i| s.responses[*i].1.clone())
     }
     /// The status of the latest answer a worker gave.
     pub fn last_status(&self) -> Option<JobStatus> {
@@ -214,14 +220,20 @@ impl<V: Value> JobGroup<V> {
     fn record(&self, worker: &str, response: Option<V>) {
         let value = present(response).unwrap_or_else(V::empty_object);
         let mut s = self.0.state.borrow_mut();
-        match s.responses.iter_mut().find(|(n, _)| n == worker) {
-            Some(slot) => slot.1 = value,
-            None => s.responses.push((worker.to_string(), value)),
+        match s.answered.get(worker).copied() {
+            Some(i) => s.responses[i].1 = value,
+            None => {
+                let i = s.responses.len();
+                s.responses.push((worker.to_string(), value));
+                s.answered.insert(worker.to_string(), i);
+                if self.0.members.contains(worker) {
+                    s.members_answered += 1;
+                }
+            }
         }
     }
     fn all_answered(&self) -> bool {
-        let s = self.0.state.borrow();
-        self.0.worker_names.iter().all(|w| s.responses.iter().any(|(n, _)| n == w))
+        self.0.state.borrow().members_answered == self.0.members.len()
     }
     /// Settles once; later calls do nothing. Returns whether this call settled it.
     fn settle(&self, outcome: Outcome<V>) -> bool {
@@ -342,6 +354,7 @@ impl<V: Value> Requester<V> {
         }
         let Some(link) = self.link() else { return Err(ApiError::Error(format!("'{}' cannot request jobs", self.owner))) };
         let group = JobGroup(Rc::new(GroupInner {
+            members: worker_names.iter().cloned().collect(),
             worker_names,
             label: params.label,
             cancellable: params.cancellable,
@@ -350,6 +363,8 @@ impl<V: Value> Requester<V> {
                 job_id: None,
                 request: Some((params.name, params.payload)),
                 responses: Vec::new(),
+                answered: HashMap::new(),
+                members_answered: 0,
                 terminated: HashSet::new(),
                 last_status: None,
                 events: with_events.then(VecDeque::new),
