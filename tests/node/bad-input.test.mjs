@@ -19,7 +19,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, WorkerActivationArgs, LLMWorkerActivationArgs } from "workbus";
-import { T, sleep, startRunner, cancelAfter, waitFor, catchError, catchSync } from "./helpers.mjs";
+import { T, sleep, addedRunner, startRunner, startPair, catchError, waitFor, catchSync } from "./helpers.mjs";
 
 function throwsTypeError(fn, re, label = re ? String(re) : "") {
   const err = catchSync(fn);
@@ -38,13 +38,8 @@ async function rejectsTypeError(fn, re, label = re ? String(re) : "") {
   if (re) assert.match(err.message, re, label);
 }
 
-async function setup(t) {
-  const r = new Worker("r");
-  const w = new Worker("w");
-  w.onJob((job) => ({ ok: true, payload: job.payload }));
-  const runner = await startRunner(t, [r, w]);
-  return { r, w, runner };
-}
+/** A requester "r" and a worker "w" answering `{ ok: true, payload }`, on a started runner. */
+const setup = (t) => startPair(t, (w) => w.onJob((job) => ({ ok: true, payload: job.payload })));
 
 test("constructors: new Worker / new WorkerRunner", T, () => {
   throwsTypeError(() => new Worker(42), /name/);
@@ -193,9 +188,7 @@ test("registry sync methods and getWorker check their arguments", T, async (t) =
 test("runner.start with bad options rejects; a good start afterwards works", T, async (t) => {
   const w = new Worker("w");
   w.onJob(() => "ok");
-  const runner = new WorkerRunner();
-  cancelAfter(t, runner);
-  await runner.addWorkers(w);
+  const runner = await addedRunner(t, [w]);
   await rejectsTypeError(() => runner.start({ autoEnd: "yes" }), /autoEnd/);
   await runner.start();
   assert.equal(await runner.job("w"), "ok");

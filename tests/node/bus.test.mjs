@@ -17,9 +17,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, LocalBus, WorkerActivationArgs } from "workbus";
-import { T, sleep, startRunner, waitFor, record, drain } from "./helpers.mjs";
-
-const pick = (m, keys) => Object.fromEntries(keys.map((k) => [k, m[k]]));
+import { T, sleep, startRunner, waitFor, drain, record, assertMessage, trackUnhandledRejections } from "./helpers.mjs";
 
 test("message objects: type = Pipecat class name, source, target, camelCase fields", T, async (t) => {
   const r = new Worker("r");
@@ -38,7 +36,7 @@ test("message objects: type = Pipecat class name, source, target, camelCase fiel
   const id = ctx.jobId;
 
   const req = await waitFor(() => wSeen.find((m) => m.type === "BusJobRequestMessage"), { what: "request" });
-  assert.deepEqual(pick(req, ["type", "source", "target", "jobId", "jobName"]), {
+  assertMessage(req, {
     type: "BusJobRequestMessage",
     source: "r",
     target: "w",
@@ -49,7 +47,7 @@ test("message objects: type = Pipecat class name, source, target, camelCase fiel
   assert.ok(!("job_id" in req) && !("job_name" in req), "camelCase field names");
 
   const upd = await waitFor(() => rSeen.find((m) => m.type === "BusJobUpdateMessage"), { what: "update" });
-  assert.deepEqual(pick(upd, ["type", "source", "target", "jobId", "update"]), {
+  assertMessage(upd, {
     type: "BusJobUpdateMessage",
     source: "w",
     target: "r",
@@ -57,7 +55,7 @@ test("message objects: type = Pipecat class name, source, target, camelCase fiel
     update: { u: 1 },
   });
   const res = await waitFor(() => rSeen.find((m) => m.type === "BusJobResponseMessage"), { what: "response" });
-  assert.deepEqual(pick(res, ["type", "source", "target", "jobId", "status"]), {
+  assertMessage(res, {
     type: "BusJobResponseMessage",
     source: "w",
     target: "r",
@@ -80,7 +78,7 @@ test("broadcasts: BusWorkerReadyMessage when a worker becomes ready", T, async (
   const before = Date.now();
   await runner.addWorkers(new Worker("late", { active: false }));
   const m = await waitFor(() => seen.find((x) => x.source === "late"), { what: "late's ready message" });
-  assert.deepEqual(pick(m, ["type", "source", "target", "runner", "parent", "active", "bridged"]), {
+  assertMessage(m, {
     type: "BusWorkerReadyMessage",
     source: "late",
     target: null,
@@ -101,7 +99,7 @@ test("BusActivateWorkerMessage / BusDeactivateWorkerMessage carry args in wire f
   await a.activateWorker("b", { args: WorkerActivationArgs.fromDict({ metadata: { z: 1 } }) });
   await a.deactivateWorker("b");
   const act = await waitFor(() => seen.find((m) => m.type === "BusActivateWorkerMessage"), { what: "activate" });
-  assert.deepEqual(pick(act, ["type", "source", "target", "args"]), {
+  assertMessage(act, {
     type: "BusActivateWorkerMessage",
     source: "a",
     target: "b",
@@ -110,7 +108,7 @@ test("BusActivateWorkerMessage / BusDeactivateWorkerMessage carry args in wire f
   const deact = await waitFor(() => seen.find((m) => m.type === "BusDeactivateWorkerMessage"), {
     what: "deactivate",
   });
-  assert.deepEqual(pick(deact, ["type", "source", "target"]), {
+  assertMessage(deact, {
     type: "BusDeactivateWorkerMessage",
     source: "a",
     target: "b",
@@ -121,8 +119,7 @@ test("BusActivateWorkerMessage / BusDeactivateWorkerMessage carry args in wire f
 
 test("a worker does not see messages addressed to other workers", T, async (t) => {
   const r = new Worker("r");
-  const w = new Worker("w");
-  w.onJob(() => "ok");
+  const w = new Worker("w").onJob(() => "ok");
   const bystander = new Worker("bystander");
   const seen = record(bystander, "busMessage");
   await startRunner(t, [r, w, bystander]);
@@ -137,10 +134,7 @@ test("a worker does not see messages addressed to other workers", T, async (t) =
 });
 
 test("a listener that throws never stops delivery", T, async (t) => {
-  const unhandled = [];
-  const onUnhandled = (reason) => unhandled.push(reason);
-  process.on("unhandledRejection", onUnhandled);
-  t.after(() => process.off("unhandledRejection", onUnhandled));
+  const unhandled = trackUnhandledRejections(t);
 
   const r = new Worker("r");
   const w = new Worker("w");
@@ -300,8 +294,7 @@ test("LocalBus instances are independent", T, async (t) => {
   const busA = new LocalBus();
   const busB = new LocalBus();
   const a = new Worker("a");
-  const b = new Worker("b");
-  b.onJob(() => "b");
+  const b = new Worker("b").onJob(() => "b");
   const ra = await startRunner(t, [a], { bus: busA });
   await startRunner(t, [b], { bus: busB });
   assert.equal(ra.bus, busA);

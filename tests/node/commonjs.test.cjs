@@ -18,35 +18,7 @@ const {
   LocalBus,
 } = workbus;
 
-const T = { timeout: 5000 };
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function startRunner(t, workers, options = {}) {
-  const runner = new WorkerRunner(options);
-  t.after(async () => {
-    let timer;
-    const limit = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error("runner.cancel() did not settle at the end of the test")), 2000);
-    });
-    try {
-      await Promise.race([runner.cancel(), limit]);
-    } finally {
-      clearTimeout(timer);
-    }
-  });
-  await runner.addWorkers(...workers);
-  await runner.start();
-  return runner;
-}
-
-async function catchError(promise) {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a rejection");
-}
+const { T, sleep, startRunner, startPair, throwingWorker, catchError } = require("./helpers.cjs");
 
 test("CJS: every export of the contract is there", T, () => {
   for (const name of [
@@ -73,10 +45,8 @@ test("CJS: every export of the contract is there", T, () => {
 });
 
 test("CJS: a job round trip with payload by reference", T, async (t) => {
-  const r = new Worker("r");
-  const w = new Worker("w");
-  w.onJob("echo", (job) => ({ payload: job.payload, source: job.source }));
-  const runner = await startRunner(t, [r, w], { name: "cjs-runner" });
+  const echo = (job) => ({ payload: job.payload, source: job.source });
+  const { r, runner } = await startPair(t, (w) => w.onJob("echo", echo), { name: "cjs-runner" });
   assert.ok(runner.registry instanceof WorkerRegistry);
   assert.ok(runner.bus instanceof LocalBus);
   const payload = { hello: "world" };
@@ -91,11 +61,7 @@ test("CJS: a job round trip with payload by reference", T, async (t) => {
 
 test("CJS: errors are instances of the CommonJS JobError / JobGroupError", T, async (t) => {
   const r = new Worker("r");
-  const w = new Worker("w");
-  w.onJob(() => {
-    throw new Error("cjs boom");
-  });
-  await startRunner(t, [r, w]);
+  await startRunner(t, [r, throwingWorker("w", "cjs boom")]);
 
   const ctx = r.job("w");
   const err = await catchError(ctx);
@@ -126,15 +92,14 @@ test("CJS: errors are instances of the CommonJS JobError / JobGroupError", T, as
 });
 
 test("CJS: iteration, updates and streams", T, async (t) => {
-  const r = new Worker("r");
-  const w = new Worker("w");
-  w.onJob(async (job) => {
-    await job.update("u");
-    await job.streamStart("s");
-    await job.streamData("d");
-    await job.streamEnd("e");
-  });
-  await startRunner(t, [r, w]);
+  const { r } = await startPair(t, (w) =>
+    w.onJob(async (job) => {
+      await job.update("u");
+      await job.streamStart("s");
+      await job.streamData("d");
+      await job.streamEnd("e");
+    }),
+  );
   const ctx = r.job("w");
   const events = [];
   for await (const ev of ctx) events.push(ev);

@@ -17,56 +17,44 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, JobError, JobGroupError, JobStatus, JobEvent, JobGroupEvent } from "workbus";
-import {
-  T,
-  UUID,
-  sleep,
-  deferred,
-  startRunner,
-  waitFor,
-  catchError,
-  isSettled,
-  drain,
-  drainSettled,
-  blockingHandler,
-} from "./helpers.mjs";
+import { T, UUID, sleep, deferred, startRunner, startPair, catchError, waitFor } from "./helpers.mjs";
+import { isSettled, drain, drainSettled, blockingHandler, blockingWorker, assertJobError, trackUnhandledRejections } from "./helpers.mjs";
 
 /** A runner with a requester "r" and a worker "w" with a few named handlers. */
 async function setup(t) {
-  const r = new Worker("r");
-  const w = new Worker("w");
   const gate = deferred();
   const block = blockingHandler();
   const calls = [];
-  w.onJob("echo", (job) => job.payload);
-  w.onJob("events", async (job) => {
-    await job.update({ u: 1 });
-    await job.streamStart("s");
-    await job.streamData("d1");
-    await job.streamData("d2");
-    await job.streamEnd({ end: true });
+  const { r, w, runner } = await startPair(t, (w) => {
+    w.onJob("echo", (job) => job.payload);
+    w.onJob("events", async (job) => {
+      await job.update({ u: 1 });
+      await job.streamStart("s");
+      await job.streamData("d1");
+      await job.streamData("d2");
+      await job.streamEnd({ end: true });
+    });
+    w.onJob("fail-after-updates", async (job) => {
+      await job.update(1);
+      await job.update(2);
+      throw new Error("bad");
+    });
+    w.onJob("gated", async (job) => {
+      await job.update(1);
+      await gate.promise;
+      await job.update(2);
+      await job.update(3);
+      return "end";
+    });
+    w.onJob("fail", () => {
+      throw new Error("nope");
+    });
+    w.onJob("block", block.handler);
+    w.onJob("count", () => {
+      calls.push("count");
+      return calls.length;
+    });
   });
-  w.onJob("fail-after-updates", async (job) => {
-    await job.update(1);
-    await job.update(2);
-    throw new Error("bad");
-  });
-  w.onJob("gated", async (job) => {
-    await job.update(1);
-    await gate.promise;
-    await job.update(2);
-    await job.update(3);
-    return "end";
-  });
-  w.onJob("fail", () => {
-    throw new Error("nope");
-  });
-  w.onJob("block", block.handler);
-  w.onJob("count", () => {
-    calls.push("count");
-    return calls.length;
-  });
-  const runner = await startRunner(t, [r, w]);
   return { r, w, runner, gate, block, calls };
 }
 
@@ -183,13 +171,9 @@ test("cancel after the send aborts the worker's handler; after completion it cha
 
 test("group cancel: every member's handler aborts; JobGroupError with the reason", T, async (t) => {
   const r = new Worker("r");
-  const a = new Worker("a");
-  const b = new Worker("b");
-  const ha = blockingHandler();
-  const hb = blockingHandler();
-  a.onJob(ha.handler);
-  b.onJob(hb.handler);
-  await startRunner(t, [r, a, b]);
+  const ha = blockingWorker("a");
+  const hb = blockingWorker("b");
+  await startRunner(t, [r, ha.worker, hb.worker]);
   const group = r.jobGroup(["a", "b"]);
   const [ja, jb] = await Promise.all([ha.started, hb.started]);
   await group.cancel("enough");
@@ -393,10 +377,7 @@ test("an already aborted signal cancels at once; nothing is sent", T, async (t) 
 });
 
 test("a context never causes an unhandled rejection by itself", T, async (t) => {
-  const fired = [];
-  const onUnhandled = (reason) => fired.push(reason);
-  process.on("unhandledRejection", onUnhandled);
-  t.after(() => process.off("unhandledRejection", onUnhandled));
+  const fired = trackUnhandledRejections(t);
   const { r } = await setup(t);
 
   r.job("w", { name: "fail" }); // the worker errors
@@ -447,13 +428,8 @@ test("JobError and JobGroupError are real Error subclasses", T, async (t) => {
 test("JobError / JobGroupError constructors", T, () => {
   const e = new JobError("why", { jobId: "j1", workerName: "w", status: "error", response: { error: "x" } });
   assert.ok(e instanceof Error);
-  assert.equal(e.name, "JobError");
-  assert.equal(e.message, "why");
-  assert.equal(e.reason, "why");
-  assert.equal(e.jobId, "j1");
-  assert.equal(e.workerName, "w");
-  assert.equal(e.status, "error");
-  assert.deepEqual(e.response, { error: "x" });
+  const fields = { jobId: "j1", workerName: "w", status: "error", response: { error: "x" } };
+  assertJobError(e, { name: "JobError", message: "why", reason: "why", ...fields });
   const plain = new JobError("just a reason");
   assert.equal(plain.message, "just a reason");
   assert.equal(plain.jobId, undefined);

@@ -9,12 +9,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker } from "workbus";
-import { T, sleep, deferred, startRunner, waitFor, catchError, record, blockingHandler } from "./helpers.mjs";
+import { T, sleep, deferred, startRunner, throwingWorker } from "./helpers.mjs";
+import { catchError, waitFor, record, blockingWorker, assertMessage } from "./helpers.mjs";
 
 test("on/off/once return this; once fires once; off removes a once listener", T, async (t) => {
   const r = new Worker("r");
-  const w = new Worker("w");
-  w.onJob(() => "ok");
+  const w = new Worker("w").onJob(() => "ok");
   const calls = [];
   const onceFn = (job) => calls.push(["once", job.payload]);
   const removedOnce = () => calls.push(["removed once"]);
@@ -65,31 +65,17 @@ test("requester events: jobUpdate, jobStreamStart/Data/End, jobResponse, jobComp
   const id = ctx.jobId;
   await waitFor(() => log.length === 5, { what: "stream events" });
   const base = { source: "w", target: "r", jobId: id };
-  const pick = (m, keys) => Object.fromEntries(keys.map((k) => [k, m[k]]));
   assert.deepEqual(
     log.map(([ev]) => ev),
     ["jobUpdate", "jobStreamStart", "jobStreamData", "jobStreamEnd", "jobCompleted"],
   );
-  assert.deepEqual(pick(log[0][1], ["type", "source", "target", "jobId", "update"]), {
-    type: "BusJobUpdateMessage",
-    ...base,
-    update: { p: 1 },
-  });
-  assert.deepEqual(pick(log[1][1], ["type", "source", "target", "jobId", "data"]), {
-    type: "BusJobStreamStartMessage",
-    ...base,
-    data: { s: 1 },
-  });
-  assert.deepEqual(pick(log[2][1], ["type", "source", "target", "jobId", "data"]), {
-    type: "BusJobStreamDataMessage",
-    ...base,
-    data: { d: 1 },
-  });
-  assert.deepEqual(pick(log[3][1], ["type", "source", "target", "jobId", "data"]), {
-    type: "BusJobStreamEndMessage",
-    ...base,
-    data: { e: 1 },
-  });
+  const expected = [
+    ["BusJobUpdateMessage", { update: { p: 1 } }],
+    ["BusJobStreamStartMessage", { data: { s: 1 } }],
+    ["BusJobStreamDataMessage", { data: { d: 1 } }],
+    ["BusJobStreamEndMessage", { data: { e: 1 } }],
+  ];
+  expected.forEach(([type, fields], i) => assertMessage(log[i][1], { type, ...base, ...fields }));
   assert.deepEqual(log[4][1], { jobId: id, responses: { w: { e: 1 } } });
 
   log.length = 0;
@@ -97,7 +83,7 @@ test("requester events: jobUpdate, jobStreamStart/Data/End, jobResponse, jobComp
   await ctx2;
   await waitFor(() => log.length === 2, { what: "response events" });
   assert.equal(log[0][0], "jobResponse");
-  assert.deepEqual(pick(log[0][1], ["type", "source", "target", "jobId", "status"]), {
+  assertMessage(log[0][1], {
     type: "BusJobResponseMessage",
     source: "w",
     target: "r",
@@ -110,9 +96,7 @@ test("requester events: jobUpdate, jobStreamStart/Data/End, jobResponse, jobComp
 
 test("worker events: jobRequest, jobUpdateRequested, jobCancelled", T, async (t) => {
   const r = new Worker("r");
-  const w = new Worker("w");
-  const { handler, started } = blockingHandler();
-  w.onJob(handler);
+  const { worker: w, started } = blockingWorker("w");
   const requests = record(w, "jobRequest");
   const updateRequests = record(w, "jobUpdateRequested");
   const cancels = record(w, "jobCancelled");
@@ -130,28 +114,18 @@ test("worker events: jobRequest, jobUpdateRequested, jobCancelled", T, async (t)
 
   await r.requestJobUpdate(ctx.jobId, "w");
   await waitFor(() => updateRequests.length === 1, { what: "jobUpdateRequested" });
-  assert.equal(updateRequests[0].type, "BusJobUpdateRequestMessage");
-  assert.equal(updateRequests[0].jobId, ctx.jobId);
-  assert.equal(updateRequests[0].source, "r");
-  assert.equal(updateRequests[0].target, "w");
+  assertMessage(updateRequests[0], { type: "BusJobUpdateRequestMessage", jobId: ctx.jobId, source: "r", target: "w" });
 
   await ctx.cancel("bye");
   await catchError(ctx);
   await waitFor(() => cancels.length === 1, { what: "jobCancelled" });
-  assert.equal(cancels[0].type, "BusJobCancelMessage");
-  assert.equal(cancels[0].jobId, ctx.jobId);
-  assert.equal(cancels[0].source, "r");
-  assert.equal(cancels[0].target, "w");
-  assert.equal(cancels[0].reason, "bye");
+  assertMessage(cancels[0], { type: "BusJobCancelMessage", jobId: ctx.jobId, source: "r", target: "w", reason: "bye" });
   assert.equal(job.signal.aborted, true);
 });
 
 test("jobError fires on the requester for an error answer with cancelOnError", T, async (t) => {
   const r = new Worker("r");
-  const w = new Worker("w");
-  w.onJob(() => {
-    throw new Error("kaput");
-  });
+  const w = throwingWorker("w", "kaput");
   await startRunner(t, [r, w]);
   const errors = record(r, "jobError");
   const completed = record(r, "jobCompleted");
@@ -159,12 +133,14 @@ test("jobError fires on the requester for an error answer with cancelOnError", T
   const ctx = r.job("w");
   await catchError(ctx);
   await waitFor(() => errors.length === 1, { what: "jobError" });
-  assert.equal(errors[0].type, "BusJobResponseMessage");
-  assert.equal(errors[0].source, "w");
-  assert.equal(errors[0].target, "r");
-  assert.equal(errors[0].jobId, ctx.jobId);
-  assert.equal(errors[0].status, "error");
-  assert.deepEqual(errors[0].response, { error: "kaput" });
+  assertMessage(errors[0], {
+    type: "BusJobResponseMessage",
+    source: "w",
+    target: "r",
+    jobId: ctx.jobId,
+    status: "error",
+    response: { error: "kaput" },
+  });
   await waitFor(() => responses.length === 1, { what: "jobResponse" });
   await sleep(10);
   assert.deepEqual(completed, []);

@@ -1,7 +1,7 @@
 // Shared helpers for the acceptance tests. Only `node:test`, `node:assert/strict` and the
 // package itself are used. The helpers that the CommonJS test needs too live in helpers.cjs.
 import assert from "node:assert/strict";
-import { Worker } from "workbus";
+import { Worker, JobError } from "workbus";
 import shared from "./helpers.cjs";
 
 export const { T, sleep, within, cancelAfter, addedRunner, startRunner, startPair, throwingWorker, catchError } = shared;
@@ -137,4 +137,21 @@ export function trackUnhandledRejections(t) {
   process.on("unhandledRejection", onUnhandled);
   t.after(() => process.off("unhandledRejection", onUnhandled));
   return reasons;
+}
+
+/** Asserts that `error` is an instance of `Class` (JobError by default) with the fields of `expected`. */
+export function assertJobError(error, expected, Class = JobError) {
+  assert.ok(error instanceof Class, `expected a ${Class.name}, got ${error}`);
+  assertMessage(error, expected);
+}
+
+/**
+ * A runner whose worker "w" blocks on the one job the runner requested from it:
+ * `{ runner, worker, ctx, job }` once the handler runs.
+ */
+export async function startBlockedJob(t) {
+  const { worker, started } = blockingWorker("w");
+  const runner = await startRunner(t, [worker]);
+  const ctx = runner.job("w");
+  return { runner, worker, ctx, job: await started };
 }

@@ -19,34 +19,40 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, JobError, JobGroupError } from "workbus";
-import {
-  T,
-  UUID,
-  sleep,
-  deferred,
-  startRunner,
-  waitFor,
-  catchError,
-  within,
-  record,
-  blockingHandler,
-} from "./helpers.mjs";
+import { T, UUID, sleep, deferred, within, startRunner, startPair, catchError } from "./helpers.mjs";
+import { waitFor, record, blockingHandler, blockingWorker, echoWorker, assertMessage, assertJobError } from "./helpers.mjs";
 
-function echo(name) {
-  const w = new Worker(name);
-  w.onJob((job) => ({ from: name, payload: job.payload }));
-  return w;
+/**
+ * A started runner with a requester "r", "ok" (answers `{ v: 1 }`), "bad" (throws "boom" after
+ * `ms` ms) and `extra`; records r's "jobError" and "jobCompleted" events.
+ */
+async function okBadAnd(t, ms, extra) {
+  const r = new Worker("r");
+  await startRunner(t, [r, new Worker("ok").onJob(() => ({ v: 1 })), throwsLater("bad", ms), extra]);
+  return { r, jobErrors: record(r, "jobError"), completed: record(r, "jobCompleted") };
+}
+
+/** A worker whose handler answers `failed` with `{ why: "no" }`. */
+function failsNo(name) {
+  return new Worker(name).onJob((job) => job.respond({ why: "no" }, { status: "failed" }));
+}
+
+/** A worker whose handler throws `Error("boom")` after `ms` ms. */
+function throwsLater(name, ms) {
+  return new Worker(name).onJob(async () => {
+    await sleep(ms);
+    throw new Error("boom");
+  });
 }
 
 test("job: the response; payload by reference; source is the requester", T, async (t) => {
-  const r = new Worker("r");
-  const w = new Worker("w");
   let seenPayload;
-  w.onJob((job) => {
-    seenPayload = job.payload;
-    return { source: job.source, name: job.name };
-  });
-  await startRunner(t, [r, w]);
+  const { r } = await startPair(t, (w) =>
+    w.onJob((job) => {
+      seenPayload = job.payload;
+      return { source: job.source, name: job.name };
+    }),
+  );
   const payload = { list: [1, 2] };
   assert.deepEqual(await r.job("w", { name: "n", payload }), { source: "r", name: "n" });
   assert.equal(seenPayload, payload);
@@ -54,7 +60,7 @@ test("job: the response; payload by reference; source is the requester", T, asyn
 
 test("jobGroup: responses keyed by worker name", T, async (t) => {
   const r = new Worker("r");
-  await startRunner(t, [r, echo("a"), echo("b"), echo("c")]);
+  await startRunner(t, [r, echoWorker("a"), echoWorker("b"), echoWorker("c")]);
   const group = r.jobGroup(["a", "b", "c"], { payload: 7 });
   const responses = await group;
   assert.deepEqual(responses, {
@@ -92,7 +98,7 @@ test("requestJob returns the id; results arrive as 'jobResponse' and 'jobComplet
 
 test("requestJobGroup returns the id; 'jobCompleted' carries every response", T, async (t) => {
   const r = new Worker("r");
-  await startRunner(t, [r, echo("a"), echo("b")]);
+  await startRunner(t, [r, echoWorker("a"), echoWorker("b")]);
   const completed = record(r, "jobCompleted");
   const responses = record(r, "jobResponse");
   const id = await r.requestJobGroup(["a", "b"], { payload: "p" });
@@ -149,25 +155,17 @@ test("createJobGroupAndRequestJob: JobGroup fields, wait(), isDone, worker.jobGr
 
 test("cancelJobGroup: members' signals abort, they see 'jobCancelled', the group fails", T, async (t) => {
   const r = new Worker("r");
-  const a = new Worker("a");
-  const b = new Worker("b");
-  const ha = blockingHandler();
-  const hb = blockingHandler();
-  a.onJob(ha.handler);
-  b.onJob(hb.handler);
+  const { worker: a, started: aStarted } = blockingWorker("a");
+  const { worker: b, started: bStarted } = blockingWorker("b");
   const cancelledA = record(a, "jobCancelled");
   const cancelledB = record(b, "jobCancelled");
   await startRunner(t, [r, a, b]);
   const group = await r.createJobGroupAndRequestJob(["a", "b"]);
-  const [ja, jb] = await Promise.all([ha.started, hb.started]);
+  const [ja, jb] = await Promise.all([aStarted, bStarted]);
   assert.equal(await r.cancelJobGroup(group.jobId, "why"), undefined);
   const err = await catchError(group.wait());
-  assert.ok(err instanceof JobGroupError);
   assert.ok(err instanceof JobError);
-  assert.equal(err.name, "JobGroupError");
-  assert.equal(err.message, "why");
-  assert.equal(err.reason, "why");
-  assert.equal(err.jobId, group.jobId);
+  assertJobError(err, { name: "JobGroupError", message: "why", reason: "why", jobId: group.jobId }, JobGroupError);
   assert.equal(group.isDone, true);
   await waitFor(() => ja.signal.aborted && jb.signal.aborted, { what: "signals aborted" });
   await waitFor(() => cancelledA.length === 1 && cancelledB.length === 1, { what: "jobCancelled" });
@@ -330,15 +328,14 @@ test("readiness timeout: JobError for a job, JobGroupError for a group; nothing 
 });
 
 test("job timeout: a handler that never settles rejects 'timeout' and its signal aborts", T, async (t) => {
-  const r = new Worker("r");
-  const w = new Worker("w");
   let signal;
-  w.onJob((job) => {
-    signal = job.signal;
-    return new Promise(() => {});
-  });
+  const { r, w } = await startPair(t, (w) =>
+    w.onJob((job) => {
+      signal = job.signal;
+      return new Promise(() => {});
+    }),
+  );
   const cancelled = record(w, "jobCancelled");
-  await startRunner(t, [r, w]);
   const t0 = Date.now();
   const ctx = r.job("w", { timeout: 30 });
   const err = await catchError(ctx);
@@ -357,11 +354,8 @@ test("job timeout: a handler that never settles rejects 'timeout' and its signal
 
 test("group timeout: JobGroupError 'timeout' with the responses received so far", T, async (t) => {
   const r = new Worker("r");
-  const fast = new Worker("fast");
-  fast.onJob(() => "quick");
-  const slow = new Worker("slow");
-  const { handler, started } = blockingHandler();
-  slow.onJob(handler);
+  const fast = new Worker("fast").onJob(() => "quick");
+  const { worker: slow, started } = blockingWorker("slow");
   await startRunner(t, [r, fast, slow]);
   const group = r.jobGroup(["fast", "slow"], { timeout: 40 });
   const err = await catchError(group);
@@ -374,54 +368,31 @@ test("group timeout: JobGroupError 'timeout' with the responses received so far"
 });
 
 test("cancelOnError true: a failing member cancels the others; the group rejects", T, async (t) => {
-  const r = new Worker("r");
-  const ok = new Worker("ok");
-  ok.onJob(() => ({ v: 1 }));
-  const bad = new Worker("bad");
-  bad.onJob(async () => {
-    await sleep(15);
-    throw new Error("boom");
-  });
-  const slow = new Worker("slow");
-  const { handler, started } = blockingHandler();
-  slow.onJob(handler);
+  const { worker: slow, started } = blockingWorker("slow");
   const slowCancelled = record(slow, "jobCancelled");
-  await startRunner(t, [r, ok, bad, slow]);
-  const jobErrors = record(r, "jobError");
-  const completed = record(r, "jobCompleted");
+  const { r, jobErrors, completed } = await okBadAnd(t, 15, slow);
 
   const group = r.jobGroup(["ok", "bad", "slow"]);
   const err = await catchError(group);
-  assert.ok(err instanceof JobGroupError);
-  assert.equal(err.message, "worker 'bad' errored");
-  assert.equal(err.reason, "worker 'bad' errored");
-  assert.equal(err.jobId, group.jobId);
-  assert.equal(err.workerName, "bad");
-  assert.equal(err.status, "error");
-  assert.deepEqual(err.response, { error: "boom" });
-  assert.deepEqual(err.responses, { ok: { v: 1 }, bad: { error: "boom" } });
+  const reason = "worker 'bad' errored";
+  const response = { error: "boom" };
+  const fields = { message: reason, reason, jobId: group.jobId, workerName: "bad", status: "error", response };
+  assertJobError(err, { ...fields, responses: { ok: { v: 1 }, bad: response } }, JobGroupError);
 
   const job = await started;
   await waitFor(() => job.signal.aborted, { what: "slow's signal aborted" });
   await waitFor(() => slowCancelled.length === 1, { what: "slow's jobCancelled" });
   assert.equal(slowCancelled[0].reason, "worker 'bad' errored");
   await waitFor(() => jobErrors.length === 1, { what: "jobError" });
-  assert.equal(jobErrors[0].type, "BusJobResponseMessage");
-  assert.equal(jobErrors[0].source, "bad");
-  assert.equal(jobErrors[0].jobId, group.jobId);
-  assert.equal(jobErrors[0].status, "error");
-  assert.deepEqual(jobErrors[0].response, { error: "boom" });
+  assertMessage(jobErrors[0], { type: "BusJobResponseMessage", source: "bad", jobId: group.jobId, status: "error", response });
   await sleep(10);
   assert.deepEqual(completed, []);
 });
 
 test("cancelOnError true also applies to a 'failed' answer", T, async (t) => {
   const r = new Worker("r");
-  const f = new Worker("f");
-  f.onJob((job) => job.respond({ why: "no" }, { status: "failed" }));
-  const other = new Worker("other");
-  const { handler, started } = blockingHandler();
-  other.onJob(handler);
+  const f = failsNo("f");
+  const { worker: other, started } = blockingWorker("other");
   await startRunner(t, [r, f, other]);
   const err = await catchError(r.jobGroup(["other", "f"]));
   assert.ok(err instanceof JobGroupError);
@@ -432,19 +403,7 @@ test("cancelOnError true also applies to a 'failed' answer", T, async (t) => {
 });
 
 test("cancelOnError false: the error response is recorded and the group resolves", T, async (t) => {
-  const r = new Worker("r");
-  const ok = new Worker("ok");
-  ok.onJob(() => ({ v: 1 }));
-  const bad = new Worker("bad");
-  bad.onJob(async () => {
-    await sleep(5);
-    throw new Error("boom");
-  });
-  const failing = new Worker("failing");
-  failing.onJob((job) => job.respond({ why: "no" }, { status: "failed" }));
-  await startRunner(t, [r, ok, bad, failing]);
-  const jobErrors = record(r, "jobError");
-  const completed = record(r, "jobCompleted");
+  const { r, jobErrors, completed } = await okBadAnd(t, 5, failsNo("failing"));
   const group = r.jobGroup(["ok", "bad", "failing"], { cancelOnError: false });
   const responses = await group;
   assert.deepEqual(responses, { ok: { v: 1 }, bad: { error: "boom" }, failing: { why: "no" } });
@@ -459,8 +418,7 @@ test("cancelOnError false: the error response is recorded and the group resolves
 
 test("a member answering 'cancelled' unasked: fails the group with its reason (cancelOnError), else recorded", T, async (t) => {
   const r = new Worker("r");
-  const ok = new Worker("ok");
-  ok.onJob(() => "fine");
+  const ok = new Worker("ok").onJob(() => "fine");
   const quitter = new Worker("quitter");
   quitter.onJob(async (job) => {
     await sleep(5);
@@ -476,11 +434,8 @@ test("a member answering 'cancelled' unasked: fails the group with its reason (c
 
 test("a group member that stops mid-job fails the group 'worker '<w>' stopped'", T, async (t) => {
   const r = new Worker("r");
-  const ok = new Worker("ok");
-  ok.onJob(() => "fine");
-  const leaving = new Worker("leaving");
-  const { handler, started } = blockingHandler();
-  leaving.onJob(handler);
+  const ok = new Worker("ok").onJob(() => "fine");
+  const { worker: leaving, started } = blockingWorker("leaving");
   await startRunner(t, [r, ok, leaving]);
   const group = r.jobGroup(["ok", "leaving"]);
   await started;
@@ -492,11 +447,11 @@ test("a group member that stops mid-job fails the group 'worker '<w>' stopped'",
 
 test("workers of a group must all be ready: the group waits for a late member", T, async (t) => {
   const r = new Worker("r");
-  const runner = await startRunner(t, [r, echo("a")]);
+  const runner = await startRunner(t, [r, echoWorker("a")]);
   const group = r.jobGroup(["a", "b"], { payload: 1 });
   await sleep(20);
   assert.equal(group.jobId, undefined, "not sent while b is not ready");
-  await runner.addWorkers(echo("b"));
+  await runner.addWorkers(echoWorker("b"));
   assert.deepEqual(await within(group, 1000, "group"), {
     a: { from: "a", payload: 1 },
     b: { from: "b", payload: 1 },

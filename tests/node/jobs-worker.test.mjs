@@ -16,31 +16,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, JobError, JobStatus } from "workbus";
-import {
-  T,
-  UUID,
-  sleep,
-  deferred,
-  startRunner,
-  waitFor,
-  catchError,
-  catchSync,
-  drain,
-  record,
-  blockingHandler,
-} from "./helpers.mjs";
-
-async function setup(t, configure) {
-  const r = new Worker("r");
-  const w = new Worker("w");
-  configure(w);
-  const runner = await startRunner(t, [r, w]);
-  return { r, w, runner };
-}
+import { T, UUID, sleep, deferred, startPair, catchError, waitFor } from "./helpers.mjs";
+import { catchSync, drain, record, blockingHandler, assertMessage, assertJobError, requestInOrder } from "./helpers.mjs";
 
 test("named handlers and the default handler", T, async (t) => {
   const calls = [];
-  const { r } = await setup(t, (w) => {
+  const { r } = await startPair(t, (w) => {
     assert.equal(
       w.onJob("add", (job) => {
         calls.push(["add", job.name]);
@@ -73,8 +54,7 @@ test("named handlers and the default handler", T, async (t) => {
 });
 
 test("duplicate onJob name throws; a second default handler throws", T, () => {
-  const w = new Worker("w");
-  w.onJob("x", () => {});
+  const w = new Worker("w").onJob("x", () => {});
   const dup = catchSync(() => w.onJob("x", () => {}));
   assert.ok(dup instanceof Error);
   w.onJob(() => {});
@@ -90,7 +70,7 @@ test("duplicate onJob name throws; a second default handler throws", T, () => {
 test("JobRequest fields: id, name, payload by reference, source, signal", T, async (t) => {
   let seen;
   let activeDuring;
-  const { r, w } = await setup(t, (w) => {
+  const { r, w } = await startPair(t, (w) => {
     w.onJob("inspect", (job) => {
       seen = job;
       activeDuring = w.activeJobs.get(job.id);
@@ -117,53 +97,35 @@ test("JobRequest fields: id, name, payload by reference, source, signal", T, asy
   assert.equal(w.activeJobs.size, 0);
 });
 
+/** A handler that logs "start <payload>", waits `delays[payload]` ms, logs "end <payload>" and answers the payload. */
+function timedHandler(log, delays) {
+  return async (job) => {
+    log.push(`start ${job.payload}`);
+    await sleep(delays[job.payload]);
+    log.push(`end ${job.payload}`);
+    return job.payload;
+  };
+}
+
 test("sequential: true runs one at a time in FIFO order", T, async (t) => {
   const log = [];
-  const { r } = await setup(t, (w) => {
-    w.onJob(
-      "seq",
-      async (job) => {
-        log.push(`start ${job.payload}`);
-        await sleep(job.payload === 1 ? 30 : job.payload === 2 ? 15 : 1);
-        log.push(`end ${job.payload}`);
-        return job.payload;
-      },
-      { sequential: true },
-    );
-  });
-  const c1 = r.job("w", { name: "seq", payload: 1 });
-  await c1.started;
-  const c2 = r.job("w", { name: "seq", payload: 2 });
-  await c2.started;
-  const c3 = r.job("w", { name: "seq", payload: 3 });
-  await c3.started;
-  assert.deepEqual(await Promise.all([c1, c2, c3]), [1, 2, 3]);
+  const { r } = await startPair(t, (w) => w.onJob("seq", timedHandler(log, { 1: 30, 2: 15, 3: 1 }), { sequential: true }));
+  const contexts = await requestInOrder(r, "w", "seq", [1, 2, 3]);
+  assert.deepEqual(await Promise.all(contexts), [1, 2, 3]);
   assert.deepEqual(log, ["start 1", "end 1", "start 2", "end 2", "start 3", "end 3"]);
 });
 
 test("without sequential, handlers of one name overlap", T, async (t) => {
   const log = [];
-  const { r } = await setup(t, (w) => {
-    w.onJob("par", async (job) => {
-      log.push(`start ${job.payload}`);
-      await sleep(job.payload === 1 ? 60 : job.payload === 2 ? 30 : 1);
-      log.push(`end ${job.payload}`);
-      return job.payload;
-    });
-  });
-  const c1 = r.job("w", { name: "par", payload: 1 });
-  await c1.started;
-  const c2 = r.job("w", { name: "par", payload: 2 });
-  await c2.started;
-  const c3 = r.job("w", { name: "par", payload: 3 });
-  await c3.started;
-  assert.deepEqual(await Promise.all([c1, c2, c3]), [1, 2, 3]);
+  const { r } = await startPair(t, (w) => w.onJob("par", timedHandler(log, { 1: 60, 2: 30, 3: 1 })));
+  const contexts = await requestInOrder(r, "w", "par", [1, 2, 3]);
+  assert.deepEqual(await Promise.all(contexts), [1, 2, 3]);
   assert.deepEqual(log, ["start 1", "start 2", "start 3", "end 3", "end 2", "end 1"]);
 });
 
 test("a sequential name does not block other names", T, async (t) => {
   const gate = deferred();
-  const { r } = await setup(t, (w) => {
+  const { r } = await startPair(t, (w) => {
     w.onJob("slow", async () => {
       await gate.promise;
       return "slow done";
@@ -179,7 +141,7 @@ test("a sequential name does not block other names", T, async (t) => {
 
 test("automatic response: the returned value (by reference), {} for undefined or null", T, async (t) => {
   const obj = { big: "object" };
-  const { r } = await setup(t, (w) => {
+  const { r } = await startPair(t, (w) => {
     w.onJob("obj", () => obj);
     w.onJob("async", async () => {
       await sleep(1);
@@ -199,7 +161,7 @@ test("automatic response: the returned value (by reference), {} for undefined or
 });
 
 test("a throwing handler answers error: JobError \"worker 'w' errored\" with { error }", T, async (t) => {
-  const { r, w } = await setup(t, (w) => {
+  const { r, w } = await startPair(t, (w) => {
     w.onJob("sync", () => {
       throw new Error("boom");
     });
@@ -213,15 +175,10 @@ test("a throwing handler answers error: JobError \"worker 'w' errored\" with { e
   });
   const ctx = r.job("w", { name: "sync" });
   const err = await catchError(ctx);
-  assert.ok(err instanceof JobError);
   assert.ok(err instanceof Error);
-  assert.equal(err.name, "JobError");
-  assert.equal(err.message, "worker 'w' errored");
-  assert.equal(err.reason, "worker 'w' errored");
-  assert.equal(err.jobId, ctx.jobId);
-  assert.equal(err.workerName, "w");
-  assert.equal(err.status, "error");
-  assert.deepEqual(err.response, { error: "boom" });
+  const reason = "worker 'w' errored";
+  const fields = { name: "JobError", message: reason, reason, jobId: ctx.jobId, workerName: "w", status: "error" };
+  assertJobError(err, { ...fields, response: { error: "boom" } });
   assert.equal(ctx.status, "error");
 
   const err2 = await catchError(r.job("w", { name: "async" }));
@@ -235,7 +192,7 @@ test("a throwing handler answers error: JobError \"worker 'w' errored\" with { e
 });
 
 test("no handler: answers error 'no handler for job …' (named and unnamed)", T, async (t) => {
-  const { r, w } = await setup(t, () => {});
+  const { r, w } = await startPair(t, () => {});
   const requests = record(w, "jobRequest");
   const named = await catchError(r.job("w", { name: "foo" }));
   assert.ok(named instanceof JobError);
@@ -255,7 +212,7 @@ test("no handler: answers error 'no handler for job …' (named and unnamed)", T
 });
 
 test("named jobs with only other named handlers answer 'no handler for job '<name>''", T, async (t) => {
-  const { r } = await setup(t, (w) => {
+  const { r } = await startPair(t, (w) => {
     w.onJob("known", () => "ok");
   });
   const err = await catchError(r.job("w", { name: "unknown" }));
@@ -264,7 +221,7 @@ test("named jobs with only other named handlers answer 'no handler for job '<nam
 });
 
 test("respond: normal, urgent, explicit status", T, async (t) => {
-  const { r } = await setup(t, (w) => {
+  const { r } = await startPair(t, (w) => {
     w.onJob("normal", async (job) => {
       await job.respond({ n: 1 });
       return "ignored: already answered";
@@ -291,16 +248,11 @@ test("respond: normal, urgent, explicit status", T, async (t) => {
 
   const failedCtx = r.job("w", { name: "failed" });
   const failed = await catchError(failedCtx);
-  assert.ok(failed instanceof JobError);
-  assert.equal(failed.message, "worker 'w' errored");
-  assert.equal(failed.status, "failed");
-  assert.deepEqual(failed.response, { why: "bad input" });
+  assertJobError(failed, { message: "worker 'w' errored", status: "failed", response: { why: "bad input" } });
   assert.equal(failedCtx.status, "failed");
 
   const errored = await catchError(r.job("w", { name: "error" }));
-  assert.equal(errored.message, "worker 'w' errored");
-  assert.equal(errored.status, "error");
-  assert.deepEqual(errored.response, { error: "custom" });
+  assertJobError(errored, { message: "worker 'w' errored", status: "error", response: { error: "custom" } });
 
   await waitFor(() => responses.length === 5, { what: "5 jobResponse events" });
   assert.deepEqual(
@@ -316,17 +268,13 @@ test("respond: normal, urgent, explicit status", T, async (t) => {
 });
 
 test("a worker-sent 'cancelled' rejects with the response's reason, or 'cancelled'", T, async (t) => {
-  const { r } = await setup(t, (w) => {
+  const { r } = await startPair(t, (w) => {
     w.onJob("with-reason", (job) => job.respond({ reason: "not today" }, { status: JobStatus.CANCELLED }));
     w.onJob("without", (job) => job.respond(undefined, { status: "cancelled" }));
   });
   const ctx = r.job("w", { name: "with-reason" });
   const err = await catchError(ctx);
-  assert.ok(err instanceof JobError);
-  assert.equal(err.message, "not today");
-  assert.equal(err.reason, "not today");
-  assert.equal(err.status, "cancelled");
-  assert.equal(err.workerName, "w");
+  assertJobError(err, { message: "not today", reason: "not today", status: "cancelled", workerName: "w" });
   assert.equal(ctx.status, "cancelled");
   const err2 = await catchError(r.job("w", { name: "without" }));
   assert.equal(err2.message, "cancelled");
@@ -334,7 +282,7 @@ test("a worker-sent 'cancelled' rejects with the response's reason, or 'cancelle
 
 test("update: normal and urgent updates reach the requester; the job stays active", T, async (t) => {
   let stillActive;
-  const { r, w } = await setup(t, (w) => {
+  const { r, w } = await startPair(t, (w) => {
     w.onJob(async (job) => {
       // Pauses between sends so that an urgent update cannot overtake an earlier one.
       await job.update({ step: 1 });
@@ -374,7 +322,7 @@ test("update: normal and urgent updates reach the requester; the job stays activ
 test("streams: start/data/end; the stream end completes the job with its data", T, async (t) => {
   const endData = { final: true };
   let afterEnd;
-  const { r, w } = await setup(t, (w) => {
+  const { r, w } = await startPair(t, (w) => {
     w.onJob(async (job) => {
       await job.streamStart({ s: 0 });
       await job.streamData({ d: 1 });
@@ -399,7 +347,7 @@ test("streams: start/data/end; the stream end completes the job with its data", 
 });
 
 test("worker.sendJob* via the worker with the job id", T, async (t) => {
-  const { r } = await setup(t, (w) => {
+  const { r } = await startPair(t, (w) => {
     w.onJob(async (job) => {
       await w.sendJobStreamStart(job.id, "start");
       await w.sendJobStreamEnd(job.id, "end");
@@ -419,7 +367,7 @@ test("worker.sendJob* via the worker with the job id", T, async (t) => {
 
 test("'no active job' errors after the job is done (worker methods and JobRequest methods)", T, async (t) => {
   let captured;
-  const { r, w } = await setup(t, (w) => {
+  const { r, w } = await startPair(t, (w) => {
     w.onJob((job) => {
       captured = job;
       return "done";
@@ -452,7 +400,7 @@ test("'no active job' errors after the job is done (worker methods and JobReques
 
 test("answering twice: the second answer rejects; a stream end after a response rejects", T, async (t) => {
   const errors = [];
-  const { r } = await setup(t, (w) => {
+  const { r } = await startPair(t, (w) => {
     w.onJob(async (job) => {
       await job.respond("first");
       errors.push(await catchError(job.respond("second")));
@@ -466,7 +414,7 @@ test("answering twice: the second answer rejects; a stream end after a response 
 });
 
 test("a handler that answers and then throws: the first answer counts", T, async (t) => {
-  const { r, w } = await setup(t, (w) => {
+  const { r, w } = await startPair(t, (w) => {
     w.onJob(async (job) => {
       await job.respond({ ok: true });
       throw new Error("after the answer");
@@ -479,11 +427,7 @@ test("a handler that answers and then throws: the first answer counts", T, async
 
 test("cancel: the handler's signal aborts, 'jobCancelled' fires, the requester rejects with the reason", T, async (t) => {
   const { handler, started } = blockingHandler();
-  let w;
-  const { r } = await setup(t, (worker) => {
-    w = worker;
-    worker.onJob(handler);
-  });
+  const { r, w } = await startPair(t, (worker) => worker.onJob(handler));
   const cancelled = record(w, "jobCancelled");
   const ctx = r.job("w");
   const job = await started;
@@ -496,11 +440,13 @@ test("cancel: the handler's signal aborts, 'jobCancelled' fires, the requester r
   assert.equal(err.jobId, job.id);
   await waitFor(() => job.signal.aborted, { what: "signal aborted" });
   await waitFor(() => cancelled.length === 1, { what: "jobCancelled" });
-  assert.equal(cancelled[0].type, "BusJobCancelMessage");
-  assert.equal(cancelled[0].jobId, job.id);
-  assert.equal(cancelled[0].source, "r");
-  assert.equal(cancelled[0].target, "w");
-  assert.equal(cancelled[0].reason, "changed my mind");
+  assertMessage(cancelled[0], {
+    type: "BusJobCancelMessage",
+    jobId: job.id,
+    source: "r",
+    target: "w",
+    reason: "changed my mind",
+  });
   await waitFor(() => w.activeJobs.size === 0, { what: "job no longer active" });
   // The late answer of the aborted handler is refused, not delivered.
   const late = await catchError(job.respond("too late"));
@@ -508,7 +454,7 @@ test("cancel: the handler's signal aborts, 'jobCancelled' fires, the requester r
 });
 
 test("the worker keeps working after errors, cancels and missing handlers", T, async (t) => {
-  const { r, w } = await setup(t, (w) => {
+  const { r, w } = await startPair(t, (w) => {
     w.onJob("boom", () => {
       throw new Error("x");
     });

@@ -13,7 +13,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, LocalBus, JobError } from "workbus";
-import { T, sleep, startRunner, cancelAfter, waitFor, catchError, isSettled, within, blockingHandler } from "./helpers.mjs";
+import { T, sleep, within, cancelAfter, startRunner } from "./helpers.mjs";
+import { catchError, waitFor, isSettled, blockingWorker } from "./helpers.mjs";
 
 async function twoRunners(t, aWorkers, bWorkers) {
   const bus = new LocalBus();
@@ -23,10 +24,8 @@ async function twoRunners(t, aWorkers, bWorkers) {
 }
 
 test("two runners on one LocalBus see each other's workers and run jobs across", T, async (t) => {
-  const a1 = new Worker("a1");
-  a1.onJob((job) => ({ on: "ra", source: job.source }));
-  const b1 = new Worker("b1");
-  b1.onJob((job) => ({ on: "rb", source: job.source, payload: job.payload }));
+  const a1 = new Worker("a1").onJob((job) => ({ on: "ra", source: job.source }));
+  const b1 = new Worker("b1").onJob((job) => ({ on: "rb", source: job.source, payload: job.payload }));
   const snapshots = [];
   a1.on("busMessage", (m) => {
     if (m.type === "BusWorkerRegistryMessage") snapshots.push(m);
@@ -75,8 +74,7 @@ test("discovery works in either start order and includes children", T, async (t)
   const B = new WorkerRunner({ name: "rb", bus });
   cancelAfter(t, B);
   const b1 = new Worker("b1");
-  const child = new Worker("b1-child");
-  child.onJob(() => "child on rb");
+  const child = new Worker("b1-child").onJob(() => "child on rb");
   await b1.addWorkers(child);
   await B.addWorkers(b1);
   await B.start();
@@ -90,8 +88,7 @@ test("discovery works in either start order and includes children", T, async (t)
 
 test("runner.end() is local: the other runner keeps running", T, async (t) => {
   const a1 = new Worker("a1");
-  const b1 = new Worker("b1");
-  b1.onJob(() => "still here");
+  const b1 = new Worker("b1").onJob(() => "still here");
   const { A, B } = await twoRunners(t, [a1], [b1]);
   assert.equal(await a1.job("b1"), "still here");
   await within(A.end(), 1000, "A.end()");
@@ -123,9 +120,7 @@ test("worker.endSession() ends every runner on the bus", T, async (t) => {
 });
 
 test("worker.cancelSession() cancels every runner on the bus; running handlers abort", T, async (t) => {
-  const a1 = new Worker("a1");
-  const { handler, started } = blockingHandler();
-  a1.onJob(handler);
+  const { worker: a1, started } = blockingWorker("a1");
   const b1 = new Worker("b1");
   const { A, B } = await twoRunners(t, [a1], [b1]);
   const ctx = b1.job("a1");
@@ -150,9 +145,7 @@ test("endSession without options and from a child", T, async (t) => {
 
 test("a runner going away fails the jobs its workers were handling for others", T, async (t) => {
   const a1 = new Worker("a1");
-  const b1 = new Worker("b1");
-  const { handler, started } = blockingHandler();
-  b1.onJob(handler);
+  const { worker: b1, started } = blockingWorker("b1");
   const { A, B } = await twoRunners(t, [a1], [b1]);
   const ctx = a1.job("b1");
   await started;

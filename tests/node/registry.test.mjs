@@ -19,7 +19,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, WorkerRegistry } from "workbus";
-import { T, sleep, startRunner, waitFor } from "./helpers.mjs";
+import { T, sleep, startRunner, waitFor, trackUnhandledRejections } from "./helpers.mjs";
+
+/** A watch handler that pushes `map(data)` onto `list` and returns nothing. */
+const pushTo = (list, map = (d) => d) => (d) => {
+  list.push(map(d));
+};
 
 test("registry of a runner: runnerName, localWorkers in registration order", T, async (t) => {
   const a = new Worker("a");
@@ -85,9 +90,7 @@ test("remoteWorkers keeps registration order within one remote runner", T, async
 test("watch fires at once when the name is known, with a plain WorkerReadyData", T, async (t) => {
   const runner = await startRunner(t, [new Worker("a")], { name: "watch-r" });
   const calls = [];
-  const handler = (data) => {
-    calls.push(data);
-  };
+  const handler = pushTo(calls);
   await runner.registry.watch("a", handler);
   assert.deepEqual(calls, [{ workerName: "a", runner: "watch-r" }]);
   // Idempotent per (name, handler): watching again neither fires nor duplicates.
@@ -99,9 +102,7 @@ test("watch fires on register, once per (name, handler), in watch order", T, asy
   const runner = await startRunner(t, [new Worker("a")]);
   const reg = runner.registry;
   const order = [];
-  const h1 = (d) => {
-    order.push(["h1", d]);
-  };
+  const h1 = pushTo(order, (d) => ["h1", d]);
   const h2 = async (d) => {
     await sleep(1);
     order.push(["h2", d]);
@@ -124,9 +125,7 @@ test("the same handler may watch several names", T, async (t) => {
   const runner = await startRunner(t, [new Worker("a")]);
   const reg = runner.registry;
   const seen = [];
-  const h = (d) => {
-    seen.push(d.workerName);
-  };
+  const h = pushTo(seen, (d) => d.workerName);
   await reg.watch("n1", h);
   await reg.watch("n2", h);
   await reg.register({ workerName: "n2", runner: "o" });
@@ -139,12 +138,8 @@ test("unwatch removes a handler", T, async (t) => {
   const reg = runner.registry;
   const removed = [];
   const kept = [];
-  const hRemoved = (d) => {
-    removed.push(d);
-  };
-  const hKept = (d) => {
-    kept.push(d);
-  };
+  const hRemoved = pushTo(removed);
+  const hKept = pushTo(kept);
   await reg.watch("u", hRemoved);
   await reg.watch("u", hKept);
   assert.equal(reg.unwatch("u", hRemoved), undefined);
@@ -160,10 +155,7 @@ test("watcher errors are logged, never thrown; later watchers still run", T, asy
   const runner = await startRunner(t, [new Worker("a")]);
   const reg = runner.registry;
   const seen = [];
-  const unhandled = [];
-  const onUnhandled = (reason) => unhandled.push(reason);
-  process.on("unhandledRejection", onUnhandled);
-  t.after(() => process.off("unhandledRejection", onUnhandled));
+  const unhandled = trackUnhandledRejections(t);
 
   await reg.watch("e", () => {
     throw new Error("sync watcher boom");
@@ -171,9 +163,7 @@ test("watcher errors are logged, never thrown; later watchers still run", T, asy
   await reg.watch("e", async () => {
     throw new Error("async watcher boom");
   });
-  await reg.watch("e", (d) => {
-    seen.push(d);
-  });
+  await reg.watch("e", pushTo(seen));
   assert.equal(await reg.register({ workerName: "e", runner: "o" }), true);
   assert.deepEqual(seen, [{ workerName: "e", runner: "o" }]);
 
@@ -189,9 +179,7 @@ test("watcher errors are logged, never thrown; later watchers still run", T, asy
 test("workers' readiness fires registry watchers (local registration)", T, async (t) => {
   const runner = await startRunner(t, [new Worker("a")], { name: "rw" });
   const seen = [];
-  await runner.registry.watch("b", (d) => {
-    seen.push(d);
-  });
+  await runner.registry.watch("b", pushTo(seen));
   assert.deepEqual(seen, []);
   await runner.addWorkers(new Worker("b"));
   await waitFor(() => seen.length === 1, { what: "watcher for b" });
@@ -235,9 +223,7 @@ test("a registry can be created on its own", T, async () => {
   assert.deepEqual(reg.remoteWorkers, []);
   assert.deepEqual(reg.entries(), []);
   const seen = [];
-  await reg.watch("w", (d) => {
-    seen.push(d);
-  });
+  await reg.watch("w", pushTo(seen));
   assert.equal(await reg.register({ workerName: "w", runner: "solo" }), true);
   assert.equal(await reg.register({ workerName: "v", runner: "other" }), true);
   assert.deepEqual(reg.localWorkers, ["w"]);

@@ -21,19 +21,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WorkerRunner, Worker, LocalBus, WorkerRegistry, JobError } from "workbus";
-import {
-  T,
-  UUID,
-  sleep,
-  deferred,
-  startRunner,
-  cancelAfter,
-  waitFor,
-  catchError,
-  isSettled,
-  within,
-  blockingHandler,
-} from "./helpers.mjs";
+import { T, UUID, sleep, deferred, within, cancelAfter } from "./helpers.mjs";
+import { addedRunner, startRunner, catchError, waitFor, isSettled, startBlockedJob } from "./helpers.mjs";
 
 const STOPPED_OR_EXITING = (w) => [`worker '${w}' stopped`, "runner exiting"];
 
@@ -60,9 +49,7 @@ test("default name is runner-<8 hex>; name option; registry; bus", T, async () =
 test("start resolves once workers started; finished resolves when every root finished (autoEnd)", T, async (t) => {
   const a = new Worker("a");
   const b = new Worker("b");
-  const runner = new WorkerRunner();
-  cancelAfter(t, runner);
-  await runner.addWorkers(a, b);
+  const runner = await addedRunner(t, [a, b]);
   assert.equal(a.runner, runner);
   assert.equal(a.registry, runner.registry);
   assert.equal(a.startedAt, null);
@@ -82,11 +69,8 @@ test("start resolves once workers started; finished resolves when every root fin
 });
 
 test("run() starts and resolves when the runner has finished", T, async (t) => {
-  const w = new Worker("w");
-  w.onJob(() => ({ ok: true }));
-  const runner = new WorkerRunner();
-  cancelAfter(t, runner);
-  await runner.addWorkers(w);
+  const w = new Worker("w").onJob(() => ({ ok: true }));
+  const runner = await addedRunner(t, [w]);
   let runDone = false;
   const running = runner.run().then(() => {
     runDone = true;
@@ -161,12 +145,7 @@ test("graceful end lets a running handler finish; its response reaches the reque
 });
 
 test("end: a handler still running after the grace period is aborted", T, async (t) => {
-  const w = new Worker("w");
-  const { handler, started } = blockingHandler();
-  w.onJob(handler);
-  const runner = await startRunner(t, [w]);
-  const ctx = runner.job("w");
-  const job = await started;
+  const { runner, ctx, job } = await startBlockedJob(t);
   const t0 = Date.now();
   await within(runner.end({ gracePeriod: 30 }), 1000, "end()");
   const elapsed = Date.now() - t0;
@@ -178,12 +157,7 @@ test("end: a handler still running after the grace period is aborted", T, async 
 });
 
 test("cancel() aborts running handlers at once", T, async (t) => {
-  const w = new Worker("w");
-  const { handler, started } = blockingHandler();
-  w.onJob(handler);
-  const runner = await startRunner(t, [w]);
-  const ctx = runner.job("w");
-  const job = await started;
+  const { runner, ctx, job } = await startBlockedJob(t);
   const t0 = Date.now();
   await within(runner.cancel(), 1000, "cancel()");
   assert.ok(Date.now() - t0 < 500);
@@ -264,15 +238,11 @@ test("end(string) and cancel(string) take the reason; root workers see BusEndWor
 });
 
 test("addWorkers before and after start; duplicate names and foreign workers reject", T, async (t) => {
-  const a = new Worker("a");
-  a.onJob(() => "from a");
-  const runner = new WorkerRunner();
-  cancelAfter(t, runner);
-  await runner.addWorkers(a);
+  const a = new Worker("a").onJob(() => "from a");
+  const runner = await addedRunner(t, [a]);
   await assert.rejects(runner.addWorkers(new Worker("a")), Error);
   await runner.start();
-  const b = new Worker("b");
-  b.onJob(() => "from b");
+  const b = new Worker("b").onJob(() => "from b");
   await runner.addWorkers(b);
   await assert.rejects(runner.addWorkers(new Worker("b")), Error);
   assert.equal(await runner.job("a"), "from a");
@@ -356,9 +326,7 @@ test("pending work is never lost: jobs requested before start complete after sta
     return { double: job.payload * 2 };
   });
   const requester = new Worker("requester");
-  const runner = new WorkerRunner();
-  cancelAfter(t, runner);
-  await runner.addWorkers(w, requester);
+  const runner = await addedRunner(t, [w, requester]);
   const c1 = runner.job("w", { payload: 1 });
   const c2 = runner.job("w", { payload: 2 });
   const c3 = requester.job("w", { payload: 3 });
@@ -388,8 +356,7 @@ test("many concurrent jobs all complete", T, async (t) => {
 test("a worker added after start is started and can take jobs; autoEnd waits for it", T, async (t) => {
   const a = new Worker("a");
   const runner = await startRunner(t, [a]);
-  const late = new Worker("late");
-  late.onJob(() => "late ok");
+  const late = new Worker("late").onJob(() => "late ok");
   await runner.addWorkers(late);
   assert.equal(await runner.job("late"), "late ok");
   await a.stop();

@@ -23,18 +23,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, JobError } from "workbus";
-import {
-  T,
-  sleep,
-  deferred,
-  startRunner,
-  waitFor,
-  catchError,
-  isSettled,
-  within,
-  record,
-  blockingHandler,
-} from "./helpers.mjs";
+import { T, sleep, deferred, within, startRunner } from "./helpers.mjs";
+import { catchError, waitFor, isSettled, record, blockingWorker } from "./helpers.mjs";
 
 test("a new worker's properties", T, async () => {
   const w = new Worker("props");
@@ -56,8 +46,7 @@ test("a new worker's properties", T, async () => {
 
 test("a child added before the runner starts is kept and hosted", T, async (t) => {
   const p = new Worker("p");
-  const c = new Worker("c");
-  c.onJob((job) => ({ child: true, source: job.source }));
+  const c = new Worker("c").onJob((job) => ({ child: true, source: job.source }));
   assert.equal(await p.addWorkers(c), undefined);
   assert.equal(c.parent, "p");
   assert.deepEqual([...p.children], [c]);
@@ -76,8 +65,7 @@ test("a child added after the runner started", T, async (t) => {
   const p = new Worker("p");
   const ready = record(p, "workerReady");
   const runner = await startRunner(t, [p], { name: "tree2" });
-  const c = new Worker("c");
-  c.onJob(() => "child here");
+  const c = new Worker("c").onJob(() => "child here");
   await p.addWorkers(c);
   assert.equal(c.parent, "p");
   assert.deepEqual([...p.children], [c]);
@@ -88,8 +76,7 @@ test("a child added after the runner started", T, async (t) => {
   assert.equal(entry.parent, "p");
 
   // A grandchild.
-  const g = new Worker("g");
-  g.onJob(() => "grandchild here");
+  const g = new Worker("g").onJob(() => "grandchild here");
   await c.addWorkers(g);
   assert.equal(g.parent, "c");
   assert.equal(await p.job("g"), "grandchild here");
@@ -112,9 +99,7 @@ test("a worker that already has a parent cannot be added again", T, async (t) =>
 
 test("runner.cancel() propagates to children: their handlers abort, they finish", T, async (t) => {
   const p = new Worker("p");
-  const c = new Worker("c");
-  const { handler, started } = blockingHandler();
-  c.onJob(handler);
+  const { worker: c, started } = blockingWorker("c");
   await p.addWorkers(c);
   const finished = [];
   p.on("finished", () => finished.push("p"));
@@ -235,10 +220,8 @@ test("onWorkerReady: before start, after start, at once if ready; returns this",
 });
 
 test("worker.stop() stops just that worker; jobs sent to it afterwards fail 'worker '<w>' stopped'", T, async (t) => {
-  const a = new Worker("a");
-  a.onJob(() => "a ok");
-  const w = new Worker("w");
-  w.onJob(() => "w ok");
+  const a = new Worker("a").onJob(() => "a ok");
+  const w = new Worker("w").onJob(() => "w ok");
   const finishedArgs = [];
   w.on("finished", (...args) => finishedArgs.push(args));
   const runner = await startRunner(t, [a, w]);
@@ -281,9 +264,7 @@ test("worker.stop() with a grace period lets a running handler answer", T, async
 
 test("worker.stop() aborts a handler that outlives the grace period; the requester gets 'stopped'", T, async (t) => {
   const a = new Worker("a");
-  const w = new Worker("w");
-  const { handler, started } = blockingHandler();
-  w.onJob(handler);
+  const { worker: w, started } = blockingWorker("w");
   await startRunner(t, [a, w]);
   const ctx = a.job("w");
   const job = await started;
@@ -299,9 +280,7 @@ test("worker.stop() aborts a handler that outlives the grace period; the request
 
 test("a stopping worker fails the jobs it requested with 'worker '<w>' stopped'", T, async (t) => {
   const a = new Worker("a");
-  const w = new Worker("w");
-  const { handler, started } = blockingHandler();
-  w.onJob(handler);
+  const { worker: w, started } = blockingWorker("w");
   await startRunner(t, [a, w]);
   const ctx = a.job("w");
   const group = a.jobGroup(["w", "ghost"]);

@@ -60,6 +60,7 @@ async function main() {
   } else if (impl === "comlink") {
     const Comlink = await import("/bench/node_modules/comlink/dist/esm/comlink.mjs");
     const worker = new Worker(workerUrl, { type: "module" });
+    await new Promise((resolve) => worker.addEventListener("message", resolve, { once: true }));
     const api = Comlink.wrap(worker);
     once = (i) => api.echo(payload(i));
     finish = () => worker.terminate();

@@ -5,6 +5,7 @@ if (impl === "raw") {
 } else if (impl === "comlink") {
   const Comlink = await import("/bench/node_modules/comlink/dist/esm/comlink.mjs");
   Comlink.expose({ echo: (payload) => payload });
+  self.postMessage("ready"); // messages sent before expose() would be lost
 } else if (impl === "workbus") {
   // >>> workbus cross-realm slot (worker side)
   const wb = await import("/pkg/web/index.js");

@@ -1,0 +1,274 @@
+// Shared plumbing of the interop tests: the Python processes (py_session.py, py_proxy_app.py)
+// driven by JSON lines, the JavaScript workers mirroring the Python ones, and small utilities.
+// Every child process started here is killed when the test process exits, however it exits;
+// the Python scripts also exit on their own when their stdin closes.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "workbus";
+
+export const here = dirname(fileURLToPath(import.meta.url));
+export const root = resolve(here, "..", "..");
+export const python = join(root, ".venv", "bin", "python");
+
+/** Every test's options: a hung peer fails the test instead of hanging the suite. */
+export const T = { timeout: 30_000 };
+
+const children = new Set();
+function killAll() {
+  for (const child of children) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+process.on("exit", killAll);
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Converts the {"$bytes": base64} form of py_session.py's output into Uint8Arrays. */
+export function fromPy(value) {
+  if (Array.isArray(value)) return value.map(fromPy);
+  if (value && typeof value === "object") {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && keys[0] === "$bytes") return new Uint8Array(Buffer.from(value.$bytes, "base64"));
+    return Object.fromEntries(keys.map((k) => [k, fromPy(value[k])]));
+  }
+  return value;
+}
+
+/**
+ * Starts a Python script of this directory with the venv's interpreter. Resolves once a line
+ * matching `readyWhen` arrives, with { events, waitFor(pred, ms), send(obj), request(obj, ms),
+ * stop(), stderr() }.
+ */
+export async function startPython(script, args, { readyWhen = (e) => e.event === "ready", timeout = 20_000 } = {}) {
+  if (!existsSync(python)) throw new Error(`${python} is missing: run scripts/setup-python`);
+  const child = spawn(python, [join(here, script), ...args], {
+    cwd: root,
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" },
+  });
+  children.add(child);
+  const events = [];
+  const waiters = new Set();
+  let stderr = "";
+  let buffer = "";
+  let exited = false;
+  const exit = new Promise((r) =>
+    child.once("exit", (code, signal) => {
+      exited = true;
+      children.delete(child);
+      for (const w of waiters) w.fail(new Error(`${script} exited (${signal ?? code}) while waiting\n${stderr}`));
+      r({ code, signal });
+    }),
+  );
+  child.stderr.on("data", (d) => (stderr += d));
+  child.stdout.on("data", (d) => {
+    buffer += d;
+    let nl;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (!line.trim()) continue;
+      let event;
+      try {
+        event = JSON.parse(line);
+      } catch {
+        stderr += `[stdout] ${line}\n`;
+        continue;
+      }
+      events.push(event);
+      for (const w of waiters) if (w.pred(event)) w.done(event);
+    }
+  });
+  const waitFor = (pred, ms = 15_000, what = "an event") => {
+    const seen = events.find(pred);
+    if (seen) return Promise.resolve(seen);
+    if (exited) return Promise.reject(new Error(`${script} has exited; no ${what}\n${stderr}`));
+    return new Promise((ok, fail) => {
+      const w = {
+        pred,
+        done: (e) => {
+          clearTimeout(w.timer);
+          waiters.delete(w);
+          ok(e);
+        },
+        fail: (e) => {
+          clearTimeout(w.timer);
+          waiters.delete(w);
+          fail(e);
+        },
+      };
+      w.timer = setTimeout(
+        () => w.fail(new Error(`${script}: no ${what} within ${ms} ms\nevents: ${JSON.stringify(events.slice(-20))}\nstderr: ${stderr.slice(-4000)}`)),
+        ms,
+      );
+      waiters.add(w);
+    });
+  };
+  let nextId = 1;
+  const send = (obj) => child.stdin.write(`${JSON.stringify(obj)}\n`);
+  const request = (obj, ms = 15_000) => {
+    const id = nextId++;
+    send({ ...obj, id });
+    return waitFor((e) => (e.event === "result" || e.event === "bench") && e.id === id, ms, `answer to ${JSON.stringify(obj)}`).then(fromPy);
+  };
+  const stop = async () => {
+    if (!exited) {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exit;
+      clearTimeout(timer);
+    }
+    return exit;
+  };
+  child.stdin.on("error", () => {});
+  try {
+    await waitFor(readyWhen, timeout, "ready line");
+  } catch (e) {
+    child.kill("SIGKILL");
+    throw e;
+  }
+  return { child, events, waitFor, send, request, stop, exit, stderr: () => stderr };
+}
+
+/** Starts py_session.py on a Redis URL; resolves with the handle of startPython. */
+export function startPySession(redisUrl, { channel, runner = "runner-py", workers = ["py-worker", "py-helper"], requester = "py-requester", watch = [] } = {}) {
+  const args = ["--redis", redisUrl, "--runner", runner, "--workers", workers.join(","), "--requester", requester];
+  if (channel) args.push("--channel", channel);
+  if (watch.length) args.push("--watch", watch.join(","));
+  return startPython("py_session.py", args);
+}
+
+/** A promise that resolves when `signal` aborts, or after `ms`. */
+function pause(ms, signal) {
+  return new Promise((ok, fail) => {
+    if (signal.aborted) return fail(signal.reason);
+    const timer = setTimeout(ok, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      fail(signal.reason);
+    });
+  });
+}
+
+/**
+ * A JavaScript worker with the job names of py_session.py's PyWorker (see there), recording
+ * the cancellations it receives in `cancelled` (message objects) and the requests in `requests`.
+ */
+export function jsWorker(name) {
+  const worker = new Worker(name);
+  worker.cancelled = [];
+  worker.requests = [];
+  worker.on("jobRequest", (job) => worker.requests.push({ id: job.id, name: job.name, source: job.source, payload: job.payload }));
+  worker.on("jobCancelled", (message) => worker.cancelled.push(message));
+  worker
+    .onJob((job) => ({ default: true, payload: job.payload }))
+    .onJob("echo", (job) => job.payload)
+    .onJob("analyze", async (job) => {
+      const words = String(job.payload?.text ?? "").split(/\s+/).filter(Boolean);
+      await pause((job.payload?.delay ?? 0) * 1000, job.signal);
+      await job.update({ percent: 50 });
+      await job.update({ percent: 100 });
+      await job.streamStart({ words: words.length });
+      for (const word of words) await job.streamData({ word });
+      await job.streamEnd({ summary: words.join(" ").toUpperCase(), worker: name });
+    })
+    .onJob("slow", async (job) => {
+      const seconds = job.payload?.seconds ?? 30;
+      await pause(seconds * 1000, job.signal);
+      return { slept: seconds };
+    })
+    .onJob("mixed", async (job) => {
+      if ((job.payload?.fail ?? []).includes(name)) {
+        await job.respond({ error: `${name} failed` }, { status: "failed" });
+        return;
+      }
+      await pause((job.payload?.seconds ?? 0) * 1000, job.signal);
+      return { ok: name };
+    })
+    .onJob("fail", (job) => job.respond({ error: "bad input" }, { status: "failed" }))
+    .onJob("throw", () => {
+      throw new Error("js handler failed");
+    })
+    .onJob("cancelled", (job) => job.respond({ reason: "not today" }, { status: "cancelled" }))
+    .onJob("urgent", async (job) => {
+      await job.update({ alert: true }, { urgent: true });
+      await job.respond({ ok: true }, { urgent: true });
+    })
+    .onJob("bytes", (job) => {
+      const data = job.payload?.data;
+      return {
+        type: data instanceof Uint8Array ? "Uint8Array" : typeof data,
+        length: data?.length ?? null,
+        reversed: data instanceof Uint8Array ? Uint8Array.from(data).reverse() : null,
+      };
+    })
+    .onJob("ask", async (job) => {
+      const { worker: target, name: jobName, payload } = job.payload;
+      const answer = await worker.job(target, { name: jobName, payload, timeout: 10_000 });
+      return { via: name, answer };
+    });
+  return worker;
+}
+
+/** Collects a context's events and its outcome: { events, response } or { events, error }. */
+export async function collect(ctx) {
+  const events = [];
+  try {
+    for await (const event of ctx) events.push(event);
+    return { events, response: await ctx };
+  } catch (error) {
+    return { events, error };
+  }
+}
+
+/** Waits until `registry` knows every name. */
+export async function waitRegistered(registry, names, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  while (!names.every((n) => registry.has(n))) {
+    if (Date.now() > deadline) throw new Error(`not registered within ${ms} ms: ${names.filter((n) => !registry.has(n)).join(", ")}`);
+    await sleep(10);
+  }
+}
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * A workbus runner on a RedisBus (node-redis client) with the given workers; resolves with
+ * { client, bus, runner, close() }. close() ends the runner, closes the bus and the client.
+ */
+export async function startJsSession(redisUrl, { name = "runner-js", workers = [], channel } = {}) {
+  const { createClient } = await import("redis");
+  const { RedisBus, WorkerRunner } = await import("workbus");
+  const client = createClient({ url: redisUrl });
+  client.on("error", () => {}); // a closing server is reported by the commands themselves
+  await client.connect();
+  const bus = new RedisBus(channel ? { client, channel } : { client });
+  await bus.ready;
+  const runner = new WorkerRunner({ name, bus });
+  await runner.addWorkers(...workers);
+  await runner.start();
+  let closed = null;
+  const close = () =>
+    (closed ??= (async () => {
+      await runner.end({ gracePeriod: 1000 }).catch(() => {});
+      await bus.close().catch(() => {});
+      await client.quit().catch(() => {});
+    })());
+  return { client, bus, runner, close };
+}
