@@ -236,13 +236,7 @@ class Listeners {
  */
 class SettledGroup {
   constructor(core, withWorker) {
-    this.jobId = core.jobId;
-    this.state = core.state;
-    this.lastStatus = core.lastStatus;
-    this._failure = core.failure();
-    this._responses = core.responses();
-    this._events = [];
-    for (let ev = core.nextEvent(withWorker); typeof ev === "object"; ev = core.nextEvent(withWorker)) this._events.push(ev);
+    [this.jobId, this.state, this.lastStatus, this._failure, this._responses, this._events] = core.snapshot(withWorker);
   }
   failure() {
     return this._failure;
@@ -478,20 +472,19 @@ function startContext(requester, workerNames, params, group, paramsName) {
 // ----- worker side: job requests ---------------------------------------------------------------
 
 class JobRequest {
-  constructor(coreRequest, coreWorker) {
-    this.id = coreRequest.id;
-    this.name = coreRequest.name ?? null;
-    this.payload = coreRequest.payload;
-    this.source = coreRequest.source;
+  constructor(id, name, payload, source, coreWorker) {
+    this.id = id;
+    this.name = name;
+    this.payload = payload;
+    this.source = source;
     this._worker = coreWorker;
-    this._abortReason = coreRequest.abortReason;
+    this._abortReason = undefined;
     this._controller = undefined;
-    if (this._abortReason === undefined) {
-      coreRequest.onAbort((reason) => {
-        this._abortReason = reason;
-        this._controller?.abort(reason);
-      });
-    }
+  }
+  /** Called by the engine (through the abort hook) when the job is aborted. */
+  _abort(reason) {
+    this._abortReason = reason;
+    this._controller?.abort(reason);
   }
   /** Aborts when the job is cancelled or the worker stops (made on first use: it is costly). */
   get signal() {
@@ -530,18 +523,11 @@ function checkStatus(status) {
   return status;
 }
 
-/**
- * The one JobRequest object of a job, kept with the job in the engine while it is active.
- * Consumes `coreRequest` (the wasm handle is freed at once).
- */
-function jobRequestFor(coreRequest, coreWorker) {
-  let request = coreRequest.host;
-  if (request === undefined) {
-    request = new JobRequest(coreRequest, coreWorker);
-    coreRequest.host = request;
-  }
-  coreRequest.free();
-  return request;
+let abortHookSet = false;
+/** Once per realm, after the engine has loaded (browsers load it in `init()`, not on import). */
+function setAbortHook() {
+  if (!abortHookSet) core.setAbortHook((request, reason) => request._abort(reason));
+  abortHookSet = true;
 }
 
 // ----- buses -----------------------------------------------------------------------------------
@@ -872,6 +858,9 @@ export class Worker extends Requesting {
     const o = checkOptions(options, "options");
     this._core = new core.CoreWorker(name, checkBoolean(o.active, "options.active", true));
     this._requester = this._core.requester;
+    const coreWorker = this._core;
+    setAbortHook();
+    this._core.setRequestFactory((id, jobName, payload, source) => new JobRequest(id, jobName, payload, source, coreWorker));
     this.name = name;
     this._runner = null;
     this._children = [];
@@ -882,7 +871,7 @@ export class Worker extends Requesting {
   _emit(index, arg) {
     const event = WORKER_EVENTS[index];
     if (event === "deactivated" || event === "finished") this._listeners.emit(event);
-    else this._listeners.emit(event, event === "jobRequest" ? jobRequestFor(arg, this._core) : arg);
+    else this._listeners.emit(event, arg);
   }
 
   get active() {
@@ -907,7 +896,7 @@ export class Worker extends Requesting {
     return this._runner ? this._runner.registry : null;
   }
   get activeJobs() {
-    return new Map(this._core.activeJobs().map((r) => [r.id, jobRequestFor(r, this._core)]));
+    return new Map(this._core.activeJobs().map((r) => [r.id, r]));
   }
   get jobGroups() {
     return new Map(this._requester.groups().map((g) => [g.jobId, new JobGroup(g)]));
@@ -922,19 +911,14 @@ export class Worker extends Requesting {
   onJob(nameOrHandler, handlerOrOptions, options) {
     if (typeof nameOrHandler === "function") {
       if (handlerOrOptions !== undefined) checkOptions(handlerOrOptions, "options");
-      this._core.onJob(undefined, this._wrapHandler(nameOrHandler), false);
+      this._core.onJob(undefined, nameOrHandler, false);
       return this;
     }
     checkName(nameOrHandler, "jobName");
     checkFunction(handlerOrOptions, "handler");
     const o = checkOptions(options, "options");
-    this._core.onJob(nameOrHandler, this._wrapHandler(handlerOrOptions), checkBoolean(o.sequential, "options.sequential", false));
+    this._core.onJob(nameOrHandler, handlerOrOptions, checkBoolean(o.sequential, "options.sequential", false));
     return this;
-  }
-
-  /** The handler as the engine calls it: with the job's one JobRequest object. */
-  _wrapHandler(handler) {
-    return (coreRequest) => handler(jobRequestFor(coreRequest, this._core));
   }
 
   onWorkerReady(workerName, listener) {

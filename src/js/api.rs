@@ -38,7 +38,8 @@ fn present(v: JsValue) -> Option<JsValue> {
 
 /// Awaits `v` if it is a thenable; a plain value is ready as it is.
 async fn settle(v: JsValue) -> Result<JsValue, JsValue> {
-    if get(&v, "then").is_function() {
+    let thenable = v.is_instance_of::<Promise>() || ((v.is_object() || v.is_function()) && get(&v, "then").is_function());
+    if thenable {
         JsFuture::from(Promise::resolve(&v)).await
     } else {
         Ok(v)
@@ -247,6 +248,18 @@ impl CoreGroup {
             NextEvent::Failed(_) => JsValue::FALSE,
             NextEvent::Pending => JsValue::UNDEFINED,
         }
+    }
+    /// Everything a settled group still has to tell, in one call:
+    /// `[jobId, state, lastStatus, failure, responses, remainingEvents]`.
+    pub fn snapshot(&self, with_worker: bool) -> Array {
+        let events: Array = std::iter::from_fn(|| match self.group.next_event() {
+            NextEvent::Event(e) => Some(convert::job_event(&e, with_worker)),
+            _ => None,
+        })
+        .collect();
+        [opt(self.job_id().map(|s| JsValue::from_str(&s))), JsValue::from(self.state()), opt(self.last_status().map(|s| JsValue::from_str(&s))), self.failure(), self.responses(), events.into()]
+            .iter()
+            .collect()
     }
     /// `callback()` runs whenever the group is sent, gets an event or settles; returns an id
     /// for `removeOnChange`.
@@ -460,9 +473,13 @@ impl CoreRunner {
 
 // ----- worker ------------------------------------------------------------------------------
 
+/// Makes the façade's `JobRequest` objects of one worker.
+type Factory = Rc<std::cell::RefCell<Option<Function>>>;
+
 #[wasm_bindgen]
 pub struct CoreWorker {
     worker: Worker<JsValue>,
+    factory: Factory,
 }
 
 fn part(p: u8) -> StreamPart {
@@ -477,12 +494,12 @@ fn part(p: u8) -> StreamPart {
 impl CoreWorker {
     #[wasm_bindgen(constructor)]
     pub fn new(name: &str, active: bool) -> CoreWorker {
-        CoreWorker { worker: Worker::new(name, active) }
+        CoreWorker { worker: Worker::new(name, active), factory: Rc::default() }
     }
     /// Another handle on the same worker (handles passed in arrays are consumed).
     #[wasm_bindgen(js_name = cloneHandle)]
     pub fn clone_handle(&self) -> CoreWorker {
-        CoreWorker { worker: self.worker.clone() }
+        CoreWorker { worker: self.worker.clone(), factory: self.factory.clone() }
     }
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
@@ -520,10 +537,17 @@ impl CoreWorker {
         })
     }
 
+    /// `factory(id, name, payload, source)` makes the façade's `JobRequest` of a job.
+    #[wasm_bindgen(js_name = setRequestFactory)]
+    pub fn set_request_factory(&self, factory: Function) {
+        *self.factory.borrow_mut() = Some(factory);
+    }
+
     #[wasm_bindgen(js_name = onJob)]
     pub fn on_job(&self, job_name: Option<String>, handler: Function, sequential: bool) -> Result<(), JsValue> {
+        let factory = self.factory.clone();
         let h: JobHandler<JsValue> = Rc::new(move |req: JobRequest<JsValue>| {
-            let returned = handler.call1(&JsValue::UNDEFINED, &CoreJobRequest { request: req }.into());
+            let returned = handler.call1(&JsValue::UNDEFINED, &host_request(&factory, &req));
             Box::pin(async move {
                 match returned {
                     Ok(v) => settle(v).await.map(present).map_err(|e| error_message(&e)),
@@ -537,10 +561,11 @@ impl CoreWorker {
     /// `sink(index, arg)` for each event whose bit is set in `mask` (see `EVENT_NAMES`).
     #[wasm_bindgen(js_name = setEventSink)]
     pub fn set_event_sink(&self, sink: Option<Function>, mask: u32) {
+        let factory = self.factory.clone();
         let sink = sink.map(|f| {
             Rc::new(move |e: WorkerEvent<JsValue>| {
                 let index = JsValue::from_f64(e.index() as f64);
-                let arg = event_arg(e);
+                let arg = event_arg(e, &factory);
                 let _ = f.call2(&JsValue::UNDEFINED, &index, &arg);
             }) as Rc<dyn Fn(WorkerEvent<JsValue>)>
         });
@@ -587,8 +612,8 @@ impl CoreWorker {
         self.worker.request_job_update(job_id, worker).map_err(to_js)
     }
     #[wasm_bindgen(js_name = activeJobs)]
-    pub fn active_jobs(&self) -> Vec<CoreJobRequest> {
-        self.worker.active_jobs().into_iter().map(|request| CoreJobRequest { request }).collect()
+    pub fn active_jobs(&self) -> Array {
+        self.worker.active_jobs().iter().map(|r| host_request(&self.factory, r)).collect()
     }
 
     #[wasm_bindgen(js_name = addWorkers)]
@@ -627,7 +652,7 @@ impl CoreWorker {
     }
 }
 
-fn event_arg(e: WorkerEvent<JsValue>) -> JsValue {
+fn event_arg(e: WorkerEvent<JsValue>, factory: &Factory) -> JsValue {
     use WorkerEvent::*;
     match e {
         Activated(args) => args.unwrap_or(JsValue::NULL),
@@ -639,7 +664,7 @@ fn event_arg(e: WorkerEvent<JsValue>) -> JsValue {
             set(&o, "error", &JsValue::from_str(&error));
             o.into()
         }
-        JobRequest(request) => CoreJobRequest { request }.into(),
+        JobRequest(request) => host_request(factory, &request),
         JobResponse(m) | JobUpdate(m) | JobUpdateRequested(m) | JobError(m) | JobStreamStart(m) | JobStreamData(m)
         | JobStreamEnd(m) | JobCancelled(m) | BusMessage(m) => convert::message(&m),
         JobCompleted { job_id, responses } => {
@@ -653,60 +678,38 @@ fn event_arg(e: WorkerEvent<JsValue>) -> JsValue {
 
 // ----- job requests (worker side) ---------------------------------------------------------------
 
-#[wasm_bindgen]
-pub struct CoreJobRequest {
-    request: JobRequest<JsValue>,
+thread_local! {
+    /// `hook(request, reason)`: tells a façade `JobRequest` that its job was aborted.
+    static ABORT_HOOK: std::cell::RefCell<Option<Function>> = const { std::cell::RefCell::new(None) };
 }
 
-#[wasm_bindgen]
-impl CoreJobRequest {
-    #[wasm_bindgen(getter)]
-    pub fn id(&self) -> String {
-        self.request.id.clone()
+/// Sets how a façade `JobRequest` learns that its job was aborted (once, at load).
+#[wasm_bindgen(js_name = setAbortHook)]
+pub fn set_abort_hook(hook: Function) {
+    ABORT_HOOK.with(|h| *h.borrow_mut() = Some(hook));
+}
+
+/// The façade's object for a job, made once by `factory(id, name, payload, source)` and kept
+/// with the job while it is active; aborts are forwarded to it through the abort hook.
+fn host_request(factory: &Factory, request: &JobRequest<JsValue>) -> JsValue {
+    if let Some(existing) = request.host.borrow().clone() {
+        return existing;
     }
-    #[wasm_bindgen(getter)]
-    pub fn name(&self) -> Option<String> {
-        self.request.name.clone()
+    let Some(make) = factory.borrow().clone() else { return JsValue::UNDEFINED };
+    let args: Array = [JsValue::from_str(&request.id), super::opt_str(request.name.as_deref()), opt(request.payload.clone()), JsValue::from_str(&request.source)]
+        .iter()
+        .collect();
+    let Ok(object) = make.apply(&JsValue::UNDEFINED, &args) else { return JsValue::UNDEFINED };
+    if request.is_active() {
+        *request.host.borrow_mut() = Some(object.clone());
     }
-    #[wasm_bindgen(getter)]
-    pub fn payload(&self) -> JsValue {
-        opt(self.request.payload.clone())
-    }
-    #[wasm_bindgen(getter)]
-    pub fn source(&self) -> String {
-        self.request.source.clone()
-    }
-    /// The façade's `JobRequest` object for this job, kept with the job.
-    #[wasm_bindgen(getter)]
-    pub fn host(&self) -> JsValue {
-        opt(self.request.host.borrow().clone())
-    }
-    /// Kept only while the job is active (the job lets it go when it ends).
-    #[wasm_bindgen(setter)]
-    pub fn set_host(&self, value: JsValue) {
-        if self.request.is_active() {
-            *self.request.host.borrow_mut() = Some(value);
-        }
-    }
-    /// Why the job was aborted, if it was.
-    #[wasm_bindgen(getter, js_name = abortReason)]
-    pub fn abort_reason(&self) -> Option<String> {
-        self.request.abort.reason()
-    }
-    /// `callback(reason)` when the job is cancelled or its worker stops.
-    #[wasm_bindgen(js_name = onAbort)]
-    pub fn on_abort(&self, callback: Function) {
-        self.request.abort.on_abort(move |reason| {
-            let _ = callback.call1(&JsValue::UNDEFINED, &JsValue::from_str(reason));
-        });
-    }
-    pub fn update(&self, data: JsValue, urgent: bool) -> Result<(), JsValue> {
-        self.request.update(present(data), urgent).map_err(to_js)
-    }
-    pub fn stream(&self, kind: u8, data: JsValue) -> Result<(), JsValue> {
-        self.request.stream(part(kind), present(data)).map_err(to_js)
-    }
-    pub fn respond(&self, response: JsValue, status_name: &str, urgent: bool) -> Result<(), JsValue> {
-        self.request.respond(present(response), status(status_name)?, urgent).map_err(to_js)
-    }
+    let target = object.clone();
+    request.abort.on_abort(move |reason| {
+        ABORT_HOOK.with(|h| {
+            if let Some(hook) = h.borrow().as_ref() {
+                let _ = hook.call2(&JsValue::UNDEFINED, &target, &JsValue::from_str(reason));
+            }
+        })
+    });
+    object
 }
