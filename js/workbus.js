@@ -910,10 +910,13 @@ export class Worker extends Requesting {
 
   onJob(nameOrHandler, handlerOrOptions, options) {
     if (typeof nameOrHandler === "function") {
-      if (handlerOrOptions !== undefined) checkOptions(handlerOrOptions, "options");
+      if (checkOptions(handlerOrOptions, "options").sequential !== undefined) {
+        throw new TypeError("options.sequential applies to named handlers only: onJob(jobName, handler, { sequential })");
+      }
       this._core.onJob(undefined, nameOrHandler, false);
       return this;
     }
+    if (nameOrHandler === undefined || nameOrHandler === null) checkFunction(nameOrHandler, "handler");
     checkName(nameOrHandler, "jobName");
     checkFunction(handlerOrOptions, "handler");
     const o = checkOptions(options, "options");
