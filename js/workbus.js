@@ -227,6 +227,22 @@ class Listeners {
   }
 }
 
+/** `on`/`off`/`once` over `this._listeners`, returning `this`. */
+class Listening {
+  on(event, listener) {
+    this._listeners.add(event, listener, false);
+    return this;
+  }
+  once(event, listener) {
+    this._listeners.add(event, listener, true);
+    return this;
+  }
+  off(event, listener) {
+    this._listeners.remove(event, listener);
+    return this;
+  }
+}
+
 // ----- job contexts ----------------------------------------------------------------------------
 
 /**
@@ -604,8 +620,9 @@ function channelAdapter(name) {
  * other pages): what a runner sends that has to leave crosses the links as structured clones,
  * and what arrives is delivered here and relayed to the other links.
  */
-export class LocalBus {
+export class LocalBus extends Listening {
   constructor() {
+    super();
     this._core = new core.CoreBus();
     this._links = new Set();
     // Runners on this bus introduce themselves on every new link.
@@ -668,18 +685,6 @@ export class LocalBus {
     for (const link of [...this._links]) link.close();
   }
 
-  on(event, listener) {
-    this._listeners.add(event, listener, false);
-    return this;
-  }
-  once(event, listener) {
-    this._listeners.add(event, listener, true);
-    return this;
-  }
-  off(event, listener) {
-    this._listeners.remove(event, listener);
-    return this;
-  }
 }
 
 /** A bus linked to one postMessage endpoint (more can be added with `connect`). */
@@ -753,7 +758,7 @@ export class WorkerRegistry {
 // ----- runner ----------------------------------------------------------------------------------
 
 /** What runners and workers share: listeners and the requester side of jobs. */
-class Requesting {
+class Requesting extends Listening {
   job(workerName, params) {
     checkName(workerName, "workerName");
     return startContext(this._requester, [workerName], params, false, "params");
@@ -764,18 +769,6 @@ class Requesting {
     return startContext(this._requester, workerNames, params, true, "params");
   }
 
-  on(event, listener) {
-    this._listeners.add(event, listener, false);
-    return this;
-  }
-  once(event, listener) {
-    this._listeners.add(event, listener, true);
-    return this;
-  }
-  off(event, listener) {
-    this._listeners.remove(event, listener);
-    return this;
-  }
 }
 
 export class WorkerRunner extends Requesting {

@@ -34,6 +34,24 @@ fn slow(env: Env, ms: f64) -> JobHandler<V> {
     })
 }
 
+/// A handler that never settles, and the reason it was aborted with, once it is.
+fn patient() -> (JobHandler<V>, Rc<RefCell<Option<String>>>) {
+    let aborted = Rc::new(RefCell::new(None));
+    let a = aborted.clone();
+    let h = handler(move |r| {
+        let a = a.clone();
+        r.abort.on_abort(move |why| *a.borrow_mut() = Some(why.to_string()));
+        Box::pin(futures::future::pending())
+    });
+    (h, aborted)
+}
+
+/// Runs the simulation until the group settles.
+fn wait(sim: &Sim, g: &workbus::core::job::JobGroup<V>) -> Outcome<V> {
+    let g = g.clone();
+    sim.block_on(async move { g.wait().await })
+}
+
 fn never() -> JobHandler<V> {
     handler(|_| Box::pin(futures::future::pending()))
 }
@@ -97,7 +115,7 @@ fn job_round_trip_returns_the_payload_by_value() {
     sim.settle();
     assert!(g.is_sent());
     assert_eq!(g.job_id().unwrap().len(), 36);
-    assert!(matches!(sim.block_on({ let g = g.clone(); async move { g.wait().await } }), Outcome::Completed));
+    assert!(matches!(wait(&sim, &g), Outcome::Completed));
     assert_eq!(g.response_of("echo"), Some(V::s("hi")));
     assert_eq!(g.last_status(), Some(JobStatus::Completed));
 }
@@ -107,7 +125,7 @@ fn undefined_response_becomes_empty_object() {
     let sim = Sim::new();
     let r = started(&sim, vec![worker("w", Some(handler(|_| Box::pin(async { Ok(None) }))))]);
     let g = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
-    sim.block_on({ let g = g.clone(); async move { g.wait().await } });
+    wait(&sim, &g);
     assert_eq!(g.response_of("w"), Some(V::Obj(vec![])));
 }
 
@@ -125,7 +143,7 @@ fn updates_and_stream_events_arrive_in_order_and_stream_end_completes() {
     });
     let r = started(&sim, vec![worker("s", Some(h))]);
     let g = r.start_group(vec!["s".into()], params(None, None), true).unwrap();
-    sim.block_on({ let g = g.clone(); async move { g.wait().await } });
+    wait(&sim, &g);
     let mut kinds = Vec::new();
     loop {
         match g.next_event() {
@@ -160,7 +178,7 @@ fn timeout_fires_exactly_at_the_deadline_and_aborts_the_handler() {
     let r = started(&sim, vec![worker("w", Some(h))]);
     let t0 = sim.now();
     let g = r.start_group(vec!["w".into()], params(None, Some(100.0)), false).unwrap();
-    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    let f = failure(wait(&sim, &g));
     assert_eq!(f.reason, "timeout");
     assert_eq!(sim.now() - t0, 100.0);
     sim.settle();
@@ -180,7 +198,7 @@ fn one_deadline_covers_readiness_and_the_job() {
     let env = sim.env();
     sim.block_on(async move { r2.add_workers(vec![worker("late", Some(slow(env, 60.0)))]).await.unwrap() });
     assert!(g.is_sent());
-    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    let f = failure(wait(&sim, &g));
     assert_eq!(f.reason, "timeout");
     assert_eq!(sim.now() - t0, 100.0, "not 160: the deadline does not restart after the wait");
 }
@@ -190,7 +208,7 @@ fn readiness_timeout_fails_without_sending_and_leaves_no_watch() {
     let sim = Sim::new();
     let r = started(&sim, vec![]);
     let g = r.start_group(vec!["ghost".into()], params(None, Some(50.0)), false).unwrap();
-    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    let f = failure(wait(&sim, &g));
     assert_eq!(f.reason, "workers not ready within timeout");
     assert!(f.not_ready);
     assert!(!g.is_sent());
@@ -204,7 +222,7 @@ fn a_throwing_handler_answers_error_and_the_job_fails_with_the_details() {
     let sim = Sim::new();
     let r = started(&sim, vec![worker("bad", Some(handler(|_| Box::pin(async { Err("boom".to_string()) }))))]);
     let g = r.start_group(vec!["bad".into()], params(None, None), false).unwrap();
-    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    let f = failure(wait(&sim, &g));
     assert_eq!(f.reason, "worker 'bad' errored");
     assert_eq!(f.worker_name.as_deref(), Some("bad"));
     assert_eq!(f.status, Some(JobStatus::Error));
@@ -217,23 +235,17 @@ fn no_handler_answers_an_error_naming_the_job() {
     let r = started(&sim, vec![worker("idle", None)]);
     let p = JobParams { name: Some("ocr".into()), ..JobParams::default() };
     let g = r.start_group(vec!["idle".into()], p, false).unwrap();
-    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    let f = failure(wait(&sim, &g));
     assert_eq!(f.response, Some(V::error_object("no handler for job 'ocr'")));
     let g = r.start_group(vec!["idle".into()], params(None, None), false).unwrap();
-    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    let f = failure(wait(&sim, &g));
     assert_eq!(f.response, Some(V::error_object("no handler for job")));
 }
 
 #[test]
 fn cancel_on_error_cancels_the_other_members() {
     let sim = Sim::new();
-    let aborted = Rc::new(RefCell::new(None));
-    let a = aborted.clone();
-    let patient = handler(move |r| {
-        let a = a.clone();
-        r.abort.on_abort(move |why| *a.borrow_mut() = Some(why.to_string()));
-        Box::pin(futures::future::pending())
-    });
+    let (patient, aborted) = patient();
     let r = started(
         &sim,
         vec![
@@ -243,7 +255,7 @@ fn cancel_on_error_cancels_the_other_members() {
         ],
     );
     let g = r.start_group(vec!["ok".into(), "patient".into(), "bad".into()], params(Some(V::Num(7.0)), None), false).unwrap();
-    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    let f = failure(wait(&sim, &g));
     sim.settle();
     assert_eq!(f.reason, "worker 'bad' errored");
     assert_eq!(aborted.borrow().as_deref(), Some("worker 'bad' errored"));
@@ -257,7 +269,7 @@ fn without_cancel_on_error_the_error_response_is_recorded() {
     let r = started(&sim, vec![worker("ok", Some(echo())), worker("bad", Some(handler(|_| Box::pin(async { Err("nope".into()) }))))]);
     let p = JobParams { cancel_on_error: false, ..JobParams::default() };
     let g = r.start_group(vec!["ok".into(), "bad".into()], p, false).unwrap();
-    assert!(matches!(sim.block_on({ let g = g.clone(); async move { g.wait().await } }), Outcome::Completed));
+    assert!(matches!(wait(&sim, &g), Outcome::Completed));
     assert_eq!(g.response_of("bad"), Some(V::error_object("nope")));
 }
 
@@ -418,7 +430,7 @@ fn a_worker_sent_cancel_rejects_with_its_reason() {
     }));
     let r = started(&sim, vec![worker("w", Some(h))]);
     let g = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
-    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    let f = failure(wait(&sim, &g));
     assert_eq!(f.reason, "changed my mind");
     assert_eq!(f.status, Some(JobStatus::Cancelled));
 }
@@ -506,7 +518,7 @@ fn two_runners_on_one_bus_exchange_snapshots_and_run_jobs_across() {
     assert_eq!(a.registry().remote_workers(), vec!["echo-b"]);
     assert_eq!(b.registry().remote_workers(), vec!["asker"]);
     let g = asker.start_group(vec!["echo-b".into()], params(Some(V::s("x")), None), false).unwrap();
-    sim.block_on({ let g = g.clone(); async move { g.wait().await } });
+    wait(&sim, &g);
     assert_eq!(g.response_of("echo-b"), Some(V::s("x")));
     // a duplicate name on the same bus is rejected
     let b3 = b.clone();
@@ -630,7 +642,7 @@ fn events_follow_the_workers_own_handling() {
     let _r = started(&sim, vec![asker.clone(), worker("w", Some(h))]);
     log.borrow_mut().clear();
     let g = asker.start_group(vec!["w".into()], params(None, None), false).unwrap();
-    sim.block_on({ let g = g.clone(); async move { g.wait().await } });
+    wait(&sim, &g);
     assert_eq!(
         *log.borrow(),
         vec!["jobUpdate", "busMessage:BusJobUpdateMessage", "jobResponse", "jobCompleted", "busMessage:BusJobResponseMessage"]
@@ -715,7 +727,7 @@ fn jobs_wait_for_readiness_without_a_timeout_and_clean_up() {
     assert!(!g.is_sent(), "y is still missing");
     let r3 = r.clone();
     sim.block_on(async move { r3.add_workers(vec![worker("y", Some(echo()))]).await.unwrap() });
-    assert!(matches!(sim.block_on({ let g = g.clone(); async move { g.wait().await } }), Outcome::Completed));
+    assert!(matches!(wait(&sim, &g), Outcome::Completed));
     assert_eq!(r.registry().watch_count(), 0);
     assert_eq!(r.requester().open_count(), 0);
 }
@@ -785,25 +797,19 @@ fn realms(sim: &Sim, page_workers: Vec<Worker<V>>, realm_workers: Vec<Worker<V>>
 #[test]
 fn linked_realms_exchange_snapshots_and_run_jobs_both_ways_with_cancels_crossing() {
     let sim = Sim::new();
-    let seen = Rc::new(RefCell::new(None));
-    let s = seen.clone();
-    let patient = handler(move |r| {
-        let s = s.clone();
-        r.abort.on_abort(move |why| *s.borrow_mut() = Some(why.to_string()));
-        Box::pin(futures::future::pending())
-    });
+    let (patient, seen) = patient();
     let asker = worker("asker", Some(echo()));
     let remote_asker = worker("remote-asker", None);
     let (page, _realm, _, _) = realms(&sim, vec![asker.clone()], vec![worker("ocr", Some(echo())), worker("patient", Some(patient)), remote_asker.clone()]);
     assert_eq!(page.registry().remote_workers(), vec!["ocr", "patient", "remote-asker"]);
     let g = asker.start_group(vec!["ocr".into()], params(Some(V::s("scan")), None), false).unwrap();
-    sim.block_on({ let g = g.clone(); async move { g.wait().await } });
+    wait(&sim, &g);
     assert_eq!(g.response_of("ocr"), Some(V::s("scan")));
     let back = remote_asker.start_group(vec!["asker".into()], params(Some(V::s("hi")), None), false).unwrap();
-    sim.block_on({ let g = back.clone(); async move { g.wait().await } });
+    wait(&sim, &back);
     assert_eq!(back.response_of("asker"), Some(V::s("hi")), "jobs go both ways");
     let slow = asker.start_group(vec!["patient".into()], params(None, Some(50.0)), false).unwrap();
-    let f = failure(sim.block_on({ let g = slow.clone(); async move { g.wait().await } }));
+    let f = failure(wait(&sim, &slow));
     assert_eq!(f.reason, "timeout");
     sim.settle();
     assert_eq!(seen.borrow().as_deref(), Some("timeout"), "the cancel crossed to the other realm's handler");
@@ -820,7 +826,7 @@ fn a_silent_realm_is_gone_after_the_missed_heartbeats_and_its_jobs_fail_stopped(
     let cut_at = sim.now();
     ab.open.set(false);
     ba.open.set(false); // the realm is terminated: nothing more comes from it
-    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    let f = failure(wait(&sim, &g));
     assert_eq!(f.reason, "worker 'stuck' stopped");
     let waited = sim.now() - cut_at;
     assert!(waited > 200.0 && waited <= 400.0, "gone after 3 missed heartbeats of 100 ms, waited {waited}");
@@ -864,20 +870,14 @@ fn a_realm_that_ends_says_goodbye_and_workers_can_come_back() {
     sim.settle();
     assert_eq!(*back.borrow(), 2);
     let g = asker.start_group(vec!["ocr".into()], params(Some(V::Num(1.0)), None), false).unwrap();
-    sim.block_on({ let g = g.clone(); async move { g.wait().await } });
+    wait(&sim, &g);
     assert_eq!(g.response_of("ocr"), Some(V::Num(1.0)));
 }
 
 #[test]
 fn a_requester_realm_that_is_gone_aborts_its_jobs_here() {
     let sim = Sim::new();
-    let aborted = Rc::new(RefCell::new(None));
-    let a = aborted.clone();
-    let patient = handler(move |r| {
-        let a = a.clone();
-        r.abort.on_abort(move |why| *a.borrow_mut() = Some(why.to_string()));
-        Box::pin(futures::future::pending())
-    });
+    let (patient, aborted) = patient();
     let remote_asker = worker("remote-asker", None);
     let (page, realm, _, _) = realms(&sim, vec![worker("patient", Some(patient))], vec![remote_asker.clone()]);
     remote_asker.start_group(vec!["patient".into()], params(None, None), false).unwrap();
@@ -897,6 +897,6 @@ fn a_realm_that_goes_silent_right_after_announcing_itself_is_still_detected() {
     sim.settle();
     ab.open.set(false);
     ba.open.set(false);
-    let f = failure(sim.block_on({ let g = g.clone(); async move { g.wait().await } }));
+    let f = failure(wait(&sim, &g));
     assert_eq!(f.reason, "worker 'stuck' stopped");
 }
