@@ -698,7 +698,8 @@ fn snapshots_are_answered_once_per_new_runner() {
     let snapshots = Rc::new(RefCell::new(0));
     let s = snapshots.clone();
     let spy = Rc::new(move |_: &Rc<Message<V>>| *s.borrow_mut() += 1);
-    struct Spy(Rc<dyn Fn(&Rc<Message<V>>)>);
+    type Seen = Rc<dyn Fn(&Rc<Message<V>>)>;
+    struct Spy(Seen);
     impl Subscriber<V> for Spy {
         fn on_message(self: Rc<Self>, m: &Rc<Message<V>>) -> workbus::core::bus::Handling {
             if m.type_name() == "BusWorkerRegistryMessage" {

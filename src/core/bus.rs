@@ -31,6 +31,8 @@ pub trait Transport<V: Value> {
 /// Identifies one transport linked to a bus.
 pub type LinkId = u32;
 
+type Links<V> = Vec<(LinkId, Rc<dyn Transport<V>>)>;
+
 pub struct Bus<V: Value>(Rc<BusInner<V>>);
 
 impl<V: Value> Clone for Bus<V> {
@@ -42,7 +44,7 @@ impl<V: Value> Clone for Bus<V> {
 struct BusInner<V: Value> {
     env: Env,
     subscribers: RefCell<Subscribers<V>>,
-    links: RefCell<Vec<(LinkId, Rc<dyn Transport<V>>)>>,
+    links: RefCell<Links<V>>,
     next_link: std::cell::Cell<LinkId>,
     /// Names that left the bus: a job sent to one of them is answered "stopped", not lost.
     departed: RefCell<HashSet<String>>,
