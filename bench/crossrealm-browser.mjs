@@ -12,7 +12,7 @@ import { args, report } from "./lib/common.mjs";
 const opt = args({ impl: "raw", n: 20000, warmup: 5000, timeout: 300000 });
 const ROOT = resolve(import.meta.dirname, "..");
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".json": "application/json", ".map": "application/json" };
-const ALLOWED = ["/bench/realm/browser/", "/bench/node_modules/comlink/", "/pkg/"];
+const ALLOWED = ["/bench/realm/browser/", "/bench/lib/latency.mjs", "/bench/node_modules/comlink/", "/pkg/"];
 
 const server = createServer((req, res) => {
   const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));

@@ -7,11 +7,10 @@
 //   serves worker "echo" with serveWorkers(); jobs go out with runner.job("echo", ...).
 //   Prints { pending: true } while the package has no MessagePortBus.
 import { Worker as ThreadWorker } from "node:worker_threads";
-import { args, latency, loadWorkbus, report } from "./lib/common.mjs";
+import { args, echoPayload as payload, loadWorkbus, measureEcho, report, spawnEchoRealm } from "./lib/common.mjs";
 
 const opt = args({ impl: "raw", n: 20000, warmup: 5000 });
 const workerUrl = new URL("./realm/node-worker.mjs", import.meta.url);
-const payload = (i) => ({ i, text: "hello" });
 let once;
 let finish = async () => {};
 
@@ -49,20 +48,11 @@ if (opt.impl === "raw") {
   // >>> workbus cross-realm slot (main thread side)
   const runner = new wb.WorkerRunner();
   const thread = new ThreadWorker(workerUrl, { workerData: { impl: "workbus", workbusEntry: process.env.BENCH_WORKBUS } });
-  await runner.start();
-  const realm = await wb.spawnWorker(runner, thread);
-  once = (i) => runner.job("echo", { name: "echo", payload: payload(i) });
-  finish = async () => {
-    await runner.end();
-    await realm.terminate();
-  };
+  ({ once, finish } = await spawnEchoRealm(wb, runner, thread));
   // <<<
 } else {
   throw new TypeError(`unknown --impl ${opt.impl}`);
 }
 
-const check = await once(-1);
-if (check?.i !== -1) throw new Error(`unexpected response ${JSON.stringify(check)}`);
-const result = await latency(once, opt);
-await finish();
+const result = await measureEcho(once, opt, finish);
 report({ impl: opt.impl, n: opt.n, ...result });

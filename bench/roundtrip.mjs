@@ -7,7 +7,7 @@
 // --impl baseline is a plain-promise implementation of the same hops (MiniBus below), the
 // floor any JavaScript job system pays. --idle K adds K idle workers to the runner (workbus
 // routes a targeted message straight to its target, so the cost should not grow with K).
-import { args, latency, loadWorkbus, report } from "./lib/common.mjs";
+import { args, loadWorkbus, measureEcho, report } from "./lib/common.mjs";
 
 const opt = args({ impl: "workbus", n: 20000, warmup: 5000, idle: 0 });
 
@@ -78,10 +78,6 @@ if (opt.impl === "baseline") {
   throw new TypeError(`unknown --impl ${opt.impl}`);
 }
 
-// Sanity: the handler's answer comes back.
-const answer = await once(-1);
-if (answer?.i !== -1) throw new Error(`unexpected response ${JSON.stringify(answer)}`);
-
-const result = await latency(once, opt);
-await finish();
+// measureEcho checks first that the handler's answer comes back.
+const result = await measureEcho(once, opt, finish);
 report({ impl: opt.impl, idle: opt.idle, n: opt.n, ...result });

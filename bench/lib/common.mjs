@@ -1,5 +1,8 @@
 // Helpers shared by the benchmark scripts: argument parsing, timing statistics, memory
 // sampling, and the one-line JSON result each script prints for bench/run.mjs to collect.
+// The timing helpers live in ./latency.mjs (usable in the browser page as well).
+
+export { echoPayload, latency, measureEcho, quantile, spawnEchoRealm } from "./latency.mjs";
 
 export function args(defaults) {
   const out = { ...defaults };
@@ -13,41 +16,6 @@ export function args(defaults) {
     out[key] = typeof defaults[key] === "number" ? Number(value) : value;
   }
   return out;
-}
-
-/** Quantile (0..1) of an array of numbers (sorted in place). */
-export function quantile(values, q) {
-  values.sort((a, b) => a - b);
-  if (values.length === 0) return NaN;
-  const pos = (values.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return values[lo] + (values[hi] - values[lo]) * (pos - lo);
-}
-
-/**
- * Runs `once()` (which awaits one operation) n times after `warmup` untimed calls and returns
- * per-call latency in microseconds (p50, p99, mean) and calls per second over the timed loop.
- */
-export async function latency(once, { n, warmup }) {
-  for (let i = 0; i < warmup; i++) await once(i);
-  const samples = new Float64Array(n);
-  const start = performance.now();
-  let prev = start;
-  for (let i = 0; i < n; i++) {
-    await once(i);
-    const now = performance.now();
-    samples[i] = (now - prev) * 1000;
-    prev = now;
-  }
-  const totalMs = performance.now() - start;
-  const arr = Array.from(samples);
-  return {
-    p50_us: quantile(arr, 0.5),
-    p99_us: quantile(arr, 0.99),
-    mean_us: (totalMs * 1000) / n,
-    per_s: n / (totalMs / 1000),
-  };
 }
 
 export const macrotask = () => new Promise((resolve) => setImmediate(resolve));

@@ -1,32 +1,15 @@
 // Scenario 3: cancellation and timeouts in both directions between workbus and real Pipecat
 // over Redis, with Pipecat's statuses and reasons on both sides.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { JobError, JobGroupError, Worker } from "workbus";
-import { startRedis } from "./redis.mjs";
-import { T, jsWorker, sleep, startJsSession, startPySession, waitRegistered } from "./helpers.mjs";
+import { T, jsWorker, sleep, usePyJsSessions } from "./helpers.mjs";
 
-let redis;
+const requester = new Worker("js-requester");
+const worker = jsWorker("js-worker");
 let py;
 let js;
-let requester;
-let worker;
-
-before(async () => {
-  redis = await startRedis();
-  py = await startPySession(redis.url, { watch: ["js-worker", "js-temp"] });
-  requester = new Worker("js-requester");
-  worker = jsWorker("js-worker");
-  js = await startJsSession(redis.url, { workers: [requester, worker] });
-  await waitRegistered(js.runner.registry, ["py-worker", "py-helper", "py-requester"]);
-  await py.waitFor((e) => e.event === "registered" && e.worker === "js-worker", 10_000, "registration of js-worker");
-});
-
-after(async () => {
-  await js?.close();
-  await py?.stop();
-  await redis?.stop();
-});
+usePyJsSessions({ watch: ["js-worker", "js-temp"], workers: [requester, worker], seenByPy: ["js-worker"] }, (s) => ({ py, js } = s));
 
 const pyCancel = (jobId) => py.waitFor((e) => e.event === "job_cancelled" && e.job_id === jobId, 5000, `Python's cancel of ${jobId}`);
 const pyStarted = (jobId) => py.waitFor((e) => e.event === "job_started" && e.job_id === jobId, 5000, `Python's start of ${jobId}`);

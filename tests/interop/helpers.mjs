@@ -5,8 +5,10 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Worker } from "workbus";
+import { startRedis } from "./redis.mjs";
 
 export const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, "..", "..");
@@ -150,6 +152,54 @@ export function startPySession(redisUrl, { channel, runner = "runner-py", worker
   return startPython("py_session.py", args);
 }
 
+/** The workers py_session.py hosts by default. */
+export const PY_WORKERS = ["py-worker", "py-helper", "py-requester"];
+
+/** Waits until py_session.py reports the registration of the worker `name`; resolves with that event. */
+export function pyRegistered(py, name, ms = 10_000) {
+  return py.waitFor((e) => e.event === "registered" && e.worker === name, ms, `registration of ${name}`);
+}
+
+/**
+ * A private Redis server with py_session.py (watching `watch`) and a workbus runner
+ * (startJsSession, with `workers`) on it. The JS runner starts first when `jsFirst` is set.
+ * Resolves with { redis, py, js, stop() } once the JS runner has registered the Python workers
+ * and py_session.py has registered every worker named in `seenByPy`. stop() closes all three.
+ */
+export async function startPyJsSessions({ watch = [], workers = [], jsFirst = false, seenByPy = [] } = {}) {
+  const session = { redis: await startRedis(), py: null, js: null };
+  session.stop = async () => {
+    await session.js?.close();
+    await session.py?.stop();
+    await session.redis.stop();
+  };
+  const { url } = session.redis;
+  try {
+    if (jsFirst) session.js = await startJsSession(url, { workers });
+    session.py = await startPySession(url, { watch });
+    session.js ??= await startJsSession(url, { workers });
+    for (const name of seenByPy) await pyRegistered(session.py, name);
+    await waitRegistered(session.js.runner.registry, PY_WORKERS);
+  } catch (error) {
+    await session.stop();
+    throw error;
+  }
+  return session;
+}
+
+/**
+ * The test file's fixture: startPyJsSessions(options) before its tests (handing the session to
+ * `started`) and the session's stop() after them.
+ */
+export function usePyJsSessions(options, started) {
+  let session;
+  before(async () => {
+    session = await startPyJsSessions(options);
+    started(session);
+  });
+  after(() => session?.stop());
+}
+
 /** A promise that resolves when `signal` aborts, or after `ms`. */
 function pause(ms, signal) {
   return new Promise((ok, fail) => {
@@ -220,6 +270,26 @@ export function jsWorker(name) {
       return { via: name, answer };
     });
   return worker;
+}
+
+/**
+ * The events of an "analyze" job on `text` (as the Python and JavaScript workers send them):
+ * two updates, then a stream of the words whose end is analyzeResponse(text, worker).
+ */
+export function analyzeEvents(text, worker) {
+  const words = text.split(/\s+/).filter(Boolean);
+  return [
+    { type: "update", data: { percent: 50 } },
+    { type: "update", data: { percent: 100 } },
+    { type: "stream_start", data: { words: words.length } },
+    ...words.map((word) => ({ type: "stream_data", data: { word } })),
+    { type: "stream_end", data: analyzeResponse(text, worker) },
+  ];
+}
+
+/** The response of an "analyze" job on `text` from `worker`. */
+export function analyzeResponse(text, worker) {
+  return { summary: text.split(/\s+/).filter(Boolean).join(" ").toUpperCase(), worker };
 }
 
 /** Collects a context's events and its outcome: { events, response } or { events, error }. */

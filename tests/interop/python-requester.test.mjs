@@ -1,45 +1,21 @@
 // Scenario 2: workbus workers answer jobs that a real Pipecat worker requests with
 // `async with self.job(...)`, and a Pipecat `job_group(...)` spans Python and JS workers.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startRedis } from "./redis.mjs";
-import { T, jsWorker, median, startJsSession, startPySession, waitRegistered } from "./helpers.mjs";
+import { T, analyzeEvents, analyzeResponse, jsWorker, median, usePyJsSessions } from "./helpers.mjs";
 
-let redis;
+const worker = jsWorker("js-worker");
+const other = jsWorker("js-other");
 let py;
 let js;
-let worker;
-let other;
-
-before(async () => {
-  redis = await startRedis();
-  // The JS runner starts first here: discovery must work in either start order.
-  worker = jsWorker("js-worker");
-  other = jsWorker("js-other");
-  js = await startJsSession(redis.url, { workers: [worker, other] });
-  py = await startPySession(redis.url, { watch: ["js-worker", "js-other"] });
-  await py.waitFor((e) => e.event === "registered" && e.worker === "js-other", 10_000, "registration of js-other");
-  await waitRegistered(js.runner.registry, ["py-worker", "py-helper", "py-requester"]);
-});
-
-after(async () => {
-  await js?.close();
-  await py?.stop();
-  await redis?.stop();
-});
+// The JS runner starts first here: discovery must work in either start order.
+usePyJsSessions({ watch: ["js-worker", "js-other"], workers: [worker, other], jsFirst: true, seenByPy: ["js-other"] }, (s) => ({ py, js } = s));
 
 test("a Python job(...) to a JS worker: updates and stream events, the stream end as response", T, async () => {
   const r = await py.request({ cmd: "job", worker: "js-worker", name: "analyze", payload: { text: "from python" }, timeout: 10 });
   assert.equal(r.ok, true, JSON.stringify(r));
-  assert.deepEqual(r.events, [
-    { type: "update", data: { percent: 50 } },
-    { type: "update", data: { percent: 100 } },
-    { type: "stream_start", data: { words: 2 } },
-    { type: "stream_data", data: { word: "from" } },
-    { type: "stream_data", data: { word: "python" } },
-    { type: "stream_end", data: { summary: "FROM PYTHON", worker: "js-worker" } },
-  ]);
-  assert.deepEqual(r.response, { summary: "FROM PYTHON", worker: "js-worker" });
+  assert.deepEqual(r.events, analyzeEvents("from python", "js-worker"));
+  assert.deepEqual(r.response, analyzeResponse("from python", "js-worker"));
   const request = worker.requests.find((q) => q.id === r.job_id);
   assert.deepEqual(request, { id: r.job_id, name: "analyze", source: "py-requester", payload: { text: "from python" } });
 });

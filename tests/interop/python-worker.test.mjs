@@ -1,42 +1,26 @@
 // Scenario 1: Python workers (real Pipecat, py_session.py) answer jobs from a workbus runner,
 // over Redis pub/sub on Pipecat's default channel, with updates and streams.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { JobError, JobGroupError, Worker } from "workbus";
-import { startRedis } from "./redis.mjs";
-import { T, collect, jsWorker, median, startJsSession, startPySession, waitRegistered } from "./helpers.mjs";
+import { PY_WORKERS, T, analyzeEvents, analyzeResponse, collect, jsWorker, median, pyRegistered, usePyJsSessions } from "./helpers.mjs";
 
-let redis;
+const requester = new Worker("js-requester");
+const helper = jsWorker("js-worker");
 let py;
 let js;
-let requester;
-let helper;
-
-before(async () => {
-  redis = await startRedis();
-  py = await startPySession(redis.url, { watch: ["js-requester", "js-worker"] });
-  requester = new Worker("js-requester");
-  helper = jsWorker("js-worker");
-  js = await startJsSession(redis.url, { workers: [requester, helper] });
-  await waitRegistered(js.runner.registry, ["py-worker", "py-helper", "py-requester"]);
-});
-
-after(async () => {
-  await js?.close();
-  await py?.stop();
-  await redis?.stop();
-});
+usePyJsSessions({ watch: ["js-requester", "js-worker"], workers: [requester, helper] }, (s) => ({ py, js } = s));
 
 test("the registry handshake: each side registers the other's workers with their runner", T, async () => {
   const { registry } = js.runner;
   assert.equal(js.bus.channel, "pipecat:bus");
-  for (const name of ["py-worker", "py-helper", "py-requester"]) {
+  for (const name of PY_WORKERS) {
     assert.deepEqual(registry.get(name), { workerName: name, runner: "runner-py" });
   }
   assert.ok(registry.remoteWorkers.includes("py-worker"));
   assert.deepEqual(registry.localWorkers.sort(), ["js-requester", "js-worker"]);
   for (const name of ["js-requester", "js-worker"]) {
-    const seen = await py.waitFor((e) => e.event === "registered" && e.worker === name, 10_000, `registration of ${name}`);
+    const seen = await pyRegistered(py, name);
     assert.equal(seen.runner, "runner-js");
   }
 });
@@ -45,16 +29,8 @@ test("a Python worker answers with updates and a stream; the stream end is the r
   const ctx = requester.job("py-worker", { name: "analyze", payload: { text: "workbus speaks pipecat" }, timeout: 10_000 });
   const { events, response, error } = await collect(ctx);
   assert.equal(error, undefined);
-  assert.deepEqual(events, [
-    { type: "update", data: { percent: 50 } },
-    { type: "update", data: { percent: 100 } },
-    { type: "stream_start", data: { words: 3 } },
-    { type: "stream_data", data: { word: "workbus" } },
-    { type: "stream_data", data: { word: "speaks" } },
-    { type: "stream_data", data: { word: "pipecat" } },
-    { type: "stream_end", data: { summary: "WORKBUS SPEAKS PIPECAT", worker: "py-worker" } },
-  ]);
-  assert.deepEqual(response, { summary: "WORKBUS SPEAKS PIPECAT", worker: "py-worker" });
+  assert.deepEqual(events, analyzeEvents("workbus speaks pipecat", "py-worker"));
+  assert.deepEqual(response, analyzeResponse("workbus speaks pipecat", "py-worker"));
   assert.match(ctx.jobId, /^[0-9a-f-]{36}$/);
 });
 
@@ -109,14 +85,7 @@ test("a job group over two Python workers: events name their worker, responses b
   for (const worker of ["py-worker", "py-helper"]) {
     assert.deepEqual(
       events.filter((e) => e.workerName === worker).map((e) => [e.type, e.data]),
-      [
-        ["update", { percent: 50 }],
-        ["update", { percent: 100 }],
-        ["stream_start", { words: 2 }],
-        ["stream_data", { word: "a" }],
-        ["stream_data", { word: "b" }],
-        ["stream_end", { summary: "A B", worker }],
-      ],
+      analyzeEvents("a b", worker).map((e) => [e.type, e.data]),
     );
   }
 });

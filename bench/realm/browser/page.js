@@ -1,33 +1,11 @@
 // The page side of bench/crossrealm-browser.mjs: ?impl=raw|comlink|workbus|load&n=&warmup=
 // Publishes { result } or { error } on window.__bench.
+import { echoPayload as payload, measureEcho, spawnEchoRealm } from "../../lib/latency.mjs";
+
 const params = new URLSearchParams(location.search);
 const impl = params.get("impl");
 const n = Number(params.get("n") ?? 20000);
 const warmup = Number(params.get("warmup") ?? 5000);
-const payload = (i) => ({ i, text: "hello" });
-
-function quantile(values, q) {
-  values.sort((a, b) => a - b);
-  const pos = (values.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return values[lo] + (values[hi] - values[lo]) * (pos - lo);
-}
-
-async function latency(once) {
-  for (let i = 0; i < warmup; i++) await once(i);
-  const samples = new Array(n);
-  const start = performance.now();
-  let prev = start;
-  for (let i = 0; i < n; i++) {
-    await once(i);
-    const now = performance.now();
-    samples[i] = (now - prev) * 1000;
-    prev = now;
-  }
-  const total = performance.now() - start;
-  return { p50_us: quantile(samples, 0.5), p99_us: quantile(samples, 0.99), mean_us: (total * 1000) / n, per_s: n / (total / 1000) };
-}
 
 async function main() {
   const workerUrl = new URL(`worker.js?impl=${impl}`, location.href);
@@ -70,21 +48,12 @@ async function main() {
     if (!("MessagePortBus" in wb) || typeof wb.spawnWorker !== "function") return { impl, pending: true };
     // >>> workbus cross-realm slot (page side): the runner spawns the Web Worker that serves "echo".
     const runner = new wb.WorkerRunner({ name: "page" });
-    await runner.start();
-    const realm = await wb.spawnWorker(runner, workerUrl);
-    once = (i) => runner.job("echo", { name: "echo", payload: payload(i) });
-    finish = async () => {
-      await runner.end();
-      await realm.terminate();
-    };
+    ({ once, finish } = await spawnEchoRealm(wb, runner, workerUrl));
     // <<<
   } else {
     throw new Error(`unknown impl ${impl}`);
   }
-  const check = await once(-1);
-  if (check?.i !== -1) throw new Error(`unexpected response ${JSON.stringify(check)}`);
-  const result = await latency(once);
-  await finish();
+  const result = await measureEcho(once, { n, warmup }, finish);
   return { impl, n, ...result };
 }
 
