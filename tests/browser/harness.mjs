@@ -4,11 +4,13 @@
 // The server (127.0.0.1, a free port) serves
 //   /workbus/...  the repository's pkg/web/ (the browser entry of the built package)
 //   /readme/...   the README's Web Worker example, extracted from its code blocks (readme.mjs)
-//   /...          tests/browser/pages/
+//   /...          tests/browser/pages/, where /<name>.html is the page shell (shell.mjs) that runs
+//                 pages/<name>.js as its module script
 // Test pages load the package with an import map, {"imports": {"workbus": "/workbus/index.js"}},
 // so their code imports "workbus" exactly as a user writes it. Import maps do not apply inside
 // module Web Workers, so a worker script imports "/workbus/index.js" by its path.
 import assert from "node:assert/strict";
+import { after, before } from "node:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -16,6 +18,7 @@ import { dirname, extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { readmeFiles } from "./readme.mjs";
+import { pageHtml } from "./shell.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, "..", "..");
@@ -61,7 +64,11 @@ export async function startServer() {
       if (Object.hasOwn(files, name)) [body, type] = [files[name], TYPES[extname(name)]];
     } else {
       const file = fileUnder(pagesDir, pathname === "/" ? "index.html" : pathname.slice(1));
+      const shell = /^\/([\w-]+)\.html$/.exec(pathname);
       if (file) [body, type] = [readFileSync(file), TYPES[extname(file)]];
+      else if (shell && fileUnder(pagesDir, `${shell[1]}.js`)) {
+        [body, type] = [pageHtml(shell[1], `import "./${shell[1]}.js";`), TYPES[".html"]];
+      }
     }
     if (body === null) {
       res.writeHead(404, { "content-type": "text/plain" }).end(`not found: ${pathname}`);
@@ -82,6 +89,25 @@ export async function startServer() {
         server.close(() => ok());
       }),
   };
+}
+
+/**
+ * Registers the test file's before/after hooks: before its tests, starts a server (`start`,
+ * startServer by default; it resolves with an object that has close()) and headless Chromium;
+ * after them, closes the browser, then the server. Returns { server, browser }, filled in by
+ * the before hook.
+ */
+export function useServerAndBrowser(start = startServer) {
+  const env = { server: null, browser: null };
+  before(async () => {
+    env.server = await start();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
 }
 
 const CHROMIUM = process.env.WORKBUS_CHROMIUM || "/usr/bin/chromium";

@@ -11,16 +11,16 @@
 //   - adding a worker in a new Web Worker with the keyboard only, and a child worker on the page;
 //   - no console errors. Screenshots: tests/artifacts/playground.png (full page),
 //     tests/artifacts/playground-narrow.png and www/screenshot.png (the one the README shows).
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { assertNoErrors, launchBrowser, openPage, root } from "./harness.mjs";
+import { assertNoErrors, openPage, root, useServerAndBrowser } from "./harness.mjs";
 
 const artifacts = join(root, "tests", "artifacts");
 
-/** Starts scripts/playground on a free port; resolves with { url, stop() }. */
+/** Starts scripts/playground on a free port; resolves with { url, close() }. */
 async function startPlayground() {
   const child = spawn(join(root, "scripts", "playground"), ["--port", "0", "--no-build"], {
     cwd: root,
@@ -46,7 +46,7 @@ async function startPlayground() {
   });
   return {
     url,
-    stop: () =>
+    close: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once("exit", () => resolve());
@@ -55,18 +55,12 @@ async function startPlayground() {
   };
 }
 
-let server;
-let browser;
 let opened;
-before(async () => {
-  server = await startPlayground();
-  browser = await launchBrowser();
-});
+// Registered before useServerAndBrowser's hook, so it runs first: the page closes before the browser.
 after(async () => {
   await opened?.page.close();
-  await browser?.close();
-  await server?.stop();
 });
+const env = useServerAndBrowser(startPlayground);
 
 const job = (page, n) => page.locator(`.job[data-job="${n}"]`);
 const member = (page, n, name) => job(page, n).locator(`.member[data-member="${name}"]`);
@@ -100,7 +94,7 @@ async function presetAndRun(page, preset, kind) {
 }
 
 test("the playground: a live session driven by clicks and keys", { timeout: 120_000 }, async (t) => {
-  opened = await openPage(browser.context, server.url);
+  opened = await openPage(env.browser.context, env.server.url);
   const { page } = opened;
   await page.setViewportSize({ width: 1440, height: 1000 });
 

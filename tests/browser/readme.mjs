@@ -11,6 +11,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { pageHtml } from "./shell.mjs";
 
 const readmePath = join(resolve(dirname(fileURLToPath(import.meta.url)), "..", ".."), "README.md");
 export const SECTION = "Workers in Web Workers and worker threads";
@@ -49,20 +50,10 @@ export function readmeFiles() {
   for (const { file, code } of blocks) {
     files[file] = file === page.file ? code : code.replace(/(from\s+|import\s*\(\s*)(["'])workbus\2/g, '$1"/workbus/index.js"');
   }
-  files["index.html"] = `<!doctype html>
-<html>
-<head>
-<meta charset="utf-8">
-<title>workbus: the README's Web Worker example</title>
-<script type="importmap">{ "imports": { "workbus": "/workbus/index.js" } }</script>
-</head>
-<body>
-<script type="module">
-  // Resolves once ${page.file} has run to its end (its top-level awaits included).
-  window.ready = import("./${page.file}");
-</script>
-</body>
-</html>
-`;
+  files["index.html"] = pageHtml(
+    "the README's Web Worker example",
+    `  // Resolves once ${page.file} has run to its end (its top-level awaits included).
+  window.ready = import("./${page.file}");`,
+  );
   return files;
 }

@@ -1,21 +1,12 @@
 // The README's Web Worker example, run as written: its page script and worker script are the
 // README's code blocks (see readme.mjs), served under /readme/ with a page that has the import
 // map for "workbus".
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { T, assertNoErrors, launchBrowser, openPage, startServer } from "./harness.mjs";
+import { T, assertNoErrors, openPage, useServerAndBrowser } from "./harness.mjs";
 import { SECTION, readmeFiles } from "./readme.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 test("the README's page + Web Worker example runs as written", T, async (t) => {
   const files = readmeFiles();
@@ -24,7 +15,7 @@ test("the README's page + Web Worker example runs as written", T, async (t) => {
     ["index.html", "main.js", "ocr-worker.js"],
     `README section "${SECTION}": a \`\`\`js block starting "// main.js" (calls spawnWorker) and one starting "// ocr-worker.js"`,
   );
-  const opened = await openPage(browser.context, `${server.origin}/readme/index.html`);
+  const opened = await openPage(env.browser.context, `${env.server.origin}/readme/index.html`);
   t.after(() => opened.page.close());
   assert.equal(await opened.page.evaluate(() => document.body.innerText.trim()), "page 1: Hello, world");
   const logs = opened.logs.filter((l) => l.startsWith("[page log]")).map((l) => l.replace(/^\[page log\] (.*) \(.*\)$/, "$1"));

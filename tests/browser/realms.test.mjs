@@ -1,7 +1,8 @@
-// A page and two module Web Workers in headless Chromium (pages/realms.html, realms.js,
-// realm.worker.js): the page spawns the workers with spawnWorker(), each worker serves its
-// workers with serveWorkers(). Liveness on both sides: heartbeat every 50 ms, gone after 3
-// misses (150 ms). Every test opens a fresh page and checks that it logged no console error.
+// A page and two module Web Workers in headless Chromium (pages/realms.js, served as
+// realms.html, and pages/realm.worker.js): the page spawns the workers with spawnWorker(), each
+// worker serves its workers with serveWorkers(). Liveness on both sides: heartbeat every 50 ms,
+// gone after 3 misses (150 ms). Every test opens a fresh page and checks that it logged no
+// console error.
 //
 // Assumptions (readings of the contract where it is not explicit):
 // - RemoteRealm.workers lists the realm's workers in the order serveWorkers() was given them.
@@ -10,26 +11,17 @@
 // - The page's LocalBus, linked both to the Web Workers (ports) and to a BroadcastChannel,
 //   relays between its links, so a second page on the channel sees the Web Workers' workers
 //   and can run jobs on them.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { T, assertNoErrors, launchBrowser, openPage, startServer } from "./harness.mjs";
+import { T, assertNoErrors, openPage, useServerAndBrowser } from "./harness.mjs";
 
 const REALM_WORKERS = (n) => [`ocr-${n}`, `who-${n}`, `slow-${n}`, `ask-${n}`];
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 /** Opens realms.html (+ query); closes the page when the test ends, after checking its console. */
 async function realmsPage(t, query = "") {
-  const opened = await openPage(browser.context, `${server.origin}/realms.html${query}`);
+  const opened = await openPage(env.browser.context, `${env.server.origin}/realms.html${query}`);
   t.after(() => opened.page.close());
   return opened;
 }
@@ -201,7 +193,7 @@ test("a Web Worker terminated mid-job: the page's job fails within the heartbeat
 test("a second page joins over BroadcastChannelBus and sees the same workers", T, async (t) => {
   const channel = "workbus-test";
   const first = await realmsPage(t, `?channel=${channel}`);
-  const second = await openPage(browser.context, `${server.origin}/second.html?channel=${channel}`);
+  const second = await openPage(env.browser.context, `${env.server.origin}/second.html?channel=${channel}`);
   t.after(() => second.page.close());
   const result = await second.page.evaluate(async () => {
     const { runner } = window;

@@ -1,22 +1,13 @@
 // The plumbing: the built package loads in a page through an import map, init() fetches the
 // wasm from the static server, and a job runs between two workers of the page's own runner.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { T, assertNoErrors, launchBrowser, openPage, startServer } from "./harness.mjs";
+import { T, assertNoErrors, openPage, useServerAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 test("a page loads workbus with init() and runs a job with updates", T, async () => {
-  const opened = await openPage(browser.context, `${server.origin}/smoke.html`);
+  const opened = await openPage(env.browser.context, `${env.server.origin}/smoke.html`);
   const result = await opened.page.evaluate(() => window.result);
   assert.deepEqual(result, {
     events: [

@@ -3,23 +3,12 @@
 // (the server runs under a small shell guard that kills it when our pipe to it closes).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../lib/free-port.mjs";
 
 const REDIS = process.env.WORKBUS_REDIS_SERVER || "redis-server";
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves true once something on `port` answers PING with +PONG. */
 function ping(port) {

@@ -1,7 +1,7 @@
-// The page of realms.test.mjs: a runner "page" hosting "page-echo" and "who-page", linked to two
-// module Web Workers (realm.worker.js) spawned with spawnWorker(). With ?channel=<name>, its bus
-// is also linked to the BroadcastChannel <name>. The tests drive it through window.runner,
-// window.realms and window.workbus (the package's exports).
+// The page of realms.test.mjs (served as realms.html): a runner "page" hosting "page-echo" and
+// "who-page", linked to two module Web Workers (realm.worker.js) spawned with spawnWorker().
+// With ?channel=<name>, its bus is also linked to the BroadcastChannel <name>. The tests drive
+// it through window.runner, window.realms and window.workbus (the package's exports).
 import init, * as workbus from "workbus";
 
 const { Worker, WorkerRunner, spawnWorker } = workbus;
