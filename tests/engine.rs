@@ -901,3 +901,24 @@ fn a_realm_that_goes_silent_right_after_announcing_itself_is_still_detected() {
     let f = failure(wait(&sim, &g));
     assert_eq!(f.reason, "worker 'stuck' stopped");
 }
+
+#[test]
+fn realms_find_each_other_again_after_an_outage() {
+    let sim = Sim::new();
+    let asker = worker("asker", None);
+    let (page, realm, ab, ba) = realms(&sim, vec![asker.clone()], vec![worker("ocr", Some(echo()))]);
+    let stuck = asker.start_group(vec!["ocr".into()], params(None, None), false).unwrap();
+    ab.open.set(false);
+    ba.open.set(false);
+    sim.advance(1000.0); // both sides miss each other's heartbeats
+    assert_eq!(failure(stuck.outcome().unwrap()).reason, "worker 'ocr' stopped");
+    assert!(page.registry().remote_workers().is_empty() && realm.registry().remote_workers().is_empty());
+    ab.open.set(true);
+    ba.open.set(true);
+    sim.advance(300.0); // a heartbeat from a stranger gets a snapshot, and one back
+    assert_eq!(page.registry().remote_workers(), vec!["ocr"]);
+    assert_eq!(realm.registry().remote_workers(), vec!["asker"]);
+    let g = asker.start_group(vec!["ocr".into()], params(Some(V::s("again")), None), false).unwrap();
+    wait(&sim, &g);
+    assert_eq!(g.response_of("ocr"), Some(V::s("again")));
+}

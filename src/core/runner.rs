@@ -57,6 +57,8 @@ struct RunnerState<V: Value> {
     known_runners: HashSet<String>,
     /// Remote runners that send heartbeats, with when they were last heard from.
     heard_from: Vec<(String, f64)>,
+    /// Unknown runners we introduced ourselves to, and when.
+    greeted: Vec<(String, f64)>,
     liveness: Liveness,
     /// Finishing waits for the runner's own queued answers to be handled first.
     teardown_pending: bool,
@@ -98,6 +100,7 @@ impl<V: Value> Runner<V> {
                 entries: Vec::new(),
                 known_runners: HashSet::new(),
                 heard_from: Vec::new(),
+                greeted: Vec::new(),
                 liveness: Liveness::default(),
                 teardown_pending: false,
                 sink: None,
@@ -398,7 +401,11 @@ impl<V: Value> RunnerInner<V> {
         for entry in workers {
             self.registry.register(ReadyData { worker_name: entry.name, runner: runner.clone() }).await;
         }
-        let is_new = self.state.borrow_mut().known_runners.insert(runner);
+        let is_new = {
+            let mut s = self.state.borrow_mut();
+            s.greeted.retain(|(r, _)| *r != runner);
+            s.known_runners.insert(runner)
+        };
         if is_new {
             self.send_registry();
         }
@@ -460,6 +467,29 @@ impl<V: Value> RunnerInner<V> {
         }
     }
 
+    /// A heartbeat from a runner we do not know (it came back after an outage, or its snapshot
+    /// was lost): introduce ourselves, at most once per liveness window, so that it answers
+    /// with its snapshot.
+    fn greet(&self, runner: &str) {
+        let now = self.env.now();
+        let window = {
+            let s = self.state.borrow();
+            s.liveness.interval * s.liveness.misses as f64
+        };
+        {
+            let mut s = self.state.borrow_mut();
+            if s.phase != RunnerPhase::Running {
+                return;
+            }
+            match s.greeted.iter_mut().find(|(r, _)| r == runner) {
+                Some((_, at)) if now - *at < window => return,
+                Some((_, at)) => *at = now,
+                None => s.greeted.push((runner.to_string(), now)),
+            }
+        }
+        self.announce(self.entries(false));
+    }
+
     /// A bare system message from another runner is its heartbeat.
     fn heard(&self, runner: &str) {
         let now = self.env.now();
@@ -484,6 +514,7 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
         }
         match &message.body {
             Body::System if self.state.borrow().known_runners.contains(&message.source) => self.heard(&message.source),
+            Body::System => self.greet(&message.source),
             Body::End { reason } => {
                 let (runner, reason) = (Runner(self.clone()), reason.clone());
                 self.env.spawn(Box::pin(async move { runner.end(reason, DEFAULT_GRACE_MS).await }));
