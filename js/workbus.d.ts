@@ -488,6 +488,12 @@ export interface RedisBusOptions extends DecodeLimits {
   subscriber?: RedisClientLike;
   /** The pub/sub channel (default `"pipecat:bus"`, as Pipecat's). */
   channel?: string;
+  /**
+   * A shared secret: messages are sealed with HMAC-SHA256 and only sealed, fresh (≤ 60 s)
+   * messages with a matching code are accepted. Only workbus peers with the same secret can then
+   * talk on the channel (Python Pipecat does not seal). See docs/security.md.
+   */
+  secret?: string;
 }
 
 /**

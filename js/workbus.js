@@ -1226,6 +1226,7 @@ export class RedisBus extends LocalBus {
     const channel = o.channel === undefined ? "pipecat:bus" : checkName(o.channel, "options.channel");
     const maxBytes = checkLimit(o.maxBytes, "options.maxBytes");
     const maxDepth = checkLimit(o.maxDepth, "options.maxDepth");
+    const secret = o.secret === undefined ? undefined : checkName(o.secret, "options.secret");
     super();
     this.channel = channel;
     const client = o.client;
@@ -1241,7 +1242,7 @@ export class RedisBus extends LocalBus {
       Promise.resolve(client.publish(channel, text)).catch((e) => this._report(new Error(`could not publish to Redis: ${e?.message ?? e}`)));
     };
     // Nothing leaves before the subscription is active, so no reply to us can be missed.
-    const id = this._core.addJsonLink((text) => (subscribed ? publish(text) : waiting.push(text)));
+    const id = this._core.addJsonLink((text) => (subscribed ? publish(text) : waiting.push(text)), secret);
     const receive = (text) => {
       const seen = echoes.get(text);
       if (seen !== undefined) {

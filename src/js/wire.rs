@@ -99,8 +99,8 @@ pub fn encode(message: &Message<JsValue>) -> Result<String, String> {
     Ok(wire::to_text(&wire::encode(message)?, &float_text))
 }
 
-/// A message from Pipecat's JSON text: `Ok(None)` for a type outside the catalogue.
-pub fn decode(text: &str, limits: Limits) -> Result<Option<Message<JsValue>>, String> {
+/// Pipecat's JSON text as a tree, within the limits.
+pub fn parse(text: &str, limits: Limits) -> Result<Json, String> {
     if text.len() > limits.max_bytes {
         return Err(format!("message of {} bytes is over the limit of {}", text.len(), limits.max_bytes));
     }
@@ -109,8 +109,22 @@ pub fn decode(text: &str, limits: Limits) -> Result<Option<Message<JsValue>>, St
     if wire::depth(&tree) > limits.max_depth {
         return Err(format!("nested deeper than {} levels", limits.max_depth));
     }
-    wire::decode(&tree)
+    Ok(tree)
 }
+
+/// A message from Pipecat's JSON text: `Ok(None)` for a type outside the catalogue.
+pub fn decode(text: &str, limits: Limits) -> Result<Option<Message<JsValue>>, String> {
+    wire::decode(&parse(text, limits)?)
+}
+
+/// A message from a sealed wrapper (a link with a shared secret).
+pub fn decode_sealed(text: &str, secret: &str, limits: Limits, now_ms: f64) -> Result<Option<Message<JsValue>>, String> {
+    let inner = wire::auth::open(secret, &parse(text, limits)?, now_ms, SEAL_MAX_AGE_MS)?;
+    decode(&inner, limits)
+}
+
+/// How old a sealed message may be (clock skew included).
+const SEAL_MAX_AGE_MS: f64 = 60_000.0;
 
 /// `encodeMessage(message)`: a message object (as listeners see it) in Pipecat's JSON text.
 #[wasm_bindgen(js_name = encodeMessage)]

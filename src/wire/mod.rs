@@ -7,6 +7,7 @@
 //! caller), anything malformed is an error naming the problem. Nested typed values that are not
 //! bytes (frames, LLM contexts, …) travel through unchanged as `{__type__, __data__}` objects.
 
+pub mod auth;
 pub mod fields;
 
 use crate::core::message::{FrameDirection, Message};
