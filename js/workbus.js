@@ -1198,7 +1198,16 @@ export function encodeMessage(message) {
  */
 export function decodeMessage(text, limits) {
   const l = checkOptions(limits, "limits");
-  return core.decodeMessage(textOf(text, "text"), checkLimit(l.maxBytes, "limits.maxBytes"), checkLimit(l.maxDepth, "limits.maxDepth"));
+  const maxBytes = checkLimit(l.maxBytes, "limits.maxBytes");
+  return core.decodeMessage(withinLimit(textOf(text, "text"), maxBytes), maxBytes, checkLimit(l.maxDepth, "limits.maxDepth"));
+}
+
+const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Refuses text that cannot fit `maxBytes` before it is copied into the engine (UTF-8 is never shorter). */
+function withinLimit(text, maxBytes = DEFAULT_MAX_BYTES) {
+  if (text.length > maxBytes) throw new Error(`malformed Pipecat message: message of at least ${text.length} bytes is over the limit of ${maxBytes}`);
+  return text;
 }
 
 function textOf(data, name) {
@@ -1248,6 +1257,10 @@ export class RedisBus extends LocalBus {
       if (seen !== undefined) {
         if (seen > 1) echoes.set(text, seen - 1);
         else echoes.delete(text);
+        return;
+      }
+      if (text.length > (maxBytes ?? DEFAULT_MAX_BYTES)) {
+        this._report(new Error(`dropped a message of at least ${text.length} bytes: over the limit`));
         return;
       }
       const problem = this._core.receiveJson(text, id, maxBytes, maxDepth);

@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 
 impl WireValue for JsValue {
     fn to_json(&self) -> Result<Json, String> {
-        to_json(self, 0, true)
+        to_json(self, 0, Limits::default().max_depth, true)
     }
     fn from_json(json: &Json) -> Self {
         from_json(json)
@@ -19,9 +19,9 @@ impl WireValue for JsValue {
 
 /// JS value → JSON tree. With `bytes`, binary data becomes Pipecat's bytes envelope; without,
 /// the value is taken literally (a parsed JSON text).
-fn to_json(v: &JsValue, depth: usize, bytes: bool) -> Result<Json, String> {
-    if depth > Limits::default().max_depth {
-        return Err(format!("nested deeper than {} levels", Limits::default().max_depth));
+fn to_json(v: &JsValue, depth: usize, max_depth: usize, bytes: bool) -> Result<Json, String> {
+    if depth > max_depth {
+        return Err(format!("nested deeper than {max_depth} levels"));
     }
     if v.is_null() || v.is_undefined() || v.is_function() {
         return Ok(Json::Null);
@@ -39,7 +39,8 @@ fn to_json(v: &JsValue, depth: usize, bytes: bool) -> Result<Json, String> {
         return Err("a bigint or symbol cannot be sent as JSON".into());
     }
     if bytes {
-        if let Some(a) = v.dyn_ref::<Uint8Array>() {
+        // A real view, not an object that merely has Uint8Array's prototype.
+        if let Some(a) = v.dyn_ref::<Uint8Array>().filter(|_| ArrayBuffer::is_view(v)) {
             return Ok(Json::typed(BYTES_TAG, Json::Str(wire::base64_encode(&a.to_vec()))));
         }
         if let Some(b) = v.dyn_ref::<ArrayBuffer>() {
@@ -47,20 +48,20 @@ fn to_json(v: &JsValue, depth: usize, bytes: bool) -> Result<Json, String> {
         }
     }
     if Array::is_array(v) {
-        return Array::from(v).iter().map(|item| to_json(&item, depth + 1, bytes)).collect::<Result<_, _>>().map(Json::Arr);
+        return Array::from(v).iter().map(|item| to_json(&item, depth + 1, max_depth, bytes)).collect::<Result<_, _>>().map(Json::Arr);
     }
     let to_json_method = get(v, "toJSON");
     if to_json_method.is_function() {
         let f: &js_sys::Function = to_json_method.unchecked_ref();
         let plain = f.call0(v).map_err(|e| error_message(&e))?;
-        return to_json(&plain, depth + 1, bytes);
+        return to_json(&plain, depth + 1, max_depth, bytes);
     }
     let obj: &Object = v.unchecked_ref();
     Object::keys(obj)
         .iter()
         .map(|k| {
             let key = k.as_string().unwrap_or_default();
-            Ok((key.clone(), to_json(&get(v, &key), depth + 1, bytes)?))
+            Ok((key.clone(), to_json(&get(v, &key), depth + 1, max_depth, bytes)?))
         })
         .collect::<Result<_, String>>()
         .map(Json::Obj)
@@ -83,7 +84,17 @@ fn from_json(json: &Json) -> JsValue {
         Json::Obj(fields) => {
             let o = Object::new();
             for (k, v) in fields {
-                set(&o, k, &from_json(v));
+                if k == "__proto__" {
+                    // An own property, as JSON means it, never the object's prototype.
+                    let descriptor = Object::new();
+                    set(&descriptor, "value", &from_json(v));
+                    set(&descriptor, "enumerable", &JsValue::TRUE);
+                    set(&descriptor, "writable", &JsValue::TRUE);
+                    set(&descriptor, "configurable", &JsValue::TRUE);
+                    Object::define_property(&o, &JsValue::from_str(k), &descriptor);
+                } else {
+                    set(&o, k, &from_json(v));
+                }
             }
             o.into()
         }
@@ -105,7 +116,7 @@ pub fn parse(text: &str, limits: Limits) -> Result<Json, String> {
         return Err(format!("message of {} bytes is over the limit of {}", text.len(), limits.max_bytes));
     }
     let parsed = js_sys::JSON::parse(text).map_err(|e| format!("invalid JSON: {}", error_message(&e)))?;
-    let tree = to_json(&parsed, 0, false)?;
+    let tree = to_json(&parsed, 0, limits.max_depth, false)?;
     if wire::depth(&tree) > limits.max_depth {
         return Err(format!("nested deeper than {} levels", limits.max_depth));
     }

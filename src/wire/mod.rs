@@ -193,9 +193,17 @@ impl<'a> JsonReader<'a> {
     fn num_field(&self, key: &str) -> Result<Option<f64>, String> {
         match self.raw(key) {
             None => Ok(None),
-            Some(Json::Num(n)) => Ok(Some(*n)),
-            Some(_) => Err(format!("'{key}' must be a number")),
+            Some(Json::Num(n)) if n.is_finite() => Ok(Some(*n)),
+            Some(_) => Err(format!("'{key}' must be a finite number")),
         }
+    }
+}
+
+/// Seconds on the wire, milliseconds here; a time too large for milliseconds is an error.
+fn seconds_to_ms(key: &str, seconds: Option<f64>) -> Result<Option<f64>, String> {
+    match seconds.map(|s| s * 1000.0) {
+        Some(ms) if !ms.is_finite() => Err(format!("'{key}' is out of range")),
+        ms => Ok(ms),
     }
 }
 
@@ -214,7 +222,7 @@ fn entry_from(json: &Json) -> Result<RegistryEntry, String> {
         parent: r.str_field("parent")?,
         active: r.bool_field("active")?.unwrap_or(false),
         bridged: r.bool_field("bridged")?.unwrap_or(false),
-        started_at: r.num_field("started_at")?.map(|s| s * 1000.0),
+        started_at: seconds_to_ms("started_at", r.num_field("started_at")?)?,
     })
 }
 
@@ -229,7 +237,7 @@ impl<V: WireValue> FieldReader<V> for JsonReader<'_> {
         self.num_field(key)
     }
     fn time(&self, key: &str) -> Result<Option<f64>, String> {
-        Ok(self.num_field(key)?.map(|s| s * 1000.0))
+        seconds_to_ms(key, self.num_field(key)?)
     }
     fn value(&self, key: &str) -> Option<V> {
         self.raw(key).map(V::from_json)
@@ -265,7 +273,12 @@ impl<V: WireValue> FieldReader<V> for JsonReader<'_> {
 /// warning), an error for anything malformed or local-only.
 pub fn decode<V: WireValue>(json: &Json) -> Result<Option<Message<V>>, String> {
     let (tag, data) = json.as_typed().ok_or("not a typed message (no __type__/__data__)")?;
-    let Some(name) = tag.strip_prefix(MESSAGES).or_else(|| tag.strip_prefix(UI_MESSAGES)) else { return Ok(None) };
+    // Each class only under its own module, as Python would resolve it.
+    let name = match (tag.strip_prefix(MESSAGES), tag.strip_prefix(UI_MESSAGES)) {
+        (Some(name), _) if !name.starts_with("BusUI") => name,
+        (_, Some(name)) if name.starts_with("BusUI") || name == "BusDataMessage" => name,
+        _ => return Ok(None),
+    };
     if !matches!(data, Json::Obj(_)) {
         return Err(format!("the data of {name} must be an object"));
     }
