@@ -179,7 +179,9 @@ impl<V: Value> Bus<V> {
     }
 
     fn route(&self, message: Rc<Message<V>>, from: Option<LinkId>) {
-        let observers: Vec<Rc<Subscription<V>>> = self.0.subscribers.borrow().observers.iter().map(|(_, s)| s.clone()).collect();
+        let internal = matches!(message.body, super::message::Body::Deferred { .. });
+        let observers: Vec<Rc<Subscription<V>>> =
+            if internal { Vec::new() } else { self.0.subscribers.borrow().observers.iter().map(|(_, s)| s.clone()).collect() };
         for o in &observers {
             enqueue(o, message.clone());
         }

@@ -375,10 +375,7 @@ impl<V: Value> Requester<V> {
             }),
             settled: Flag::new(),
         }));
-        if let Some(stopped) = group.worker_names().iter().find(|n| link.registry.is_stopped(n)) {
-            let mut failure = JobFailure::with_reason(format!("worker '{stopped}' stopped"));
-            failure.worker_name = Some(stopped.clone());
-            group.fail(failure);
+        if fail_if_stopped(&group, &link.registry) {
             return Ok(group);
         }
         if let Some(ms) = params.timeout {
@@ -387,8 +384,10 @@ impl<V: Value> Requester<V> {
         self.waiting.borrow_mut().push(group.clone());
         let (this, g, registry) = (self.clone(), group.clone(), link.registry.clone());
         link.env.spawn(Box::pin(async move {
-            if !g.worker_names().iter().all(|n| registry.has(n)) {
-                race(wait_ready(registry, g.worker_names().to_vec()), g.0.settled.wait()).await;
+            // All members ready at once: one may leave while another is awaited.
+            while !g.is_done() && !g.worker_names().iter().all(|n| registry.has(n)) {
+                race(wait_ready(registry.clone(), g.worker_names().to_vec()), g.0.settled.wait()).await;
+                fail_if_stopped(&g, &registry);
             }
             this.forget_waiting(&g);
             this.send(&g);
@@ -496,6 +495,9 @@ impl<V: Value> Requester<V> {
     /// "worker '<w>' stopped", as if the worker had stopped. Returns the events to emit.
     pub fn workers_gone(&self, names: &HashSet<String>) -> Vec<WorkerEvent<V>> {
         let mut events = Vec::new();
+        // A name that is ready again (a new worker took it) is not gone.
+        let registry = self.link().map(|l| l.registry);
+        let names: HashSet<&String> = names.iter().filter(|n| !registry.as_ref().is_some_and(|r| r.has(n))).collect();
         let open: Vec<(String, JobGroup<V>)> = self.groups.borrow().iter().map(|(i, g)| (i.clone(), g.clone())).collect();
         for (job_id, group) in open {
             for worker in group.worker_names().to_vec() {
@@ -600,6 +602,19 @@ impl<V: Value> Requester<V> {
             events.push(WorkerEvent::JobCompleted { job_id: job_id.to_string(), responses: group.responses() });
             group.settle(Outcome::Completed);
         }
+    }
+}
+
+/// A group with a member that stopped (and has not come back) fails at once.
+fn fail_if_stopped<V: Value>(group: &JobGroup<V>, registry: &Registry) -> bool {
+    match group.worker_names().iter().find(|n| registry.is_stopped(n)) {
+        Some(stopped) => {
+            let mut failure = JobFailure::with_reason(format!("worker '{stopped}' stopped"));
+            failure.worker_name = Some(stopped.clone());
+            group.fail(failure);
+            true
+        }
+        None => false,
     }
 }
 

@@ -8,6 +8,7 @@ use super::registry::RegistryEntry;
 use super::worker::Worker;
 use super::Value;
 use std::fmt;
+use std::rc::Rc;
 
 /// The final status a worker gives a job (`pipecat.workers.types.JobStatus`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +92,9 @@ pub enum Body<V: Value> {
     CancelWorker { reason: Option<String> },
     /// Local-only: carries the worker object itself.
     AddWorker { worker: Worker<V> },
+    /// Local-only, workbus's own: runs `action` in the data lane of its target, after whatever
+    /// was queued there before it (used to act on news only once earlier answers are handled).
+    Deferred { action: Rc<dyn Fn()> },
     WorkerRegistry { runner: String, workers: Vec<RegistryEntry> },
     WorkerReady { runner: String, parent: Option<String>, active: bool, bridged: bool, started_at: Option<f64> },
     WorkerError { error: String },
@@ -139,6 +143,7 @@ impl<V: Value> Message<V> {
             Cancel { .. } => "BusCancelMessage",
             CancelWorker { .. } => "BusCancelWorkerMessage",
             AddWorker { .. } => "BusAddWorkerMessage",
+            Deferred { .. } => "WorkbusDeferredMessage",
             WorkerRegistry { .. } => "BusWorkerRegistryMessage",
             WorkerReady { .. } => "BusWorkerReadyMessage",
             WorkerError { .. } => "BusWorkerErrorMessage",
@@ -174,7 +179,7 @@ impl<V: Value> Message<V> {
 
     /// Local-only messages never leave the process.
     pub fn is_local(&self) -> bool {
-        matches!(self.body, Body::AddWorker { .. } | Body::WorkerLocalError { .. })
+        matches!(self.body, Body::AddWorker { .. } | Body::WorkerLocalError { .. } | Body::Deferred { .. })
     }
 
     pub fn job_id(&self) -> Option<&str> {

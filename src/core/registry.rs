@@ -70,7 +70,7 @@ struct State {
     remote: Vec<(String, Bucket)>,
     watches: HashMap<String, Vec<Watch>>,
     next_watch: u64,
-    /// Local workers that stopped and have not come back.
+    /// Workers (local, or of a runner that told us or is gone) that stopped and have not come back.
     stopped: HashSet<String>,
 }
 
@@ -118,7 +118,7 @@ impl Registry {
         s.local.data.contains_key(name) || s.remote.iter().any(|(_, b)| b.data.contains_key(name))
     }
 
-    /// True when `name` was a local worker that stopped and is not ready anywhere now.
+    /// True when `name` was a worker that stopped and is not ready anywhere now.
     pub fn is_stopped(&self, name: &str) -> bool {
         self.state.borrow().stopped.contains(name) && !self.has(name)
     }
@@ -135,8 +135,8 @@ impl Registry {
                 s.local.data.contains_key(&data.worker_name)
                     || s.remote.iter().any(|(r, b)| *r != data.runner && b.data.contains_key(&data.worker_name))
             };
+            s.stopped.remove(&data.worker_name);
             let added = if is_local {
-                s.stopped.remove(&data.worker_name);
                 s.local.insert(data.clone())
             } else {
                 let index = match s.remote.iter().position(|(r, _)| *r == data.runner) {
@@ -222,21 +222,27 @@ impl Registry {
         self.state.borrow().remote.iter().find(|(r, _)| r == runner).map(|(_, b)| b.order.clone()).unwrap_or_default()
     }
 
-    /// Forgets one worker of a remote runner; true if it was there.
+    /// Forgets one worker of a remote runner (it stopped); true if it was there.
     pub fn unregister_remote(&self, runner: &str, name: &str) -> bool {
         let mut s = self.state.borrow_mut();
-        match s.remote.iter_mut().find(|(r, _)| r == runner) {
+        let removed = match s.remote.iter_mut().find(|(r, _)| r == runner) {
             Some((_, b)) => b.remove(name),
             None => false,
+        };
+        if removed {
+            s.stopped.insert(name.to_string());
         }
+        removed
     }
 
     /// Forgets every worker of a remote runner; returns their names.
     pub fn remove_runner(&self, runner: &str) -> Vec<String> {
         let mut s = self.state.borrow_mut();
-        match s.remote.iter().position(|(r, _)| r == runner) {
+        let names = match s.remote.iter().position(|(r, _)| r == runner) {
             Some(i) => s.remote.remove(i).1.order,
             None => Vec::new(),
-        }
+        };
+        s.stopped.extend(names.iter().cloned());
+        names
     }
 }

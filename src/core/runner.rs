@@ -320,7 +320,7 @@ impl<V: Value> RunnerInner<V> {
     }
 
     pub(crate) fn worker_finished(&self, worker: &Worker<V>) {
-        if self.state.borrow().phase == RunnerPhase::Running {
+        if matches!(self.state.borrow().phase, RunnerPhase::Running | RunnerPhase::Ending) {
             // Snapshots are complete lists: this one no longer has the stopped worker.
             self.announce(self.entries(false));
         }
@@ -426,21 +426,32 @@ impl<V: Value> RunnerInner<V> {
         self.workers_gone(&gone);
     }
 
+    /// Workers that left: their jobs here end at once; jobs waiting on them fail once the
+    /// answers that arrived before this news are handled (each requester's data lane).
     fn workers_gone(&self, names: &HashSet<String>) {
-        let events = self.requester.workers_gone(names);
-        drop(events); // the runner's own jobs have no listeners
         let entries = self.state.borrow().entries.clone();
-        for w in entries {
-            w.workers_gone(names);
+        for w in &entries {
             w.requesters_gone(names);
         }
+        let names = Rc::new(names.clone());
+        let (requester, n) = (self.requester.clone(), names.clone());
+        self.defer(&self.name, Rc::new(move || drop(requester.workers_gone(&n))));
+        for w in entries.into_iter().filter(|w| !w.is_finished()) {
+            let (worker, n) = (w.clone(), names.clone());
+            self.defer(w.name(), Rc::new(move || worker.workers_gone(&n)));
+        }
+    }
+
+    fn defer(&self, target: &str, action: Rc<dyn Fn()>) {
+        self.bus.send(Message::new(&self.name, Some(target.to_string()), Body::Deferred { action }));
     }
 
     /// While running: heartbeats to linked realms (the first one at once, so that peers start
     /// watching this runner right after its snapshot), and the check for runners gone silent.
     async fn heartbeats(self: Rc<Self>) {
         loop {
-            if self.state.borrow().phase >= RunnerPhase::Ending {
+            // Still alive while ending: peers must not give up on jobs within the grace period.
+            if self.state.borrow().phase == RunnerPhase::Finished {
                 return;
             }
             if self.bus.has_links() {
@@ -504,6 +515,10 @@ impl<V: Value> RunnerInner<V> {
 impl<V: Value> Subscriber<V> for RunnerInner<V> {
     fn on_message(self: Rc<Self>, message: &Rc<Message<V>>) -> Handling {
         if message.target.as_deref().is_some_and(|t| t != self.name) {
+            return Ok(None);
+        }
+        if let Body::Deferred { action } = &message.body {
+            action();
             return Ok(None);
         }
         if message.source == self.name {

@@ -204,6 +204,8 @@ struct WorkerState<V: Value> {
     idle: Option<Flag>,
     /// Requests that arrived before the worker started.
     deferred: Vec<Rc<Message<V>>>,
+    /// Cancels that arrived before their requests (most recent last).
+    early_cancels: std::collections::VecDeque<(String, Option<String>)>,
     /// Names whose readiness this worker reports (children, watchWorkers, onWorkerReady).
     watched: Vec<String>,
     watching: HashSet<String>,
@@ -230,6 +232,9 @@ impl<V: Value> Clone for Worker<V> {
         Worker(self.0.clone())
     }
 }
+
+/// How many cancels without a request a worker keeps.
+const EARLY_CANCELS: usize = 256;
 
 static NEXT_WORKER_KEY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
@@ -260,6 +265,7 @@ impl<V: Value> Worker<V> {
                 next_job_seq: 0,
                 idle: None,
                 deferred: Vec::new(),
+                early_cancels: std::collections::VecDeque::new(),
                 watched: Vec::new(),
                 watching: HashSet::new(),
                 ready_listeners: Vec::new(),
@@ -458,6 +464,16 @@ impl<V: Value> Worker<V> {
             self.send(&attached, Some(message.source.clone()), body);
             return;
         }
+        let early = {
+            let mut s = self.0.state.borrow_mut();
+            let at = s.early_cancels.iter().position(|(id, _)| id == job_id);
+            at.and_then(|i| s.early_cancels.remove(i))
+        };
+        if let Some((_, reason)) = early {
+            let body = Body::JobResponse { job_id: job_id.to_string(), status: JobStatus::Cancelled, response: reason.as_deref().map(V::reason_object), urgent: false };
+            self.send(&attached, Some(message.source.clone()), body);
+            return;
+        }
         let request = JobRequest {
             id: job_id.to_string(),
             name: job_name.clone(),
@@ -502,7 +518,18 @@ impl<V: Value> Worker<V> {
 
     fn handle_cancel(&self, message: &Rc<Message<V>>, job_id: &str, reason: &Option<String>) {
         let request = self.0.state.borrow().active_jobs.get(job_id).map(|(_, r)| r.clone());
-        let Some(request) = request else { return };
+        let Some(request) = request else {
+            // A cancel (system lane) can overtake its own request (data lane): keep it for the
+            // request, so that the job never starts. Cancels for finished jobs fall off the end.
+            let mut s = self.0.state.borrow_mut();
+            if !s.early_cancels.iter().any(|(id, _)| id == job_id) {
+                if s.early_cancels.len() == EARLY_CANCELS {
+                    s.early_cancels.pop_front();
+                }
+                s.early_cancels.push_back((job_id.to_string(), reason.clone()));
+            }
+            return;
+        };
         request.abort.abort(reason.as_deref().unwrap_or("cancelled"));
         if self.is_job_active(job_id) {
             let response = reason.as_deref().map(V::reason_object);
@@ -928,6 +955,10 @@ impl<V: Value> Subscriber<V> for WorkerInner<V> {
             return Ok(None);
         }
         if message.target.as_deref().is_some_and(|t| t != self.name) {
+            return Ok(None);
+        }
+        if let Body::Deferred { action } = &message.body {
+            action();
             return Ok(None);
         }
         let worker = Worker(self);

@@ -1,0 +1,1535 @@
+//! Engine invariants under random schedules, on the virtual clock.
+//!
+//! Each schedule is generated from a seed: one or two runners (on one bus, or on two buses
+//! joined by a link that may be cut), workers whose handlers do what the job's payload tells
+//! them (answer after k ms, send updates or a stream, throw, never settle, answer urgently,
+//! answer twice, answer `cancelled` or `failed`), then a random sequence of job groups,
+//! cancels, worker stops, late workers, runner ends and cancels, session ends and time
+//! advances. At the end every runner is ended or cancelled and the simulation is driven until
+//! nothing is left, and the invariants are checked:
+//!
+//! - every group settles exactly once (one transition seen by a listener, one `wait()`
+//!   resolved, an outcome that never changes), a requester's own cancel settles it at once and
+//!   a group with a timeout has settled by its deadline;
+//! - a group's responses and events come only from its members, for its own job: handlers
+//!   echo the group's tag, their own name, the job id and the requester, and every response a
+//!   group holds must match them (or be one of the engine's own `{reason}` / `{error}`);
+//! - nothing outlives its job: no readiness watch, no open group in any requester, no active
+//!   job in any worker, no live timer, no task but the handlers that ignore their abort;
+//! - `finished` always settles, for every runner and every worker, and so does every
+//!   `end()`, `cancel()` and `stop()` that was called.
+//!
+//! `WORKBUS_SCHEDULES` (schedules per test, default 1000) and `WORKBUS_SEED` (the first seed,
+//! default 1) choose what runs; schedule `i` uses seed `WORKBUS_SEED + i`. A failure is
+//! shrunk to a minimal action sequence and reported with its seed.
+
+use futures::future::LocalBoxFuture;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
+use workbus::core::bus::{Bus, LinkId, Transport};
+use workbus::core::job::{JobGroup, JobParams, NextEvent, Outcome, Requester};
+use workbus::core::message::{Body, JobStatus, Message};
+use workbus::core::platform::{Env, LogLevel, Platform};
+use workbus::core::runner::{Liveness, Runner, RunnerPhase};
+use workbus::core::testkit::{Sim, TestPlatform, TestValue as V};
+use workbus::core::worker::{JobHandler, JobRequest, Phase, StreamPart, Worker, WorkerEvent};
+
+// ----- a seeded generator ---------------------------------------------------------------------
+
+/// SplitMix64: small, fast and good enough to pick schedules.
+#[derive(Clone)]
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed ^ 0x5851_f42d_4c95_7f2d)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+    fn percent(&mut self, p: u64) -> bool {
+        self.below(100) < p
+    }
+    /// An index chosen by weight.
+    fn weighted(&mut self, weights: &[u64]) -> usize {
+        let mut roll = self.below(weights.iter().sum());
+        for (i, w) in weights.iter().enumerate() {
+            if roll < *w {
+                return i;
+            }
+            roll -= w;
+        }
+        weights.len() - 1
+    }
+}
+
+// ----- what a schedule is made of -------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Topology {
+    /// One runner on its own bus.
+    One,
+    /// Two runners sharing one bus.
+    SharedBus,
+    /// Two runners on two buses joined by a link (as a page and a Web Worker), fast heartbeats.
+    Linked,
+}
+
+/// What a handler does with a job, chosen per member by the payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Behaviour {
+    /// Answers after `ms`.
+    Answer(u16),
+    /// Sends `n` updates (every other one urgent), `ms` apart, then answers.
+    Updates(u8, u16),
+    /// Streams a start, `n` chunks `ms` apart and an end (the end is the answer).
+    Stream(u8, u16),
+    /// Throws after `ms`.
+    Throw(u16),
+    /// Never answers, but returns once aborted.
+    Hang,
+    /// Never settles, whatever happens.
+    Stubborn,
+    /// Answers urgently after `ms`.
+    Urgent(u16),
+    /// Answers twice (the second must be refused).
+    Twice,
+    /// Answers `cancelled` with a reason.
+    Cancelled,
+    /// Answers `failed`.
+    Failed,
+}
+
+impl Behaviour {
+    fn encode(self) -> V {
+        use Behaviour::*;
+        let (c, a, b) = match self {
+            Answer(ms) => (0, 0, ms),
+            Updates(n, ms) => (1, n, ms),
+            Stream(n, ms) => (2, n, ms),
+            Throw(ms) => (3, 0, ms),
+            Hang => (4, 0, 0),
+            Stubborn => (5, 0, 0),
+            Urgent(ms) => (6, 0, ms),
+            Twice => (7, 0, 0),
+            Cancelled => (8, 0, 0),
+            Failed => (9, 0, 0),
+        };
+        V::Arr(vec![V::Num(c as f64), V::Num(a as f64), V::Num(b as f64)])
+    }
+    fn decode(v: &V) -> Option<Self> {
+        use Behaviour::*;
+        let V::Arr(items) = v else { return None };
+        let n = |i: usize| match items.get(i) {
+            Some(V::Num(x)) => *x as u64,
+            _ => 0,
+        };
+        Some(match n(0) {
+            0 => Answer(n(2) as u16),
+            1 => Updates(n(1) as u8, n(2) as u16),
+            2 => Stream(n(1) as u8, n(2) as u16),
+            3 => Throw(n(2) as u16),
+            4 => Hang,
+            5 => Stubborn,
+            6 => Urgent(n(2) as u16),
+            7 => Twice,
+            8 => Cancelled,
+            _ => Failed,
+        })
+    }
+    fn random(rng: &mut Rng, sequential: bool) -> Self {
+        use Behaviour::*;
+        let ms = |rng: &mut Rng| if rng.percent(25) { 0 } else { rng.range(1, 300) as u16 };
+        match rng.weighted(&[30, 12, 12, 8, 8, 3, 8, 6, 7, 6]) {
+            0 => Answer(ms(rng)),
+            1 => Updates(rng.range(1, 4) as u8, rng.range(0, 100) as u16),
+            2 => Stream(rng.range(0, 3) as u8, rng.range(0, 100) as u16),
+            3 => Throw(ms(rng)),
+            4 => Hang,
+            // A sequential chain waits for every handler before it: one that never settles
+            // holds the chain by design, so sequential jobs only hang until aborted.
+            5 if sequential => Hang,
+            5 => Stubborn,
+            6 => Urgent(ms(rng)),
+            7 => Twice,
+            8 => Cancelled,
+            _ => Failed,
+        }
+    }
+}
+
+/// Who starts a group: a runner or a worker, by index.
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    Runner(usize),
+    /// Index in the table of hosted workers (initial ones first, then those added later).
+    Worker(usize),
+}
+
+#[derive(Clone, Debug)]
+struct WorkerSpec {
+    name: String,
+    runner: usize,
+    /// Index of an earlier (root) worker of the same runner that adopts this one.
+    parent: Option<usize>,
+    /// Also has a sequential handler for jobs named "seq".
+    sequential: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Action {
+    Start {
+        who: Who,
+        members: Vec<(String, Behaviour)>,
+        name: Option<&'static str>,
+        timeout: Option<u16>,
+        cancel_on_error: bool,
+        cancellable: bool,
+        events: bool,
+    },
+    /// The requester's own cancel, or (`external`) a cancel request by job id.
+    Cancel { group: usize, external: bool },
+    /// `Some(grace)`: a graceful stop (grace `None` = unbounded); `None`: a hard cancel.
+    StopWorker { worker: usize, graceful: Option<Option<u16>> },
+    AddWorker(WorkerSpec),
+    EndRunner { runner: usize, grace: u16 },
+    CancelRunner { runner: usize },
+    EndSession { worker: usize },
+    CutLink,
+    Advance(u16),
+    Settle,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Finale {
+    End(u16),
+    Cancel,
+}
+
+#[derive(Clone, Debug)]
+struct Schedule {
+    seed: u64,
+    topology: Topology,
+    auto_end: Vec<bool>,
+    workers: Vec<WorkerSpec>,
+    actions: Vec<Action>,
+    finale: Vec<Finale>,
+}
+
+const NAMES: usize = 8;
+const GHOSTS: [&str; 2] = ["ghost-1", "ghost-2"];
+
+fn generate(seed: u64, topology: Topology) -> Schedule {
+    let mut rng = Rng::new(seed);
+    let runners = if topology == Topology::One { 1 } else { 2 };
+    let initial = rng.range(2, 5) as usize;
+    let mut workers: Vec<WorkerSpec> = Vec::new();
+    for i in 0..initial {
+        let runner = rng.below(runners as u64) as usize;
+        let parent = if rng.percent(20) {
+            let roots: Vec<usize> = (0..i).filter(|&p| workers[p].parent.is_none() && workers[p].runner == runner).collect();
+            (!roots.is_empty()).then(|| roots[rng.below(roots.len() as u64) as usize])
+        } else {
+            None
+        };
+        workers.push(WorkerSpec { name: format!("w{i}"), runner, parent, sequential: rng.percent(30) });
+    }
+    let auto_end = (0..runners).map(|_| rng.percent(10)).collect();
+    let mut next_name = initial;
+    let mut hosted = initial;
+    let mut starts = 0usize;
+    let mut actions = Vec::new();
+    let count = rng.range(4, 40);
+    for _ in 0..count {
+        // start, advance, settle, cancel, stop, add, end, cancel runner, end session, cut
+        let weights = [40, 28, 6, 10, 4, 4, 2, 1, 1, if topology == Topology::Linked { 2 } else { 0 }];
+        let action = match rng.weighted(&weights) {
+            0 => {
+                let who = if rng.percent(70) { Who::Worker(rng.below(hosted as u64) as usize) } else { Who::Runner(rng.below(runners as u64) as usize) };
+                let name = match rng.weighted(&[70, 25, 5]) {
+                    0 => None,
+                    1 => Some("seq"),
+                    _ => Some("missing"),
+                };
+                let size = rng.weighted(&[55, 30, 15]) + 1;
+                let mut members: Vec<(String, Behaviour)> = Vec::new();
+                while members.len() < size {
+                    let n = match rng.weighted(&[86, 7, 7]) {
+                        0 => format!("w{}", rng.below(next_name as u64)),
+                        1 => format!("w{}", rng.below(NAMES as u64)),
+                        _ => GHOSTS[rng.below(2) as usize].to_string(),
+                    };
+                    if !members.iter().any(|(m, _)| *m == n) {
+                        members.push((n, Behaviour::random(&mut rng, name == Some("seq"))));
+                    }
+                }
+                starts += 1;
+                Action::Start {
+                    who,
+                    members,
+                    name,
+                    timeout: if rng.percent(40) { None } else { Some(rng.range(0, 600) as u16) },
+                    cancel_on_error: rng.percent(50),
+                    cancellable: rng.percent(80),
+                    events: rng.percent(50),
+                }
+            }
+            1 => Action::Advance(if rng.percent(10) { rng.range(500, 6000) } else { rng.range(0, 400) } as u16),
+            2 => Action::Settle,
+            3 if starts > 0 => Action::Cancel { group: rng.below(starts as u64) as usize, external: rng.percent(40) },
+            4 => Action::StopWorker {
+                worker: rng.below(hosted as u64) as usize,
+                graceful: if rng.percent(60) { Some(if rng.percent(30) { None } else { Some(rng.range(0, 500) as u16) }) } else { None },
+            },
+            5 => {
+                let name = if next_name < NAMES && rng.percent(80) {
+                    next_name += 1;
+                    format!("w{}", next_name - 1)
+                } else {
+                    format!("w{}", rng.below(next_name as u64))
+                };
+                hosted += 1;
+                Action::AddWorker(WorkerSpec { name, runner: rng.below(runners as u64) as usize, parent: None, sequential: rng.percent(30) })
+            }
+            6 => Action::EndRunner { runner: rng.below(runners as u64) as usize, grace: rng.range(0, 1500) as u16 },
+            7 => Action::CancelRunner { runner: rng.below(runners as u64) as usize },
+            8 => Action::EndSession { worker: rng.below(hosted as u64) as usize },
+            9 => Action::CutLink,
+            _ => Action::Settle,
+        };
+        actions.push(action);
+    }
+    let finale = (0..runners).map(|_| if rng.percent(50) { Finale::End(rng.range(0, 2000) as u16) } else { Finale::Cancel }).collect();
+    Schedule { seed, topology, auto_end, workers, actions, finale }
+}
+
+// ----- a platform that counts live timers and tasks -------------------------------------------
+
+/// Counts itself in a shared counter while alive.
+struct Live(Rc<Cell<i64>>);
+
+impl Live {
+    fn new(counter: &Rc<Cell<i64>>) -> Self {
+        counter.set(counter.get() + 1);
+        Live(counter.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
+}
+
+/// The simulation's platform, counting the timers and tasks the engine still holds.
+struct Counted {
+    inner: Rc<TestPlatform>,
+    timers: Rc<Cell<i64>>,
+    tasks: Rc<Cell<i64>>,
+    /// Runners declared gone for going silent, as logged.
+    silent: Rc<RefCell<Vec<String>>>,
+}
+
+impl Platform for Counted {
+    fn now(&self) -> f64 {
+        self.inner.now()
+    }
+    fn sleep(&self, ms: f64, keep_alive: bool) -> LocalBoxFuture<'static, ()> {
+        let timer = self.inner.sleep(ms, keep_alive);
+        let live = Live::new(&self.timers);
+        Box::pin(async move {
+            let _live = live;
+            timer.await
+        })
+    }
+    fn spawn(&self, task: LocalBoxFuture<'static, ()>) {
+        let live = Live::new(&self.tasks);
+        self.inner.spawn(Box::pin(async move {
+            let _live = live;
+            task.await
+        }))
+    }
+    fn random_bytes(&self, buf: &mut [u8]) {
+        self.inner.random_bytes(buf)
+    }
+    fn log(&self, level: LogLevel, message: &str) {
+        if let Some(rest) = message.strip_prefix("runner '") {
+            if let Some((runner, _)) = rest.split_once("' stopped answering") {
+                self.silent.borrow_mut().push(runner.to_string());
+            }
+        }
+        if level == LogLevel::Error {
+            self.inner.log(level, message)
+        }
+    }
+}
+
+// ----- links between buses (as in tests/engine.rs) --------------------------------------------
+
+/// One direction of a link between two buses: delivers later, like postMessage.
+struct Pipe {
+    env: Env,
+    to: RefCell<Option<(Bus<V>, LinkId)>>,
+    open: Cell<bool>,
+}
+
+impl Transport<V> for Pipe {
+    fn publish(&self, m: &Rc<Message<V>>) {
+        if let (true, Some((bus, id))) = (self.open.get(), self.to.borrow().clone()) {
+            let m = m.clone();
+            self.env.spawn(Box::pin(async move { bus.receive(m, Some(id)) }));
+        }
+    }
+}
+
+fn link(env: &Env, a: &Bus<V>, b: &Bus<V>) -> Vec<Rc<Pipe>> {
+    let pipe = || Rc::new(Pipe { env: env.clone(), to: RefCell::new(None), open: Cell::new(true) });
+    let (ab, ba) = (pipe(), pipe());
+    let id_a = a.add_link(ab.clone());
+    let id_b = b.add_link(ba.clone());
+    *ab.to.borrow_mut() = Some((b.clone(), id_b));
+    *ba.to.borrow_mut() = Some((a.clone(), id_a));
+    vec![ab, ba]
+}
+
+const FAST: Liveness = Liveness { interval: 100.0, misses: 3 };
+
+// ----- handlers driven by the payload ---------------------------------------------------------
+
+/// What every handler shares: the clock, counters and the violations they see.
+struct Harness {
+    env: Env,
+    /// Handler futures alive, except the stubborn ones.
+    handlers: Rc<Cell<i64>>,
+    /// Stubborn handler futures alive (they never settle, by design).
+    stubborn: Rc<Cell<i64>>,
+    jobs: Cell<u64>,
+    violations: RefCell<Vec<String>>,
+}
+
+/// `{tag, worker, job, source}`: what a handler echoes so that a response can be traced back.
+fn echo(tag: &V, me: &str, r: &JobRequest<V>) -> V {
+    V::obj(&[("tag", tag.clone()), ("worker", V::s(me)), ("job", V::s(&r.id)), ("source", V::s(&r.source))])
+}
+
+fn with(v: &V, key: &str, value: V) -> V {
+    let mut v = v.clone();
+    if let V::Obj(fields) = &mut v {
+        fields.push((key.to_string(), value));
+    }
+    v
+}
+
+fn job_handler(me: String, h: Rc<Harness>) -> JobHandler<V> {
+    Rc::new(move |r: JobRequest<V>| {
+        h.jobs.set(h.jobs.get() + 1);
+        let payload = r.payload.clone().unwrap_or(V::Null);
+        let plan = payload.get("plan").and_then(|p| p.get(&me)).and_then(Behaviour::decode).unwrap_or(Behaviour::Answer(0));
+        let tag = payload.get("tag").cloned().unwrap_or(V::Null);
+        let echo = echo(&tag, &me, &r);
+        let live = Live::new(if plan == Behaviour::Stubborn { &h.stubborn } else { &h.handlers });
+        let h = h.clone();
+        let env = h.env.clone();
+        let me = me.clone();
+        Box::pin(async move {
+            let _live = live;
+            use Behaviour::*;
+            match plan {
+                Answer(ms) => {
+                    env.sleep(ms as f64, true).await;
+                    Ok(Some(echo))
+                }
+                Updates(n, ms) => {
+                    for i in 0..n {
+                        let _ = r.update(Some(with(&echo, "update", V::Num(i as f64))), i % 2 == 1);
+                        env.sleep(ms as f64, true).await;
+                    }
+                    Ok(Some(echo))
+                }
+                Stream(n, ms) => {
+                    let _ = r.stream(StreamPart::Start, Some(with(&echo, "start", V::Bool(true))));
+                    for i in 0..n {
+                        env.sleep(ms as f64, true).await;
+                        let _ = r.stream(StreamPart::Data, Some(with(&echo, "chunk", V::Num(i as f64))));
+                    }
+                    let _ = r.stream(StreamPart::End, Some(echo.clone()));
+                    Ok(Some(echo))
+                }
+                Throw(ms) => {
+                    env.sleep(ms as f64, true).await;
+                    Err("boom".to_string())
+                }
+                Hang => {
+                    r.abort.wait().await;
+                    Ok(Some(echo))
+                }
+                Stubborn => futures::future::pending().await,
+                Urgent(ms) => {
+                    env.sleep(ms as f64, true).await;
+                    let _ = r.respond(Some(echo.clone()), JobStatus::Completed, true);
+                    Ok(Some(echo))
+                }
+                Twice => {
+                    if r.respond(Some(echo.clone()), JobStatus::Completed, false).is_ok()
+                        && r.respond(Some(echo.clone()), JobStatus::Completed, false).is_ok()
+                    {
+                        h.violations.borrow_mut().push(format!("job {} of '{me}': a second response was accepted", r.id));
+                    }
+                    Ok(Some(echo))
+                }
+                Cancelled => {
+                    let _ = r.respond(Some(with(&echo, "reason", V::s("changed my mind"))), JobStatus::Cancelled, false);
+                    Ok(Some(echo))
+                }
+                Failed => {
+                    let _ = r.respond(Some(echo.clone()), JobStatus::Failed, false);
+                    Ok(Some(echo))
+                }
+            }
+        })
+    })
+}
+
+/// The job messages a worker handled, in order (from its `busMessage` events).
+#[derive(Default)]
+struct Trace {
+    requested: RefCell<HashSet<String>>,
+    /// Jobs whose cancel this worker handled before their request.
+    cancel_first: RefCell<HashSet<String>>,
+}
+
+fn make_worker(spec: &WorkerSpec, h: &Rc<Harness>) -> (Worker<V>, Rc<Trace>) {
+    let w = Worker::new(&spec.name, true);
+    w.on_job(None, job_handler(spec.name.clone(), h.clone()), false).unwrap();
+    if spec.sequential {
+        w.on_job(Some("seq"), job_handler(spec.name.clone(), h.clone()), true).unwrap();
+    }
+    let trace = Rc::new(Trace::default());
+    let t = trace.clone();
+    let sink = Rc::new(move |e: WorkerEvent<V>| {
+        if let WorkerEvent::BusMessage(m) = e {
+            match &m.body {
+                Body::JobRequest { job_id, .. } => {
+                    t.requested.borrow_mut().insert(job_id.clone());
+                }
+                Body::JobCancel { job_id, .. } if !t.requested.borrow().contains(job_id) => {
+                    t.cancel_first.borrow_mut().insert(job_id.clone());
+                }
+                _ => {}
+            }
+        }
+    });
+    w.set_event_sink(Some(sink), 1 << BUS_MESSAGE);
+    (w, trace)
+}
+
+/// A hosted worker, the runner (by index) hosting it, and what it handled.
+type Hosted = (Worker<V>, usize, Rc<Trace>);
+
+/// The index of "busMessage" in the event mask.
+const BUS_MESSAGE: usize = 14;
+
+// ----- running a schedule ---------------------------------------------------------------------
+
+/// A group as the schedule tracks it.
+struct Tracked {
+    group: JobGroup<V>,
+    requester: Rc<Requester<V>>,
+    requester_name: String,
+    /// The runner (by index) the requester is on.
+    side: usize,
+    tag: f64,
+    members: Vec<String>,
+    timeout: Option<f64>,
+    created_at: f64,
+    /// Transitions to settled seen by the group's listener.
+    settles: Rc<Cell<u32>>,
+    /// `wait()`s that resolved.
+    waits: Rc<Cell<u32>>,
+    /// The outcome and responses when it settled, and when.
+    first: Rc<RefCell<Option<(String, f64)>>>,
+    /// The listener's handle on the group (cleared at the end: it would keep the group alive).
+    slot: Rc<RefCell<Option<JobGroup<V>>>>,
+    late_change: Rc<RefCell<Option<String>>>,
+}
+
+/// What a settled group looks like: the outcome and the responses it holds.
+fn signature(g: &JobGroup<V>) -> String {
+    let outcome = match g.outcome() {
+        None => "open".to_string(),
+        Some(Outcome::Completed) => "completed".to_string(),
+        Some(Outcome::Failed(f)) => format!("failed: {}", f.reason),
+    };
+    format!("{outcome} ({} responses)", g.responses().len())
+}
+
+/// A reason with the names in quotes replaced by `*`, to count reasons by kind.
+fn kind(reason: &str) -> String {
+    let mut out = String::new();
+    let mut parts = reason.split('\'');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, p) in parts.enumerate() {
+        out.push_str(if i % 2 == 0 { "'*" } else { "'" });
+        if i % 2 == 1 {
+            out.push_str(p);
+        }
+    }
+    out
+}
+
+#[derive(Default, Clone)]
+struct Stats {
+    schedules: u64,
+    actions: u64,
+    jobs: u64,
+    groups: u64,
+    refused: u64,
+    cuts: u64,
+    stops: u64,
+    added: u64,
+    add_refused: u64,
+    known_bug: u64,
+    known_gap: u64,
+    known_drop: u64,
+    outcomes: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    fn merge(&mut self, o: &Stats) {
+        self.schedules += o.schedules;
+        self.actions += o.actions;
+        self.jobs += o.jobs;
+        self.groups += o.groups;
+        self.refused += o.refused;
+        self.cuts += o.cuts;
+        self.stops += o.stops;
+        self.added += o.added;
+        self.add_refused += o.add_refused;
+        self.known_bug += o.known_bug;
+        self.known_gap += o.known_gap;
+        self.known_drop += o.known_drop;
+        for (k, v) in &o.outcomes {
+            *self.outcomes.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+struct World {
+    sim: Sim,
+    env: Env,
+    timers: Rc<Cell<i64>>,
+    tasks: Rc<Cell<i64>>,
+    h: Rc<Harness>,
+    runners: Vec<Runner<V>>,
+    pipes: Vec<Rc<Pipe>>,
+    /// Hosted workers, the runner (by index) hosting each, and what each handled.
+    workers: Rc<RefCell<Vec<Hosted>>>,
+    /// Whether the known bug below fails a schedule (strict) or is only counted.
+    strict: bool,
+    groups: Vec<Tracked>,
+    cut: bool,
+    silent: Rc<RefCell<Vec<String>>>,
+    /// Jobs that hit the known bugs (when not strict).
+    known_bug: HashSet<String>,
+    known_gap: HashSet<String>,
+    known_drop: HashSet<String>,
+    /// Lifecycle calls (`end`, `cancel`, `stop`, `add_workers`) that have not resolved yet.
+    pending: Rc<Cell<i64>>,
+    stats: Stats,
+}
+
+impl World {
+    fn new(s: &Schedule, strict: bool) -> World {
+        let sim = Sim::with_seed(s.seed);
+        let (timers, tasks) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let silent = Rc::new(RefCell::new(Vec::new()));
+        let env: Env = Rc::new(Counted { inner: sim.env.clone(), timers: timers.clone(), tasks: tasks.clone(), silent: silent.clone() });
+        // Handlers sleep on their own counters: a handler may outlive its job, the engine may not.
+        let handler_env: Env =
+            Rc::new(Counted { inner: sim.env.clone(), timers: Rc::new(Cell::new(0)), tasks: Rc::new(Cell::new(0)), silent: Rc::new(RefCell::new(Vec::new())) });
+        let h = Rc::new(Harness {
+            env: handler_env,
+            handlers: Rc::new(Cell::new(0)),
+            stubborn: Rc::new(Cell::new(0)),
+            jobs: Cell::new(0),
+            violations: RefCell::new(Vec::new()),
+        });
+        let mut pipes = Vec::new();
+        let runners: Vec<Runner<V>> = match s.topology {
+            Topology::One => vec![Runner::new(env.clone(), "runner-0".into(), Bus::new(env.clone())).unwrap()],
+            Topology::SharedBus => {
+                let bus = Bus::new(env.clone());
+                vec![
+                    Runner::new(env.clone(), "runner-a".into(), bus.clone()).unwrap(),
+                    Runner::new(env.clone(), "runner-b".into(), bus).unwrap(),
+                ]
+            }
+            Topology::Linked => {
+                let (a, b) = (Bus::new(env.clone()), Bus::new(env.clone()));
+                pipes = link(&env, &a, &b);
+                let page = Runner::new(env.clone(), "page".into(), a).unwrap();
+                let realm = Runner::new(env.clone(), "realm".into(), b).unwrap();
+                page.set_liveness(FAST);
+                realm.set_liveness(FAST);
+                vec![page, realm]
+            }
+        };
+        let hosted: Vec<(Worker<V>, Rc<Trace>)> = s.workers.iter().map(|spec| make_worker(spec, &h)).collect();
+        let built: Vec<Worker<V>> = hosted.iter().map(|(w, _)| w.clone()).collect();
+        let mut roots: Vec<Vec<Worker<V>>> = vec![Vec::new(); runners.len()];
+        let mut adoptions = Vec::new();
+        for (i, spec) in s.workers.iter().enumerate() {
+            match spec.parent {
+                Some(p) => adoptions.push((built[p].clone(), built[i].clone())),
+                None => roots[spec.runner].push(built[i].clone()),
+            }
+        }
+        let (rs, auto_end) = (runners.clone(), s.auto_end.clone());
+        sim.block_on(async move {
+            for (parent, child) in adoptions {
+                parent.add_workers(vec![child]).await.unwrap();
+            }
+            for ((r, ws), auto) in rs.iter().zip(roots).zip(auto_end) {
+                r.add_workers(ws).await.unwrap();
+                r.start(auto).await.unwrap();
+            }
+        });
+        World {
+            sim,
+            env,
+            timers,
+            tasks,
+            h,
+            runners,
+            pipes,
+            workers: Rc::new(RefCell::new(hosted.into_iter().zip(&s.workers).map(|((w, trace), spec)| (w, spec.runner, trace)).collect())),
+            groups: Vec::new(),
+            cut: false,
+            silent,
+            strict,
+            known_bug: HashSet::new(),
+            known_gap: HashSet::new(),
+            known_drop: HashSet::new(),
+            pending: Rc::new(Cell::new(0)),
+            stats: Stats { schedules: 1, ..Stats::default() },
+        }
+    }
+
+    fn worker(&self, i: usize) -> Option<Worker<V>> {
+        self.workers.borrow().get(i).map(|(w, _, _)| w.clone())
+    }
+
+    /// Runs a lifecycle call in the background, counting it until it resolves.
+    fn spawn_tracked(&self, f: impl Future<Output = ()> + 'static) {
+        let pending = self.pending.clone();
+        pending.set(pending.get() + 1);
+        self.sim.spawn(async move {
+            f.await;
+            pending.set(pending.get() - 1);
+        });
+    }
+
+    fn violation(&self, v: String) {
+        self.h.violations.borrow_mut().push(v);
+    }
+
+    fn apply(&mut self, action: &Action) {
+        self.stats.actions += 1;
+        match action {
+            Action::Start { who, members, name, timeout, cancel_on_error, cancellable, events } => {
+                let (requester, requester_name, side) = match *who {
+                    Who::Runner(i) => (self.runners[i].requester().clone(), self.runners[i].name().to_string(), i),
+                    Who::Worker(i) => match self.workers.borrow().get(i) {
+                        Some((w, side, _)) => (w.requester().clone(), w.name().to_string(), *side),
+                        None => return,
+                    },
+                };
+                let tag = self.groups.len() as f64 + 1.0;
+                let plan = V::Obj(members.iter().map(|(m, b)| (m.clone(), b.encode())).collect());
+                let params = JobParams {
+                    name: name.map(str::to_string),
+                    payload: Some(V::obj(&[("tag", V::Num(tag)), ("plan", plan)])),
+                    timeout: timeout.map(f64::from),
+                    label: None,
+                    cancellable: *cancellable,
+                    cancel_on_error: *cancel_on_error,
+                };
+                let names: Vec<String> = members.iter().map(|(m, _)| m.clone()).collect();
+                let created_at = self.sim.now();
+                let group = match requester.start(names.clone(), params, *events) {
+                    Ok(g) => g,
+                    Err(workbus::core::ApiError::Error(_)) => {
+                        self.stats.refused += 1;
+                        return;
+                    }
+                    Err(e) => return self.violation(format!("a valid group was refused as a bad argument: {e}")),
+                };
+                self.stats.groups += 1;
+                let t = Tracked {
+                    group: group.clone(),
+                    requester,
+                    requester_name,
+                    side,
+                    tag,
+                    members: names,
+                    timeout: timeout.map(f64::from),
+                    created_at,
+                    settles: Rc::new(Cell::new(0)),
+                    waits: Rc::new(Cell::new(0)),
+                    first: Rc::new(RefCell::new(None)),
+                    slot: Rc::new(RefCell::new(Some(group.clone()))),
+                    late_change: Rc::new(RefCell::new(None)),
+                };
+                let (slot, settles, first, late, env) = (t.slot.clone(), t.settles.clone(), t.first.clone(), t.late_change.clone(), self.env.clone());
+                let observe = Rc::new(move || {
+                    let Some(g) = slot.borrow().clone() else { return };
+                    if !g.is_done() {
+                        return;
+                    }
+                    let sig = signature(&g);
+                    let mut first = first.borrow_mut();
+                    match &*first {
+                        None => {
+                            settles.set(settles.get() + 1);
+                            *first = Some((sig, env.now()));
+                        }
+                        Some((was, _)) if *was != sig => *late.borrow_mut() = Some(format!("changed after settling: {was} -> {sig}")),
+                        Some(_) => {}
+                    }
+                });
+                group.add_on_change(observe.clone());
+                observe(); // a group can be settled when it is returned (a stopped member)
+                let waits = t.waits.clone();
+                self.sim.spawn(async move {
+                    group.wait().await;
+                    waits.set(waits.get() + 1);
+                });
+                self.groups.push(t);
+            }
+            Action::Cancel { group, external } => {
+                let Some(t) = self.groups.get(*group) else { return };
+                let g = &t.group;
+                match (external, g.job_id()) {
+                    (true, Some(id)) => {
+                        let open = t.requester.group(&id).is_some();
+                        let accepted = t.requester.request_cancel(&id, Some("requested".into()));
+                        if accepted != (open && g.cancellable()) {
+                            self.violation(format!("group {}: requestCancel answered {accepted} (open {open})", t.tag));
+                        }
+                        if accepted && !g.is_done() {
+                            self.violation(format!("group {}: an accepted cancel request did not settle it", t.tag));
+                        }
+                    }
+                    _ => {
+                        t.requester.cancel(g, Some("user".into()));
+                        if !g.is_done() {
+                            self.violation(format!("group {}: the requester's cancel did not settle it", t.tag));
+                        }
+                    }
+                }
+            }
+            Action::StopWorker { worker, graceful } => {
+                let Some(w) = self.worker(*worker) else { return };
+                self.stats.stops += 1;
+                match graceful {
+                    Some(grace) => {
+                        let grace = grace.map(f64::from);
+                        self.spawn_tracked(async move { w.stop(Some("stop".into()), grace).await });
+                    }
+                    None => w.cancel(Some("cancel".into())),
+                }
+            }
+            Action::AddWorker(spec) => {
+                // One live worker per name across runners: two at once is a misconfiguration
+                // the engine only warns about ("registered on more than one runner"). A name
+                // comes back once its holder has finished.
+                if self.workers.borrow().iter().any(|(w, _, _)| w.name() == spec.name && !w.is_finished()) {
+                    self.stats.add_refused += 1;
+                    return;
+                }
+                let (w, trace) = make_worker(spec, &self.h);
+                let r = self.runners[spec.runner].clone();
+                let table = self.workers.clone();
+                let side = spec.runner;
+                let pending = self.pending.clone();
+                pending.set(pending.get() + 1);
+                let added = Rc::new(Cell::new(None));
+                let a = added.clone();
+                self.sim.spawn(async move {
+                    let result = r.add_workers(vec![w.clone()]).await;
+                    if result.is_ok() {
+                        table.borrow_mut().push((w, side, trace));
+                    }
+                    a.set(Some(result.is_ok()));
+                    pending.set(pending.get() - 1);
+                });
+                // Hosting happens before the first await: the table is in order right away.
+                self.sim.settle();
+                match added.get() {
+                    Some(true) => self.stats.added += 1,
+                    Some(false) => self.stats.add_refused += 1,
+                    None => {}
+                }
+            }
+            Action::EndRunner { runner, grace } => {
+                let r = self.runners[*runner].clone();
+                let grace = *grace as f64;
+                self.spawn_tracked(async move { r.end(Some("end".into()), grace).await });
+            }
+            Action::CancelRunner { runner } => {
+                let r = self.runners[*runner].clone();
+                self.spawn_tracked(async move { r.cancel(Some("cancel".into())).await });
+            }
+            Action::EndSession { worker } => {
+                if let Some(w) = self.worker(*worker) {
+                    let _ = w.end_session(Some("session over".into()));
+                }
+            }
+            Action::CutLink => {
+                self.stats.cuts += 1;
+                self.cut = true;
+                self.pipes.iter().for_each(|p| p.open.set(false));
+            }
+            Action::Advance(ms) => {
+                self.sim.advance(*ms as f64);
+                self.check_now();
+            }
+            Action::Settle => {
+                self.sim.settle();
+                self.check_now();
+            }
+        }
+    }
+
+    /// Whether messages can still pass between two runners (by index).
+    fn connected(&self, a: usize, b: usize) -> bool {
+        a == b || !self.cut
+    }
+
+    /// What must hold whenever nothing is left to run at this instant.
+    fn check_now(&mut self) {
+        let table = self.workers.clone();
+        let workers = table.borrow();
+        for t in &self.groups {
+            let Some(job_id) = t.group.job_id() else { continue };
+            if t.group.is_done() {
+                // A settled group's job runs nowhere it can reach.
+                for (w, side, trace) in workers.iter() {
+                    if self.connected(t.side, *side) && w.active_jobs().iter().any(|j| j.id == job_id) {
+                        let peer_declared_gone = *side != t.side && self.silent.borrow().iter().any(|r| r == self.runners[*side].name());
+                        if !self.strict && peer_declared_gone && self.runners[*side].phase() == RunnerPhase::Ending {
+                            // KNOWN BUG (see `an_ending_runner_is_not_declared_gone_within_its_grace`):
+                            // (known_bug_ending_silent)
+                            // an ending runner stops its heartbeats, so the requester's side gave it
+                            // up and answered for its workers while the job still runs in its grace.
+                            self.known_gap.insert(job_id.clone());
+                            continue;
+                        }
+                        if !self.strict && trace.cancel_first.borrow().contains(&job_id) {
+                            // KNOWN BUG (see `a_cancel_that_overtakes_its_request_still_ends_the_job`):
+                            // the worker handled the job's cancel before its request, so the job
+                            // started after its group had settled. Counted, not failed, here.
+                            self.known_bug.insert(job_id.clone());
+                            continue;
+                        }
+                        self.h.violations.borrow_mut().push(format!(
+                            "group {} of '{}' settled ({}) but its job is still active at '{}' (now {})",
+                            t.tag,
+                            t.requester_name,
+                            signature(&t.group),
+                            w.name(),
+                            self.sim.now()
+                        ));
+                    }
+                }
+            } else {
+                // An open group has heard from every member that has finished.
+                for m in &t.members {
+                    let hosts: Vec<_> = workers.iter().filter(|(w, _, _)| w.name() == m).collect();
+                    let finished = !hosts.is_empty() && hosts.iter().all(|(w, side, _)| w.is_finished() && self.connected(t.side, *side));
+                    if finished && t.group.response_of(m).is_none() {
+                        let dropped = hosts.iter().all(|(_, side, trace)| *side != t.side && !trace.requested.borrow().contains(&job_id));
+                        if !self.strict && dropped {
+                            // KNOWN BUG (see `a_worker_stopped_while_its_runner_ends_answers_remote_requests`
+                            // and `a_member_that_left_during_the_readiness_wait_is_answered_stopped`):
+                            // a request that arrives over a link for a worker that has left its bus is
+                            // dropped, not answered "stopped". Counted, not failed, here.
+                            self.known_drop.insert(format!("{job_id}:{m}"));
+                            continue;
+                        }
+                        self.h.violations.borrow_mut().push(format!("group {} of '{}' is open without an answer from '{m}', which has finished", t.tag, t.requester_name));
+                    }
+                }
+            }
+        }
+        // A runner that declared a silent peer gone after a cut runs no job for that peer's side.
+        if self.cut {
+            for gone in self.silent.borrow().iter() {
+                let Some(peer) = self.runners.iter().position(|r| r.name() == gone) else { continue };
+                let from_peer = |source: &str| {
+                    source == gone
+                        || workers.iter().any(|(w, side, _)| w.name() == source && *side == peer)
+                            && !workers.iter().any(|(w, side, _)| w.name() == source && *side != peer)
+                };
+                for (w, side, trace) in workers.iter() {
+                    if *side != peer {
+                        for j in w.active_jobs() {
+                            if from_peer(&j.source) {
+                                if !self.strict && trace.cancel_first.borrow().contains(&j.id) {
+                                    self.known_bug.insert(j.id.clone()); // KNOWN BUG: cancel first, as above
+                                    continue;
+                                }
+                                self.h.violations.borrow_mut().push(format!("'{}' still runs job {} from '{}', whose runner '{gone}' is gone", w.name(), j.id, j.source));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn all_finished(&self) -> bool {
+        self.runners.iter().all(Runner::is_finished) && self.workers.borrow().iter().all(|(w, _, _)| w.is_finished()) && self.pending.get() == 0
+    }
+
+    /// Ends or cancels every runner, then drives time until everything has finished.
+    fn finish(&mut self, finale: &[Finale]) -> Result<(), String> {
+        for (r, f) in self.runners.iter().zip(finale) {
+            let r = r.clone();
+            match *f {
+                Finale::End(grace) => self.spawn_tracked(async move { r.end(Some("finale".into()), grace as f64).await }),
+                Finale::Cancel => self.spawn_tracked(async move { r.cancel(Some("finale".into())).await }),
+            }
+        }
+        // The longest wait: a session end's default grace (5 s) plus a finale's grace (2 s).
+        let mut waited = 0.0;
+        while !self.all_finished() && waited < 60_000.0 {
+            self.sim.advance(250.0);
+            waited += 250.0;
+        }
+        if !self.all_finished() {
+            let mut open = Vec::new();
+            for r in &self.runners {
+                if !r.is_finished() {
+                    open.push(format!("runner '{}' ({:?})", r.name(), r.phase()));
+                }
+            }
+            for (w, _, _) in self.workers.borrow().iter() {
+                if !w.is_finished() {
+                    open.push(format!("worker '{}' ({:?})", w.name(), w.phase()));
+                }
+            }
+            return Err(format!("finished never settled after {waited} ms: {} (lifecycle calls pending: {})", open.join(", "), self.pending.get()));
+        }
+        // Once everything has finished the engine holds no timer (a handler still may).
+        self.sim.settle();
+        if self.timers.get() != 0 {
+            return Err(format!("{} engine timers outlive the runners", self.timers.get()));
+        }
+        // Whatever is still due runs now; nothing may be left afterwards.
+        self.sim.advance(100_000.0);
+        self.sim.block_on(async {});
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), String> {
+        let mut errors: Vec<String> = std::mem::take(&mut *self.h.violations.borrow_mut());
+        for r in &self.runners {
+            let name = r.name();
+            if r.registry().watch_count() != 0 {
+                errors.push(format!("runner '{name}': {} readiness watches left", r.registry().watch_count()));
+            }
+            if r.requester().open_count() != 0 {
+                errors.push(format!("runner '{name}': {} groups left open", r.requester().open_count()));
+            }
+        }
+        for (w, _, _) in self.workers.borrow().iter() {
+            let name = w.name();
+            if w.phase() != Phase::Stopped {
+                errors.push(format!("worker '{name}' is {:?}", w.phase()));
+            }
+            if w.requester().open_count() != 0 {
+                errors.push(format!("worker '{name}': {} groups left open", w.requester().open_count()));
+            }
+            if !w.active_jobs().is_empty() {
+                errors.push(format!("worker '{name}': {} jobs still active", w.active_jobs().len()));
+            }
+        }
+        if self.timers.get() != 0 {
+            errors.push(format!("{} timers still pending", self.timers.get()));
+        }
+        if self.h.handlers.get() != 0 {
+            errors.push(format!("{} handlers never returned", self.h.handlers.get()));
+        }
+        if self.tasks.get() != self.h.stubborn.get() {
+            errors.push(format!("{} tasks left, {} of them stubborn handlers", self.tasks.get(), self.h.stubborn.get()));
+        }
+        for t in &self.groups {
+            if let Err(e) = check_group(t) {
+                errors.push(format!("group {} of '{}' to {:?}: {e}", t.tag, t.requester_name, t.members));
+            }
+            let key = match t.group.outcome() {
+                Some(Outcome::Completed) => "completed".to_string(),
+                Some(Outcome::Failed(f)) => format!("failed: {}", kind(&f.reason)),
+                None => "open".to_string(),
+            };
+            *self.stats.outcomes.entry(key).or_default() += 1;
+        }
+        self.stats.jobs = self.h.jobs.get();
+        self.stats.known_bug = self.known_bug.len() as u64;
+        self.stats.known_gap = self.known_gap.len() as u64;
+        self.stats.known_drop = self.known_drop.len() as u64;
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("\n  "))
+        }
+    }
+
+    /// Breaks the cycles a finished schedule leaves (listener -> group, link -> bus -> link).
+    fn dispose(&mut self) {
+        for t in &self.groups {
+            t.slot.borrow_mut().take();
+        }
+        for p in &self.pipes {
+            p.to.borrow_mut().take();
+        }
+    }
+}
+
+fn check_group(t: &Tracked) -> Result<(), String> {
+    let g = &t.group;
+    if t.settles.get() != 1 {
+        return Err(format!("settled {} times", t.settles.get()));
+    }
+    if t.waits.get() != 1 {
+        return Err(format!("wait() resolved {} times", t.waits.get()));
+    }
+    if let Some(e) = &*t.late_change.borrow() {
+        return Err(e.clone());
+    }
+    let Some(outcome) = g.outcome() else { return Err("no outcome".into()) };
+    let (sig, settled_at) = t.first.borrow().clone().expect("settled once");
+    if sig != signature(g) {
+        return Err(format!("changed after settling: {sig} -> {}", signature(g)));
+    }
+    if let Some(timeout) = t.timeout {
+        if settled_at > t.created_at + timeout {
+            return Err(format!("settled {} ms after its {timeout} ms deadline", settled_at - t.created_at - timeout));
+        }
+    }
+    let job_id = g.job_id();
+    let check_value = |worker: &str, v: &V, final_answer: bool| -> Result<(), String> {
+        if !t.members.iter().any(|m| m == worker) {
+            return Err(format!("a response from '{worker}', not a member: {v:?}"));
+        }
+        match v.get("tag") {
+            Some(_) if final_answer && ["update", "chunk", "start"].iter().any(|k| v.get(k).is_some()) => {
+                Err(format!("'{worker}' answered with an update or a stream part: {v:?}"))
+            }
+            Some(tag) => {
+                let expected = [
+                    ("tag", V::Num(t.tag)),
+                    ("worker", V::s(worker)),
+                    ("job", job_id.clone().map(V::Str).unwrap_or(V::Null)),
+                    ("source", V::s(&t.requester_name)),
+                ];
+                for (k, want) in expected {
+                    if v.get(k) != Some(&want) {
+                        return Err(format!("'{worker}' answered {v:?}: {k} should be {want:?} (tag {tag:?})"));
+                    }
+                }
+                Ok(())
+            }
+            None => match v {
+                V::Obj(fields) if fields.len() == 1 && matches!(fields[0].0.as_str(), "reason" | "error") && matches!(fields[0].1, V::Str(_)) => Ok(()),
+                _ => Err(format!("'{worker}' answered {v:?}, neither an echo nor the engine's own")),
+            },
+        }
+    };
+    let check = |worker: &str, v: &V| check_value(worker, v, true);
+    let responses = g.responses();
+    if job_id.is_none() && !responses.is_empty() {
+        return Err("responses to a group that was never sent".into());
+    }
+    for (w, v) in &responses {
+        check(w, v)?;
+    }
+    match outcome {
+        Outcome::Completed => {
+            if job_id.is_none() {
+                return Err("completed without being sent".into());
+            }
+            for m in &t.members {
+                if g.response_of(m).is_none() {
+                    return Err(format!("completed without an answer from '{m}'"));
+                }
+            }
+            if responses.len() != t.members.len() {
+                return Err(format!("completed with {} responses for {} members", responses.len(), t.members.len()));
+            }
+        }
+        Outcome::Failed(f) => {
+            for (w, v) in &f.responses {
+                check(w, v)?;
+            }
+            if let Some(w) = &f.worker_name {
+                if !t.members.contains(w) {
+                    return Err(format!("failed because of '{w}', not a member"));
+                }
+                if let Some(r) = &f.response {
+                    check(w, r)?;
+                }
+            }
+            if f.not_ready && (job_id.is_some() || t.timeout.is_none()) {
+                return Err("failed as not ready, yet it was sent or had no deadline".into());
+            }
+        }
+    }
+    loop {
+        match g.next_event() {
+            NextEvent::Event(e) => {
+                if job_id.is_none() {
+                    return Err("an event for a group that was never sent".into());
+                }
+                if let Some(data) = &e.data {
+                    check_value(&e.worker_name, data, false).map_err(|m| format!("{} event: {m}", e.kind.as_str()))?;
+                } else if !t.members.contains(&e.worker_name) {
+                    return Err(format!("an event from '{}', not a member", e.worker_name));
+                }
+            }
+            NextEvent::Pending => return Err("its events end pending after it settled".into()),
+            NextEvent::Completed | NextEvent::Failed(_) => break,
+        }
+    }
+    Ok(())
+}
+
+/// Runs one schedule to the end and checks it.
+fn run(s: &Schedule, strict: bool) -> Result<Stats, String> {
+    let mut world = World::new(s, strict);
+    for a in &s.actions {
+        world.apply(a);
+    }
+    let result = world.finish(&s.finale).and_then(|_| world.check());
+    world.dispose();
+    result.map(|_| world.stats.clone())
+}
+
+/// `run`, with a panic inside the engine reported as a failure.
+fn run_caught(s: &Schedule, strict: bool) -> Result<Stats, String> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| run(s, strict))) {
+        Ok(r) => r,
+        Err(p) => Err(format!(
+            "panicked: {}",
+            p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+        )),
+    }
+}
+
+/// The smallest schedule that still fails: drops actions, setup workers, and softens the finale.
+fn shrink(mut s: Schedule, strict: bool) -> Schedule {
+    let fails = |s: &Schedule| run_caught(s, strict).is_err();
+    loop {
+        let mut progress = false;
+        let mut i = 0;
+        while i < s.actions.len() {
+            let mut t = s.clone();
+            t.actions.remove(i);
+            if fails(&t) {
+                s = t;
+                progress = true;
+            } else {
+                i += 1;
+            }
+        }
+        let mut i = s.workers.len();
+        while i > 0 {
+            i -= 1;
+            if s.workers.iter().any(|w| w.parent == Some(i)) {
+                continue;
+            }
+            let mut t = s.clone();
+            t.workers.remove(i);
+            for w in &mut t.workers {
+                w.parent = w.parent.map(|p| if p > i { p - 1 } else { p });
+            }
+            if fails(&t) {
+                s = t;
+                progress = true;
+            }
+        }
+        for i in 0..s.actions.len() {
+            if let Action::Advance(ms) = s.actions[i] {
+                if ms > 0 {
+                    let mut t = s.clone();
+                    t.actions[i] = Action::Advance(ms / 2);
+                    if fails(&t) {
+                        s = t;
+                        progress = true;
+                    }
+                }
+            }
+        }
+        if !progress {
+            return s;
+        }
+    }
+}
+
+fn env_u64(key: &str, default: u64) -> u64 {
+    std::env::var(key).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
+}
+
+/// Explores `WORKBUS_SCHEDULES` schedules of a topology; on a failure, shrinks and panics
+/// with the seed and the minimal sequence.
+fn explore(test: &str, topology: Topology, strict: bool) {
+    let count = env_u64("WORKBUS_SCHEDULES", 1000);
+    let first = env_u64("WORKBUS_SEED", 1);
+    let started = std::time::Instant::now();
+    let mut total = Stats::default();
+    for i in 0..count {
+        let seed = first.wrapping_add(i);
+        let s = generate(seed, topology);
+        match run_caught(&s, strict) {
+            Ok(stats) => total.merge(&stats),
+            Err(e) => {
+                let small = shrink(s.clone(), strict);
+                let why = run_caught(&small, strict).err().unwrap_or(e.clone());
+                panic!(
+                    "invariant broken in schedule seed {seed} ({topology:?}):\n  {e}\n\nminimal schedule ({} of {} actions):\n{small:#?}\nit fails with:\n  {why}\n\nreproduce: WORKBUS_SEED={seed} WORKBUS_SCHEDULES=1 cargo test --test invariants {test} -- --nocapture",
+                    small.actions.len(),
+                    s.actions.len()
+                );
+            }
+        }
+    }
+    let outcomes: Vec<String> = total.outcomes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!(
+        "invariants {test}: schedules={} seeds={first}..{} actions={} groups={} refused={} jobs={} stops={} added={} add_refused={} cuts={} known_bug_cancel_first={} known_bug_remote_drop={} known_bug_ending_silent={} time={:.2}s outcomes: {}",
+        total.schedules,
+        first.wrapping_add(count),
+        total.actions,
+        total.groups,
+        total.refused,
+        total.jobs,
+        total.stops,
+        total.added,
+        total.add_refused,
+        total.cuts,
+        total.known_bug,
+        total.known_drop,
+        total.known_gap,
+        started.elapsed().as_secs_f64(),
+        outcomes.join(", ")
+    );
+}
+
+// Each topology runs twice: as below, where three known bugs are counted and printed instead
+// of failing (`known_bug_cancel_first`: a cancel handled before its own request;
+// `known_bug_remote_drop`: a request arriving over a link for a worker that left its bus is
+// dropped, not answered; `known_bug_ending_silent`: an ending runner stops its heartbeats and
+// its peer gives up on it within its grace), and strictly, failing on them too (ignored until they are fixed).
+
+#[test]
+fn one_runner() {
+    explore("one_runner", Topology::One, false);
+}
+
+#[test]
+fn two_runners_on_one_bus() {
+    explore("two_runners_on_one_bus", Topology::SharedBus, false);
+}
+
+#[test]
+fn linked_realms_with_cuts() {
+    explore("linked_realms_with_cuts", Topology::Linked, false);
+}
+
+#[test]
+fn one_runner_strict() {
+    explore("one_runner_strict", Topology::One, true);
+}
+
+#[test]
+fn two_runners_on_one_bus_strict() {
+    explore("two_runners_on_one_bus_strict", Topology::SharedBus, true);
+}
+
+#[test]
+fn linked_realms_with_cuts_strict() {
+    explore("linked_realms_with_cuts_strict", Topology::Linked, true);
+}
+
+/// The shrunk case of the known bug. A worker's data lane lets pending system messages go
+/// first, so a `JobCancel` sent right after its `JobRequest` (before the worker took the
+/// request off its data lane) is handled first, finds no such job and is dropped; the request
+/// then starts the job, whose group has already settled as cancelled. Nothing cancels it
+/// again: a handler that waits for its abort runs until the worker stops.
+#[test]
+fn a_cancel_that_overtakes_its_request_still_ends_the_job() {
+    let sim = Sim::new();
+    let env = sim.env();
+    let aborted = Rc::new(Cell::new(false));
+    let started = Rc::new(Cell::new(false));
+    let (a, st) = (aborted.clone(), started.clone());
+    let patient: JobHandler<V> = Rc::new(move |r: JobRequest<V>| {
+        let a = a.clone();
+        st.set(true);
+        Box::pin(async move {
+            r.abort.wait().await;
+            a.set(true);
+            Ok(None)
+        })
+    });
+    let w = Worker::new("w", true);
+    w.on_job(None, patient, false).unwrap();
+    let r = Runner::new(env.clone(), "runner-0".into(), Bus::new(env)).unwrap();
+    let (r2, w2) = (r.clone(), w.clone());
+    sim.block_on(async move {
+        r2.add_workers(vec![w2]).await.unwrap();
+        r2.start(false).await.unwrap();
+    });
+    let g = r.start_group(vec!["w".into()], JobParams::default(), false).unwrap();
+    // Queued behind the send: cancels once the request is on the bus, before `w` has taken it.
+    let (requester, g2) = (r.requester().clone(), g.clone());
+    sim.spawn(async move {
+        assert!(g2.is_sent());
+        requester.cancel(&g2, Some("user".into()));
+    });
+    sim.settle();
+    assert!(g.is_done(), "the group settled as cancelled");
+    assert!(w.active_jobs().is_empty(), "the cancelled job still runs at the worker");
+    assert!(!started.get() || aborted.get(), "the handler ran and was never aborted");
+}
+
+/// The shrunk case of the second known bug. A runner that is ending no longer announces
+/// snapshots, so a peer across a link still lists a worker that stopped during the grace; the
+/// peer's request to it is dropped by the ending runner's bus (it bounces only local
+/// senders' requests). The group waits until the peer gives up on the silent runner (three
+/// heartbeats) or the runner says goodbye, where on one bus it fails "worker 'w0' stopped" at once.
+#[test]
+fn a_worker_stopped_while_its_runner_ends_answers_remote_requests() {
+    let sim = Sim::new();
+    let env = sim.env();
+    let (a, b) = (Bus::new(env.clone()), Bus::new(env.clone()));
+    let pipes = link(&env, &a, &b);
+    let page = Runner::new(env.clone(), "page".into(), a).unwrap();
+    let realm = Runner::new(env.clone(), "realm".into(), b).unwrap();
+    page.set_liveness(FAST);
+    realm.set_liveness(FAST);
+    let busy: JobHandler<V> = Rc::new(|_| Box::pin(futures::future::pending()));
+    let (w0, w1, asker) = (Worker::new("w0", true), Worker::new("w1", true), Worker::new("asker", true));
+    w1.on_job(None, busy, false).unwrap();
+    let (p, r, ws, a2) = (page.clone(), realm.clone(), vec![w0.clone(), w1.clone()], asker.clone());
+    sim.block_on(async move {
+        p.add_workers(ws).await.unwrap();
+        p.start(false).await.unwrap();
+        r.add_workers(vec![a2]).await.unwrap();
+        r.start(false).await.unwrap();
+    });
+    sim.settle();
+    // w1 is busy, so the page ends slowly; w0 has nothing to do and stops at once.
+    let busy_job = asker.start_group(vec!["w1".into()], JobParams::default(), false).unwrap();
+    sim.settle();
+    let p = page.clone();
+    sim.spawn(async move { p.end(None, 1000.0).await });
+    sim.settle();
+    assert!(w0.is_finished() && !page.is_finished());
+    let g = asker.start_group(vec!["w0".into()], JobParams::default(), false).unwrap();
+    sim.settle();
+    assert!(g.is_done(), "a request to a stopped worker is answered at once, as on one bus");
+    drop((busy_job, pipes));
+}
+
+/// The other symptom of an ending runner going quiet: it stops its heartbeats at once, so a
+/// peer declares it gone after `interval * misses` although its grace is longer, and fails
+/// jobs its workers would still answer within that grace (on one runner they complete: see
+/// `graceful_end_lets_handlers_finish_within_the_grace_period` in tests/engine.rs).
+#[test]
+fn an_ending_runner_is_not_declared_gone_within_its_grace() {
+    let sim = Sim::new();
+    let env = sim.env();
+    let (a, b) = (Bus::new(env.clone()), Bus::new(env.clone()));
+    let pipes = link(&env, &a, &b);
+    let page = Runner::new(env.clone(), "page".into(), a).unwrap();
+    let realm = Runner::new(env.clone(), "realm".into(), b).unwrap();
+    page.set_liveness(FAST);
+    realm.set_liveness(FAST);
+    let e = env.clone();
+    let slow: JobHandler<V> = Rc::new(move |_| {
+        let sleep = e.sleep(500.0, true);
+        Box::pin(async move {
+            sleep.await;
+            Ok(Some(V::s("done")))
+        })
+    });
+    let (w, asker) = (Worker::new("w", true), Worker::new("asker", true));
+    w.on_job(None, slow, false).unwrap();
+    let (p, r, w2, a2) = (page.clone(), realm.clone(), w.clone(), asker.clone());
+    sim.block_on(async move {
+        p.add_workers(vec![w2]).await.unwrap();
+        p.start(false).await.unwrap();
+        r.add_workers(vec![a2]).await.unwrap();
+        r.start(false).await.unwrap();
+    });
+    sim.advance(250.0); // heartbeats flow both ways
+    let g = asker.start_group(vec!["w".into()], JobParams::default(), false).unwrap();
+    sim.settle();
+    let p = page.clone();
+    sim.spawn(async move { p.end(None, 1000.0).await });
+    sim.advance(600.0);
+    assert!(matches!(g.outcome(), Some(Outcome::Completed)), "the answer within the page's grace is delivered: {}", signature(&g));
+    drop(pipes);
+}
+
+/// The other way to `known_bug_remote_drop`: a group waits for one member while another one
+/// stops and its runner's snapshot removes it; once the first is ready the group is sent to
+/// both, without checking that the other is still there, and the request for it is dropped
+/// over the link. Without a timeout the group never settles.
+#[test]
+fn a_member_that_left_during_the_readiness_wait_is_answered_stopped() {
+    let sim = Sim::new();
+    let env = sim.env();
+    let (a, b) = (Bus::new(env.clone()), Bus::new(env.clone()));
+    let pipes = link(&env, &a, &b);
+    let page = Runner::new(env.clone(), "page".into(), a).unwrap();
+    let realm = Runner::new(env.clone(), "realm".into(), b).unwrap();
+    let echo: JobHandler<V> = Rc::new(|r: JobRequest<V>| Box::pin(async move { Ok(r.payload.clone()) }));
+    let (w1, late) = (Worker::new("w1", true), Worker::new("late", true));
+    w1.on_job(None, echo.clone(), false).unwrap();
+    late.on_job(None, echo, false).unwrap();
+    let (p, r, w) = (page.clone(), realm.clone(), w1.clone());
+    sim.block_on(async move {
+        p.add_workers(vec![w]).await.unwrap();
+        p.start(false).await.unwrap();
+        r.start(false).await.unwrap();
+    });
+    sim.settle();
+    let g = realm.start_group(vec!["w1".into(), "late".into()], JobParams::default(), false).unwrap();
+    sim.settle();
+    assert!(!g.is_sent(), "waits for 'late'");
+    sim.block_on(async move { w1.stop(None, None).await });
+    sim.settle();
+    assert!(!realm.registry().has("w1"), "the page's snapshot told the realm");
+    let p = page.clone();
+    sim.block_on(async move { p.add_workers(vec![late]).await.unwrap() });
+    sim.advance(10_000.0);
+    assert!(g.is_done(), "the group is answered for 'w1', as on one bus: {}", signature(&g));
+    drop(pipes);
+}
