@@ -496,11 +496,24 @@ class JobRequest {
     this._worker = coreWorker;
     this._abortReason = undefined;
     this._controller = undefined;
+    this._isOver = false;
+    this._endedPromise = undefined;
+    this._resolveEnded = undefined;
   }
   /** Called by the engine (through the abort hook) when the job is aborted. */
   _abort(reason) {
     this._abortReason = reason;
     this._controller?.abort(reason);
+    this._end();
+  }
+  /** Resolves once the job is over (answered or aborted), whatever its handler does. */
+  _ended() {
+    this._endedPromise ??= this._isOver ? Promise.resolve() : new Promise((resolve) => (this._resolveEnded = resolve));
+    return this._endedPromise;
+  }
+  _end() {
+    this._isOver = true;
+    this._resolveEnded?.();
   }
   /** Aborts when the job is cancelled or the worker stops (made on first use: it is costly). */
   get signal() {
@@ -520,17 +533,34 @@ class JobRequest {
     return rejecting(() => this._worker.sendJobStream(this.id, STREAM.data, data));
   }
   streamEnd(data) {
-    return rejecting(() => this._worker.sendJobStream(this.id, STREAM.end, data));
+    return rejecting(() => {
+      this._worker.sendJobStream(this.id, STREAM.end, data);
+      this._end();
+    });
   }
   respond(response, options) {
     return rejecting(() => {
       const o = checkOptions(options, "options");
       this._worker.sendJobResponse(this.id, response, checkStatus(o.status), checkBoolean(o.urgent, "options.urgent", false));
+      this._end();
     });
   }
   get [Symbol.toStringTag]() {
     return "JobRequest";
   }
+}
+
+/**
+ * The handler as the engine calls it: a promise it returns is raced with the end of its job,
+ * so a handler that never settles does not keep the job's bookkeeping alive after the job.
+ */
+function untilJobEnds(handler) {
+  return (request) => {
+    const result = handler(request);
+    return result !== null && (typeof result === "object" || typeof result === "function") && typeof result.then === "function"
+      ? Promise.race([result, request._ended()])
+      : result;
+  };
 }
 
 function checkStatus(status) {
@@ -906,14 +936,14 @@ export class Worker extends Requesting {
       if (checkOptions(handlerOrOptions, "options").sequential !== undefined) {
         throw new TypeError("options.sequential applies to named handlers only: onJob(jobName, handler, { sequential })");
       }
-      this._core.onJob(undefined, nameOrHandler, false);
+      this._core.onJob(undefined, untilJobEnds(nameOrHandler), false);
       return this;
     }
     if (nameOrHandler === undefined || nameOrHandler === null) checkFunction(nameOrHandler, "handler");
     checkName(nameOrHandler, "jobName");
     checkFunction(handlerOrOptions, "handler");
     const o = checkOptions(options, "options");
-    this._core.onJob(nameOrHandler, handlerOrOptions, checkBoolean(o.sequential, "options.sequential", false));
+    this._core.onJob(nameOrHandler, untilJobEnds(handlerOrOptions), checkBoolean(o.sequential, "options.sequential", false));
     return this;
   }
 
@@ -1245,10 +1275,19 @@ export class RedisBus extends LocalBus {
     const echoes = new Map();
     let subscribed = false;
     const waiting = [];
+    // During an outage, report the first failure only, until Redis works again.
+    let failing = false;
+    const outage = (what, e) => {
+      if (!failing) this._report(new Error(`${what}: ${e?.message ?? e}`));
+      failing = true;
+    };
     const publish = (text) => {
       echoes.set(text, (echoes.get(text) ?? 0) + 1);
       if (echoes.size > ECHO_MEMORY) echoes.delete(echoes.keys().next().value);
-      Promise.resolve(client.publish(channel, text)).catch((e) => this._report(new Error(`could not publish to Redis: ${e?.message ?? e}`)));
+      Promise.resolve(client.publish(channel, text)).then(
+        () => (failing = false),
+        (e) => outage("could not publish to Redis", e),
+      );
     };
     // Nothing leaves before the subscription is active, so no reply to us can be missed.
     const id = this._core.addJsonLink((text) => (subscribed ? publish(text) : waiting.push(text)), secret);
@@ -1268,6 +1307,8 @@ export class RedisBus extends LocalBus {
       else if (problem !== undefined) this._report(new Error(`dropped a malformed message: ${problem}`));
     };
     const isIoredis = typeof subscriber.status === "string";
+    // A connection the bus made is the bus's to watch: an unwatched "error" would crash Node.
+    if (ownSubscriber && typeof subscriber.on === "function") subscriber.on("error", (e) => outage("Redis subscriber", e));
     this.ready = (async () => {
       if (ownSubscriber && !isIoredis && typeof subscriber.connect === "function" && !subscriber.isOpen) await subscriber.connect();
       if (isIoredis) {

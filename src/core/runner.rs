@@ -59,6 +59,8 @@ struct RunnerState<V: Value> {
     heard_from: Vec<(String, f64)>,
     /// Unknown runners we introduced ourselves to, and when.
     greeted: Vec<(String, f64)>,
+    /// Runners whose snapshot we last answered, and when.
+    answered: Vec<(String, f64)>,
     liveness: Liveness,
     /// Finishing waits for the runner's own queued answers to be handled first.
     teardown_pending: bool,
@@ -101,6 +103,7 @@ impl<V: Value> Runner<V> {
                 known_runners: HashSet::new(),
                 heard_from: Vec::new(),
                 greeted: Vec::new(),
+                answered: Vec::new(),
                 liveness: Liveness::default(),
                 teardown_pending: false,
                 sink: None,
@@ -401,12 +404,28 @@ impl<V: Value> RunnerInner<V> {
         for entry in workers {
             self.registry.register(ReadyData { worker_name: entry.name, runner: runner.clone() }).await;
         }
-        let is_new = {
+        // Answer a new runner, and a known one at most once per liveness window: after an
+        // outage it may have forgotten us while we still know it.
+        let answer = {
+            let now = self.env.now();
             let mut s = self.state.borrow_mut();
+            let window = s.liveness.interval * s.liveness.misses as f64;
             s.greeted.retain(|(r, _)| *r != runner);
-            s.known_runners.insert(runner)
+            let is_new = s.known_runners.insert(runner.clone());
+            let due = match s.answered.iter_mut().find(|(r, _)| *r == runner) {
+                Some((_, at)) if now - *at < window => false,
+                Some((_, at)) => {
+                    *at = now;
+                    true
+                }
+                None => {
+                    s.answered.push((runner.clone(), now));
+                    true
+                }
+            };
+            is_new || due
         };
-        if is_new {
+        if answer {
             self.send_registry();
         }
     }
@@ -415,6 +434,7 @@ impl<V: Value> RunnerInner<V> {
         let mut s = self.state.borrow_mut();
         s.known_runners.remove(runner);
         s.heard_from.retain(|(r, _)| r != runner);
+        s.answered.retain(|(r, _)| r != runner);
     }
 
     /// A remote runner left or stopped answering: its workers leave the registry, and jobs to

@@ -142,12 +142,17 @@ struct JsPlatform;
 /// A `setTimeout` as a future; dropping it clears the timer.
 struct Sleep {
     handle: JsValue,
+    resolve: Option<Function>,
     done: JsFuture,
 }
 
 impl Drop for Sleep {
     fn drop(&mut self) {
         clear_timeout(&self.handle);
+        // Settle the promise anyway: a promise left pending keeps the future's callbacks alive.
+        if let Some(resolve) = self.resolve.take() {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
     }
 }
 
@@ -164,7 +169,9 @@ impl Platform for JsPlatform {
     }
     fn sleep(&self, ms: f64, keep_alive: bool) -> LocalBoxFuture<'static, ()> {
         let mut handle = JsValue::UNDEFINED;
+        let mut resolver = None;
         let promise = Promise::new(&mut |resolve, _| {
+            resolver = Some(resolve.clone());
             handle = match set_timeout(&resolve, ms) {
                 Ok(h) => h,
                 Err(e) => {
@@ -180,7 +187,7 @@ impl Platform for JsPlatform {
                 }
             }
         });
-        Box::pin(Sleep { handle, done: JsFuture::from(promise) })
+        Box::pin(Sleep { handle, resolve: resolver, done: JsFuture::from(promise) })
     }
     fn spawn(&self, task: LocalBoxFuture<'static, ()>) {
         wasm_bindgen_futures::spawn_local(task);

@@ -244,8 +244,9 @@ test("a thread terminated mid-job (worker.terminate()): its jobs fail with 'work
   for (const name of REALM_WORKERS(2)) assert.equal(runner.registry.has(name), false, `${name} left the registry`);
   assert.deepEqual(runner.registry.remoteWorkers, REALM_WORKERS(1));
   assert.equal((await within(runner.job("who-1"), 2000, "a job to realm 1")).worker, "who-1");
-  // A new job to a worker that is gone waits for it (and times out), it does not go to a dead thread.
-  assert.equal((await catchError(runner.job("who-2", { timeout: 200 }))).reason, "workers not ready within timeout");
+  // A new job to a worker that is gone fails at once, as for a local worker that stopped; it
+  // does not go to a dead thread.
+  assert.equal((await catchError(runner.job("who-2", { timeout: 200 }))).reason, "worker 'who-2' stopped");
 
   // The watcher fires again when a worker of that name comes back.
   assert.deepEqual(ready, ["slow-2"]);
