@@ -1323,8 +1323,13 @@ export class RedisBus extends LocalBus {
     this.ready.catch(() => {}); // reported where awaited
     this._closeRedis = async () => {
       this._core.removeLink(id);
-      if (subscribed) await subscriber.unsubscribe(channel);
-      if (ownSubscriber) await (subscriber.quit?.() ?? subscriber.disconnect?.());
+      subscribed = false;
+      if (ownSubscriber) {
+        // At once, even while the server is gone (a polite quit would wait for it forever).
+        await Promise.resolve(subscriber.disconnect?.() ?? subscriber.destroy?.()).catch(() => {});
+      } else {
+        await Promise.resolve(subscriber.unsubscribe(channel)).catch(() => {});
+      }
     };
   }
 

@@ -236,13 +236,17 @@ impl Registry {
     }
 
     /// Forgets every worker of a remote runner; returns their names.
-    pub fn remove_runner(&self, runner: &str) -> Vec<String> {
+    /// With `stopped`, its workers are known to have stopped (jobs to them fail at once);
+    /// without, the runner only went silent and they may come back (jobs wait for them).
+    pub fn remove_runner(&self, runner: &str, stopped: bool) -> Vec<String> {
         let mut s = self.state.borrow_mut();
         let names = match s.remote.iter().position(|(r, _)| r == runner) {
             Some(i) => s.remote.remove(i).1.order,
             None => Vec::new(),
         };
-        s.stopped.extend(names.iter().cloned());
+        if stopped {
+            s.stopped.extend(names.iter().cloned());
+        }
         names
     }
 }

@@ -148,7 +148,7 @@ impl<V: Value> Runner<V> {
 
     /// A remote runner is known to be gone (its realm was terminated): forget it now.
     pub fn remote_runner_gone(&self, runner: &str) {
-        self.0.runner_gone(runner);
+        self.0.runner_gone(runner, true);
     }
 
     pub fn set_event_sink(&self, sink: Option<RunnerSink>) {
@@ -439,8 +439,8 @@ impl<V: Value> RunnerInner<V> {
 
     /// A remote runner left or stopped answering: its workers leave the registry, and jobs to
     /// them, or from them, end.
-    fn runner_gone(&self, runner: &str) {
-        let mut gone: HashSet<String> = self.registry.remove_runner(runner).into_iter().collect();
+    fn runner_gone(&self, runner: &str, stopped: bool) {
+        let mut gone: HashSet<String> = self.registry.remove_runner(runner, stopped).into_iter().collect();
         self.forget_runner(runner);
         gone.insert(runner.to_string());
         self.workers_gone(&gone);
@@ -493,7 +493,8 @@ impl<V: Value> RunnerInner<V> {
                 .collect();
             for runner in silent {
                 self.env.log(LogLevel::Warn, &format!("runner '{runner}' stopped answering; its workers are gone"));
-                self.runner_gone(&runner);
+                // Silent, not known to have stopped: its workers may come back after an outage.
+                self.runner_gone(&runner, false);
             }
         }
     }

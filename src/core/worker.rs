@@ -205,7 +205,7 @@ struct WorkerState<V: Value> {
     /// Requests that arrived before the worker started.
     deferred: Vec<Rc<Message<V>>>,
     /// Cancels that arrived before their requests (most recent last).
-    early_cancels: std::collections::VecDeque<(String, Option<String>)>,
+    early_cancels: std::collections::VecDeque<(String, Rc<Message<V>>)>,
     /// Names whose readiness this worker reports (children, watchWorkers, onWorkerReady).
     watched: Vec<String>,
     watching: HashSet<String>,
@@ -469,9 +469,14 @@ impl<V: Value> Worker<V> {
             let at = s.early_cancels.iter().position(|(id, _)| id == job_id);
             at.and_then(|i| s.early_cancels.remove(i))
         };
-        if let Some((_, reason)) = early {
+        if let Some((_, cancel)) = early {
+            let reason = match &cancel.body {
+                Body::JobCancel { reason, .. } => reason.clone(),
+                _ => None,
+            };
             let body = Body::JobResponse { job_id: job_id.to_string(), status: JobStatus::Cancelled, response: reason.as_deref().map(V::reason_object), urgent: false };
             self.send(&attached, Some(message.source.clone()), body);
+            self.emit(WorkerEvent::JobCancelled(cancel));
             return;
         }
         let request = JobRequest {
@@ -526,7 +531,7 @@ impl<V: Value> Worker<V> {
                 if s.early_cancels.len() == EARLY_CANCELS {
                     s.early_cancels.pop_front();
                 }
-                s.early_cancels.push_back((job_id.to_string(), reason.clone()));
+                s.early_cancels.push_back((job_id.to_string(), message.clone()));
             }
             return;
         };
