@@ -9,34 +9,16 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JobError, RedisBus, Worker, WorkerRunner } from "workbus";
 import { sleep, waitRegistered } from "./helpers.mjs";
 import { freePort } from "../lib/free-port.mjs";
+import { ping } from "./redis.mjs";
 
 const REDIS = process.env.WORKBUS_REDIS_SERVER || "redis-server";
 const HEARTBEAT = { heartbeatInterval: 100, heartbeatMisses: 3 }; // gone after 300 ms of silence
 
-/** Resolves true once something on `port` answers PING with +PONG. */
-function ping(port) {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    let data = "";
-    const done = (ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.on("error", () => done(false));
-    socket.on("connect", () => socket.write("PING\r\n"));
-    socket.on("data", (chunk) => {
-      data += chunk;
-      if (data.includes("\r\n")) done(data.startsWith("+PONG"));
-    });
-  });
-}
 
 // The server is run directly (not through redis.mjs's guard), so that the test can SIGKILL the
 // very redis-server process; every server started here is killed when the test process exits.

@@ -11,7 +11,7 @@ import { freePort } from "../lib/free-port.mjs";
 const REDIS = process.env.WORKBUS_REDIS_SERVER || "redis-server";
 
 /** Resolves true once something on `port` answers PING with +PONG. */
-function ping(port) {
+export function ping(port) {
   return new Promise((resolve) => {
     const socket = connect({ host: "127.0.0.1", port });
     let data = "";

@@ -17,7 +17,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MessageChannel } from "node:worker_threads";
 import { decodeMessage, MessagePortBus, Worker, setLogger } from "workbus";
-import { T, sleep, startRunner, waitFor, within } from "./helpers.mjs";
+import { T, linkedEchoPair, sleep, startRunner, waitFor, within } from "./helpers.mjs";
 import { GOLDEN, decodeInput, checkDecode, malformedObject } from "./fuzz-gen.mjs";
 
 const SEED = Number(process.env.WORKBUS_FUZZ_SEED ?? 0x5eed) >>> 0;
@@ -69,22 +69,9 @@ test("decodeMessage: oversized and too deep inputs are refused naming the limit"
 });
 
 test("MessagePortBus: every malformed structured clone is reported on 'error'; jobs go on", { timeout: 20000 }, async (t) => {
-  const { port1, port2 } = new MessageChannel();
-  const busA = new MessagePortBus(port1);
-  const busB = new MessagePortBus(port2);
   setLogger(() => {}); // one warning per dropped message otherwise
-  t.after(() => {
-    setLogger(null);
-    busA.close();
-    busB.close();
-    port1.close();
-  });
-  const errors = [];
-  busA.on("error", (error) => errors.push(error));
-  const echo = new Worker("echo").onJob((job) => ({ echoed: job.payload }));
-  const A = await startRunner(t, [], { name: "ra", bus: busA });
-  await startRunner(t, [echo], { name: "rb", bus: busB });
-  await waitFor(() => A.registry.has("echo"), { timeout: 2000, what: "rb's workers in ra's registry" });
+  t.after(() => setLogger(null));
+  const { A, port2, errors } = await linkedEchoPair(t);
 
   const N = 500;
   const sent = [];

@@ -155,3 +155,26 @@ export async function startBlockedJob(t) {
   const ctx = runner.job("w");
   return { runner, worker, ctx, job: await started };
 }
+
+/**
+ * Two runners on buses linked by a MessageChannel: "ra" (no workers) and "rb" hosting an
+ * "echo" worker; resolves once ra knows echo. `errors` collects what busA reports.
+ */
+export async function linkedEchoPair(t) {
+  const { MessagePortBus, Worker } = await import("workbus");
+  const { port1, port2 } = new MessageChannel();
+  const busA = new MessagePortBus(port1);
+  const busB = new MessagePortBus(port2);
+  t.after(() => {
+    busA.close();
+    busB.close();
+    port1.close();
+  });
+  const errors = [];
+  busA.on("error", (error) => errors.push(error));
+  const echo = new Worker("echo").onJob((job) => ({ echoed: job.payload }));
+  const A = await startRunner(t, [], { name: "ra", bus: busA });
+  const B = await startRunner(t, [echo], { name: "rb", bus: busB });
+  await waitFor(() => A.registry.has("echo"), { timeout: 2000, what: "rb's workers in ra's registry" });
+  return { A, B, busA, busB, port1, port2, errors };
+}

@@ -26,7 +26,7 @@ import {
   spawnWorker,
   transfer,
 } from "workbus";
-import { catchError, catchSync, drain, sleep, startRunner, waitFor, within } from "./helpers.mjs";
+import { catchError, catchSync, drain, linkedEchoPair, sleep, startRunner, waitFor, within } from "./helpers.mjs";
 
 const T = { timeout: 15_000 };
 const REALM = new URL("./realm.worker.mjs", import.meta.url);
@@ -391,20 +391,7 @@ test("bad endpoints: MessagePortBus and connect() throw TypeError", T, () => {
 });
 
 test("a malformed message on a port is dropped and reported on the bus; jobs go on", T, async (t) => {
-  const { port1, port2 } = new MessageChannel();
-  const busA = new MessagePortBus(port1);
-  const busB = new MessagePortBus(port2);
-  t.after(() => {
-    busA.close();
-    busB.close();
-    port1.close();
-  });
-  const errors = [];
-  busA.on("error", (error) => errors.push(error));
-  const echo = new Worker("echo").onJob((job) => ({ echoed: job.payload }));
-  const A = await startRunner(t, [], { name: "ra", bus: busA });
-  const B = await startRunner(t, [echo], { name: "rb", bus: busB });
-  await waitFor(() => A.registry.has("echo"), { timeout: 2000, what: "rb's workers in ra's registry" });
+  const { A, B, port2, errors } = await linkedEchoPair(t);
   assert.ok(B);
 
   port2.postMessage("garbage");
