@@ -34,6 +34,29 @@ impl Default for Liveness {
     }
 }
 
+impl Liveness {
+    /// Milliseconds of silence after which a runner is considered gone.
+    pub fn window(&self) -> f64 {
+        self.interval * self.misses as f64
+    }
+}
+
+/// Rate limit per runner: true (and `runner` stamped with `now`) unless it was stamped less
+/// than `window` ago.
+fn due(stamps: &mut Vec<(String, f64)>, runner: &str, now: f64, window: f64) -> bool {
+    match stamps.iter_mut().find(|(r, _)| r == runner) {
+        Some((_, at)) if now - *at < window => false,
+        Some((_, at)) => {
+            *at = now;
+            true
+        }
+        None => {
+            stamps.push((runner.to_string(), now));
+            true
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RunnerPhase {
     Idle,
@@ -409,20 +432,10 @@ impl<V: Value> RunnerInner<V> {
         let answer = {
             let now = self.env.now();
             let mut s = self.state.borrow_mut();
-            let window = s.liveness.interval * s.liveness.misses as f64;
+            let window = s.liveness.window();
             s.greeted.retain(|(r, _)| *r != runner);
             let is_new = s.known_runners.insert(runner.clone());
-            let due = match s.answered.iter_mut().find(|(r, _)| *r == runner) {
-                Some((_, at)) if now - *at < window => false,
-                Some((_, at)) => {
-                    *at = now;
-                    true
-                }
-                None => {
-                    s.answered.push((runner.clone(), now));
-                    true
-                }
-            };
+            let due = due(&mut s.answered, &runner, now, window);
             is_new || due
         };
         if answer {
@@ -477,9 +490,9 @@ impl<V: Value> RunnerInner<V> {
             if self.bus.has_links() {
                 self.bus.send(Message::new(&self.name, None, Body::System));
             }
-            let Liveness { interval, misses } = self.state.borrow().liveness;
+            let liveness = self.state.borrow().liveness;
             // Ends with the runner, clearing its timer: nothing is left behind after `end()`.
-            if !race(self.env.sleep(interval, false), self.finished.wait()).await {
+            if !race(self.env.sleep(liveness.interval, false), self.finished.wait()).await {
                 return;
             }
             let now = self.env.now();
@@ -488,7 +501,7 @@ impl<V: Value> RunnerInner<V> {
                 .borrow()
                 .heard_from
                 .iter()
-                .filter(|(_, seen)| now - *seen > interval * misses as f64)
+                .filter(|(_, seen)| now - *seen > liveness.window())
                 .map(|(r, _)| r.clone())
                 .collect();
             for runner in silent {
@@ -504,19 +517,11 @@ impl<V: Value> RunnerInner<V> {
     /// with its snapshot.
     fn greet(&self, runner: &str) {
         let now = self.env.now();
-        let window = {
-            let s = self.state.borrow();
-            s.liveness.interval * s.liveness.misses as f64
-        };
         {
             let mut s = self.state.borrow_mut();
-            if s.phase != RunnerPhase::Running {
+            let window = s.liveness.window();
+            if s.phase != RunnerPhase::Running || !due(&mut s.greeted, runner, now, window) {
                 return;
-            }
-            match s.greeted.iter_mut().find(|(r, _)| r == runner) {
-                Some((_, at)) if now - *at < window => return,
-                Some((_, at)) => *at = now,
-                None => s.greeted.push((runner.to_string(), now)),
             }
         }
         self.announce(self.entries(false));
