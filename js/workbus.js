@@ -116,9 +116,12 @@ function checkWorker(value, name) {
 
 /** The options of `end`/`cancel`/`stop`: a reason string or `{ reason, gracePeriod }`. */
 function stopOptions(options, name) {
-  if (typeof options === "string") return { reason: options, gracePeriod: undefined };
+  if (typeof options === "string") return { reason: options, gracePeriod: DEFAULT_GRACE_MS };
   const o = checkOptions(options, name);
-  return { reason: checkOptionalString(o.reason, `${name}.reason`), gracePeriod: checkDuration(o.gracePeriod, `${name}.gracePeriod`) };
+  return {
+    reason: checkOptionalString(o.reason, `${name}.reason`),
+    gracePeriod: checkDuration(o.gracePeriod, `${name}.gracePeriod`) ?? DEFAULT_GRACE_MS,
+  };
 }
 
 function jobParams(params, name, group) {
@@ -862,7 +865,7 @@ export class WorkerRunner extends Requesting {
   end(options) {
     return rejecting(() => {
       const { reason, gracePeriod } = stopOptions(options, "options");
-      return this._core.end(reason, gracePeriod ?? DEFAULT_GRACE_MS);
+      return this._core.end(reason, gracePeriod);
     });
   }
 
@@ -1044,7 +1047,7 @@ export class Worker extends Requesting {
   stop(options) {
     return rejecting(() => {
       const { reason, gracePeriod } = stopOptions(options, "options");
-      return this._core.stop(reason, gracePeriod ?? DEFAULT_GRACE_MS);
+      return this._core.stop(reason, gracePeriod);
     });
   }
 
