@@ -25,17 +25,17 @@
 
 use futures::future::LocalBoxFuture;
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use workbus::core::bus::{Bus, LinkId, Transport};
 use workbus::core::job::{JobGroup, JobParams, NextEvent, Outcome, Requester};
-use workbus::core::message::{Body, JobStatus, Message};
+use workbus::core::message::{JobStatus, Message};
 use workbus::core::platform::{Env, LogLevel, Platform};
-use workbus::core::runner::{Liveness, Runner, RunnerPhase};
+use workbus::core::runner::{Liveness, Runner};
 use workbus::core::testkit::{Sim, TestPlatform, TestValue as V};
-use workbus::core::worker::{JobHandler, JobRequest, Phase, StreamPart, Worker, WorkerEvent};
+use workbus::core::worker::{JobHandler, JobRequest, Phase, StreamPart, Worker};
 
 // ----- a seeded generator ---------------------------------------------------------------------
 
@@ -403,6 +403,18 @@ fn link(env: &Env, a: &Bus<V>, b: &Bus<V>) -> Vec<Rc<Pipe>> {
 
 const FAST: Liveness = Liveness { interval: 100.0, misses: 3 };
 
+/// Runners "page" and "realm" on two linked buses, with the given liveness; the pipes are the
+/// link (dropping them drops it).
+fn page_and_realm(env: &Env, liveness: Liveness) -> (Runner<V>, Runner<V>, Vec<Rc<Pipe>>) {
+    let (a, b) = (Bus::new(env.clone()), Bus::new(env.clone()));
+    let pipes = link(env, &a, &b);
+    let page = Runner::new(env.clone(), "page".into(), a).unwrap();
+    let realm = Runner::new(env.clone(), "realm".into(), b).unwrap();
+    page.set_liveness(liveness);
+    realm.set_liveness(liveness);
+    (page, realm, pipes)
+}
+
 // ----- handlers driven by the payload ---------------------------------------------------------
 
 /// What every handler shares: the clock, counters and the violations they see.
@@ -499,44 +511,17 @@ fn job_handler(me: String, h: Rc<Harness>) -> JobHandler<V> {
     })
 }
 
-/// The job messages a worker handled, in order (from its `busMessage` events).
-#[derive(Default)]
-struct Trace {
-    requested: RefCell<HashSet<String>>,
-    /// Jobs whose cancel this worker handled before their request.
-    cancel_first: RefCell<HashSet<String>>,
-}
-
-fn make_worker(spec: &WorkerSpec, h: &Rc<Harness>) -> (Worker<V>, Rc<Trace>) {
+fn make_worker(spec: &WorkerSpec, h: &Rc<Harness>) -> Worker<V> {
     let w = Worker::new(&spec.name, true);
     w.on_job(None, job_handler(spec.name.clone(), h.clone()), false).unwrap();
     if spec.sequential {
         w.on_job(Some("seq"), job_handler(spec.name.clone(), h.clone()), true).unwrap();
     }
-    let trace = Rc::new(Trace::default());
-    let t = trace.clone();
-    let sink = Rc::new(move |e: WorkerEvent<V>| {
-        if let WorkerEvent::BusMessage(m) = e {
-            match &m.body {
-                Body::JobRequest { job_id, .. } => {
-                    t.requested.borrow_mut().insert(job_id.clone());
-                }
-                Body::JobCancel { job_id, .. } if !t.requested.borrow().contains(job_id) => {
-                    t.cancel_first.borrow_mut().insert(job_id.clone());
-                }
-                _ => {}
-            }
-        }
-    });
-    w.set_event_sink(Some(sink), 1 << BUS_MESSAGE);
-    (w, trace)
+    w
 }
 
-/// A hosted worker, the runner (by index) hosting it, and what it handled.
-type Hosted = (Worker<V>, usize, Rc<Trace>);
-
-/// The index of "busMessage" in the event mask.
-const BUS_MESSAGE: usize = 14;
+/// A hosted worker and the runner (by index) hosting it.
+type Hosted = (Worker<V>, usize);
 
 // ----- running a schedule ---------------------------------------------------------------------
 
@@ -599,9 +584,6 @@ struct Stats {
     stops: u64,
     added: u64,
     add_refused: u64,
-    known_bug: u64,
-    known_gap: u64,
-    known_drop: u64,
     outcomes: BTreeMap<String, u64>,
 }
 
@@ -616,9 +598,6 @@ impl Stats {
         self.stops += o.stops;
         self.added += o.added;
         self.add_refused += o.add_refused;
-        self.known_bug += o.known_bug;
-        self.known_gap += o.known_gap;
-        self.known_drop += o.known_drop;
         for (k, v) in &o.outcomes {
             *self.outcomes.entry(k.clone()).or_default() += v;
         }
@@ -633,24 +612,18 @@ struct World {
     h: Rc<Harness>,
     runners: Vec<Runner<V>>,
     pipes: Vec<Rc<Pipe>>,
-    /// Hosted workers, the runner (by index) hosting each, and what each handled.
+    /// Hosted workers and the runner (by index) hosting each.
     workers: Rc<RefCell<Vec<Hosted>>>,
-    /// Whether the known bug below fails a schedule (strict) or is only counted.
-    strict: bool,
     groups: Vec<Tracked>,
     cut: bool,
     silent: Rc<RefCell<Vec<String>>>,
-    /// Jobs that hit the known bugs (when not strict).
-    known_bug: HashSet<String>,
-    known_gap: HashSet<String>,
-    known_drop: HashSet<String>,
     /// Lifecycle calls (`end`, `cancel`, `stop`, `add_workers`) that have not resolved yet.
     pending: Rc<Cell<i64>>,
     stats: Stats,
 }
 
 impl World {
-    fn new(s: &Schedule, strict: bool) -> World {
+    fn new(s: &Schedule) -> World {
         let sim = Sim::with_seed(s.seed);
         let (timers, tasks) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
         let silent = Rc::new(RefCell::new(Vec::new()));
@@ -676,17 +649,12 @@ impl World {
                 ]
             }
             Topology::Linked => {
-                let (a, b) = (Bus::new(env.clone()), Bus::new(env.clone()));
-                pipes = link(&env, &a, &b);
-                let page = Runner::new(env.clone(), "page".into(), a).unwrap();
-                let realm = Runner::new(env.clone(), "realm".into(), b).unwrap();
-                page.set_liveness(FAST);
-                realm.set_liveness(FAST);
+                let (page, realm, link) = page_and_realm(&env, FAST);
+                pipes = link;
                 vec![page, realm]
             }
         };
-        let hosted: Vec<(Worker<V>, Rc<Trace>)> = s.workers.iter().map(|spec| make_worker(spec, &h)).collect();
-        let built: Vec<Worker<V>> = hosted.iter().map(|(w, _)| w.clone()).collect();
+        let built: Vec<Worker<V>> = s.workers.iter().map(|spec| make_worker(spec, &h)).collect();
         let mut roots: Vec<Vec<Worker<V>>> = vec![Vec::new(); runners.len()];
         let mut adoptions = Vec::new();
         for (i, spec) in s.workers.iter().enumerate() {
@@ -713,21 +681,17 @@ impl World {
             h,
             runners,
             pipes,
-            workers: Rc::new(RefCell::new(hosted.into_iter().zip(&s.workers).map(|((w, trace), spec)| (w, spec.runner, trace)).collect())),
+            workers: Rc::new(RefCell::new(built.iter().zip(&s.workers).map(|(w, spec)| (w.clone(), spec.runner)).collect())),
             groups: Vec::new(),
             cut: false,
             silent,
-            strict,
-            known_bug: HashSet::new(),
-            known_gap: HashSet::new(),
-            known_drop: HashSet::new(),
             pending: Rc::new(Cell::new(0)),
             stats: Stats { schedules: 1, ..Stats::default() },
         }
     }
 
     fn worker(&self, i: usize) -> Option<Worker<V>> {
-        self.workers.borrow().get(i).map(|(w, _, _)| w.clone())
+        self.workers.borrow().get(i).map(|(w, _)| w.clone())
     }
 
     /// Runs a lifecycle call in the background, counting it until it resolves.
@@ -751,7 +715,7 @@ impl World {
                 let (requester, requester_name, side) = match *who {
                     Who::Runner(i) => (self.runners[i].requester().clone(), self.runners[i].name().to_string(), i),
                     Who::Worker(i) => match self.workers.borrow().get(i) {
-                        Some((w, side, _)) => (w.requester().clone(), w.name().to_string(), *side),
+                        Some((w, side)) => (w.requester().clone(), w.name().to_string(), *side),
                         None => return,
                     },
                 };
@@ -854,11 +818,11 @@ impl World {
                 // One live worker per name across runners: two at once is a misconfiguration
                 // the engine only warns about ("registered on more than one runner"). A name
                 // comes back once its holder has finished.
-                if self.workers.borrow().iter().any(|(w, _, _)| w.name() == spec.name && !w.is_finished()) {
+                if self.workers.borrow().iter().any(|(w, _)| w.name() == spec.name && !w.is_finished()) {
                     self.stats.add_refused += 1;
                     return;
                 }
-                let (w, trace) = make_worker(spec, &self.h);
+                let w = make_worker(spec, &self.h);
                 let r = self.runners[spec.runner].clone();
                 let table = self.workers.clone();
                 let side = spec.runner;
@@ -869,7 +833,7 @@ impl World {
                 self.sim.spawn(async move {
                     let result = r.add_workers(vec![w.clone()]).await;
                     if result.is_ok() {
-                        table.borrow_mut().push((w, side, trace));
+                        table.borrow_mut().push((w, side));
                     }
                     a.set(Some(result.is_ok()));
                     pending.set(pending.get() - 1);
@@ -925,24 +889,8 @@ impl World {
             let Some(job_id) = t.group.job_id() else { continue };
             if t.group.is_done() {
                 // A settled group's job runs nowhere it can reach.
-                for (w, side, trace) in workers.iter() {
+                for (w, side) in workers.iter() {
                     if self.connected(t.side, *side) && w.active_jobs().iter().any(|j| j.id == job_id) {
-                        let peer_declared_gone = *side != t.side && self.silent.borrow().iter().any(|r| r == self.runners[*side].name());
-                        if !self.strict && peer_declared_gone && self.runners[*side].phase() == RunnerPhase::Ending {
-                            // KNOWN BUG (see `an_ending_runner_is_not_declared_gone_within_its_grace`):
-                            // (known_bug_ending_silent)
-                            // an ending runner stops its heartbeats, so the requester's side gave it
-                            // up and answered for its workers while the job still runs in its grace.
-                            self.known_gap.insert(job_id.clone());
-                            continue;
-                        }
-                        if !self.strict && trace.cancel_first.borrow().contains(&job_id) {
-                            // KNOWN BUG (see `a_cancel_that_overtakes_its_request_still_ends_the_job`):
-                            // the worker handled the job's cancel before its request, so the job
-                            // started after its group had settled. Counted, not failed, here.
-                            self.known_bug.insert(job_id.clone());
-                            continue;
-                        }
                         self.h.violations.borrow_mut().push(format!(
                             "group {} of '{}' settled ({}) but its job is still active at '{}' (now {})",
                             t.tag,
@@ -956,18 +904,9 @@ impl World {
             } else {
                 // An open group has heard from every member that has finished.
                 for m in &t.members {
-                    let hosts: Vec<_> = workers.iter().filter(|(w, _, _)| w.name() == m).collect();
-                    let finished = !hosts.is_empty() && hosts.iter().all(|(w, side, _)| w.is_finished() && self.connected(t.side, *side));
+                    let hosts: Vec<_> = workers.iter().filter(|(w, _)| w.name() == m).collect();
+                    let finished = !hosts.is_empty() && hosts.iter().all(|(w, side)| w.is_finished() && self.connected(t.side, *side));
                     if finished && t.group.response_of(m).is_none() {
-                        let dropped = hosts.iter().all(|(_, side, trace)| *side != t.side && !trace.requested.borrow().contains(&job_id));
-                        if !self.strict && dropped {
-                            // KNOWN BUG (see `a_worker_stopped_while_its_runner_ends_answers_remote_requests`
-                            // and `a_member_that_left_during_the_readiness_wait_is_answered_stopped`):
-                            // a request that arrives over a link for a worker that has left its bus is
-                            // dropped, not answered "stopped". Counted, not failed, here.
-                            self.known_drop.insert(format!("{job_id}:{m}"));
-                            continue;
-                        }
                         self.h.violations.borrow_mut().push(format!("group {} of '{}' is open without an answer from '{m}', which has finished", t.tag, t.requester_name));
                     }
                 }
@@ -979,17 +918,13 @@ impl World {
                 let Some(peer) = self.runners.iter().position(|r| r.name() == gone) else { continue };
                 let from_peer = |source: &str| {
                     source == gone
-                        || workers.iter().any(|(w, side, _)| w.name() == source && *side == peer)
-                            && !workers.iter().any(|(w, side, _)| w.name() == source && *side != peer)
+                        || workers.iter().any(|(w, side)| w.name() == source && *side == peer)
+                            && !workers.iter().any(|(w, side)| w.name() == source && *side != peer)
                 };
-                for (w, side, trace) in workers.iter() {
+                for (w, side) in workers.iter() {
                     if *side != peer {
                         for j in w.active_jobs() {
                             if from_peer(&j.source) {
-                                if !self.strict && trace.cancel_first.borrow().contains(&j.id) {
-                                    self.known_bug.insert(j.id.clone()); // KNOWN BUG: cancel first, as above
-                                    continue;
-                                }
                                 self.h.violations.borrow_mut().push(format!("'{}' still runs job {} from '{}', whose runner '{gone}' is gone", w.name(), j.id, j.source));
                             }
                         }
@@ -1000,7 +935,7 @@ impl World {
     }
 
     fn all_finished(&self) -> bool {
-        self.runners.iter().all(Runner::is_finished) && self.workers.borrow().iter().all(|(w, _, _)| w.is_finished()) && self.pending.get() == 0
+        self.runners.iter().all(Runner::is_finished) && self.workers.borrow().iter().all(|(w, _)| w.is_finished()) && self.pending.get() == 0
     }
 
     /// Ends or cancels every runner, then drives time until everything has finished.
@@ -1025,7 +960,7 @@ impl World {
                     open.push(format!("runner '{}' ({:?})", r.name(), r.phase()));
                 }
             }
-            for (w, _, _) in self.workers.borrow().iter() {
+            for (w, _) in self.workers.borrow().iter() {
                 if !w.is_finished() {
                     open.push(format!("worker '{}' ({:?})", w.name(), w.phase()));
                 }
@@ -1054,7 +989,7 @@ impl World {
                 errors.push(format!("runner '{name}': {} groups left open", r.requester().open_count()));
             }
         }
-        for (w, _, _) in self.workers.borrow().iter() {
+        for (w, _) in self.workers.borrow().iter() {
             let name = w.name();
             if w.phase() != Phase::Stopped {
                 errors.push(format!("worker '{name}' is {:?}", w.phase()));
@@ -1087,9 +1022,6 @@ impl World {
             *self.stats.outcomes.entry(key).or_default() += 1;
         }
         self.stats.jobs = self.h.jobs.get();
-        self.stats.known_bug = self.known_bug.len() as u64;
-        self.stats.known_gap = self.known_gap.len() as u64;
-        self.stats.known_drop = self.known_drop.len() as u64;
         if errors.is_empty() {
             Ok(())
         } else {
@@ -1217,8 +1149,8 @@ fn check_group(t: &Tracked) -> Result<(), String> {
 }
 
 /// Runs one schedule to the end and checks it.
-fn run(s: &Schedule, strict: bool) -> Result<Stats, String> {
-    let mut world = World::new(s, strict);
+fn run(s: &Schedule) -> Result<Stats, String> {
+    let mut world = World::new(s);
     for a in &s.actions {
         world.apply(a);
     }
@@ -1228,8 +1160,8 @@ fn run(s: &Schedule, strict: bool) -> Result<Stats, String> {
 }
 
 /// `run`, with a panic inside the engine reported as a failure.
-fn run_caught(s: &Schedule, strict: bool) -> Result<Stats, String> {
-    match std::panic::catch_unwind(AssertUnwindSafe(|| run(s, strict))) {
+fn run_caught(s: &Schedule) -> Result<Stats, String> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| run(s))) {
         Ok(r) => r,
         Err(p) => Err(format!(
             "panicked: {}",
@@ -1239,8 +1171,8 @@ fn run_caught(s: &Schedule, strict: bool) -> Result<Stats, String> {
 }
 
 /// The smallest schedule that still fails: drops actions, setup workers, and softens the finale.
-fn shrink(mut s: Schedule, strict: bool) -> Schedule {
-    let fails = |s: &Schedule| run_caught(s, strict).is_err();
+fn shrink(mut s: Schedule) -> Schedule {
+    let fails = |s: &Schedule| run_caught(s).is_err();
     loop {
         let mut progress = false;
         let mut i = 0;
@@ -1294,7 +1226,7 @@ fn env_u64(key: &str, default: u64) -> u64 {
 
 /// Explores `WORKBUS_SCHEDULES` schedules of a topology; on a failure, shrinks and panics
 /// with the seed and the minimal sequence.
-fn explore(test: &str, topology: Topology, strict: bool) {
+fn explore(test: &str, topology: Topology) {
     let count = env_u64("WORKBUS_SCHEDULES", 1000);
     let first = env_u64("WORKBUS_SEED", 1);
     let started = std::time::Instant::now();
@@ -1302,11 +1234,11 @@ fn explore(test: &str, topology: Topology, strict: bool) {
     for i in 0..count {
         let seed = first.wrapping_add(i);
         let s = generate(seed, topology);
-        match run_caught(&s, strict) {
+        match run_caught(&s) {
             Ok(stats) => total.merge(&stats),
             Err(e) => {
-                let small = shrink(s.clone(), strict);
-                let why = run_caught(&small, strict).err().unwrap_or(e.clone());
+                let small = shrink(s.clone());
+                let why = run_caught(&small).err().unwrap_or(e.clone());
                 panic!(
                     "invariant broken in schedule seed {seed} ({topology:?}):\n  {e}\n\nminimal schedule ({} of {} actions):\n{small:#?}\nit fails with:\n  {why}\n\nreproduce: WORKBUS_SEED={seed} WORKBUS_SCHEDULES=1 cargo test --test invariants {test} -- --nocapture",
                     small.actions.len(),
@@ -1317,7 +1249,7 @@ fn explore(test: &str, topology: Topology, strict: bool) {
     }
     let outcomes: Vec<String> = total.outcomes.iter().map(|(k, v)| format!("{k}={v}")).collect();
     println!(
-        "invariants {test}: schedules={} seeds={first}..{} actions={} groups={} refused={} jobs={} stops={} added={} add_refused={} cuts={} known_bug_cancel_first={} known_bug_remote_drop={} known_bug_ending_silent={} time={:.2}s outcomes: {}",
+        "invariants {test}: schedules={} seeds={first}..{} actions={} groups={} refused={} jobs={} stops={} added={} add_refused={} cuts={} time={:.2}s outcomes: {}",
         total.schedules,
         first.wrapping_add(count),
         total.actions,
@@ -1328,37 +1260,33 @@ fn explore(test: &str, topology: Topology, strict: bool) {
         total.added,
         total.add_refused,
         total.cuts,
-        total.known_bug,
-        total.known_drop,
-        total.known_gap,
         started.elapsed().as_secs_f64(),
         outcomes.join(", ")
     );
 }
 
-// Every topology, strictly: any broken invariant fails, including the three bugs these tests
-// found and that are fixed (their counters, `known_bug_*`, stay in the summary line at 0).
+// Every topology: any broken invariant fails, including the bugs these tests found (fixed; see
+// docs/invariants.md).
 
 #[test]
 fn one_runner_strict() {
-    explore("one_runner_strict", Topology::One, true);
+    explore("one_runner_strict", Topology::One);
 }
 
 #[test]
 fn two_runners_on_one_bus_strict() {
-    explore("two_runners_on_one_bus_strict", Topology::SharedBus, true);
+    explore("two_runners_on_one_bus_strict", Topology::SharedBus);
 }
 
 #[test]
 fn linked_realms_with_cuts_strict() {
-    explore("linked_realms_with_cuts_strict", Topology::Linked, true);
+    explore("linked_realms_with_cuts_strict", Topology::Linked);
 }
 
-/// The shrunk case of the known bug. A worker's data lane lets pending system messages go
-/// first, so a `JobCancel` sent right after its `JobRequest` (before the worker took the
-/// request off its data lane) is handled first, finds no such job and is dropped; the request
-/// then starts the job, whose group has already settled as cancelled. Nothing cancels it
-/// again: a handler that waits for its abort runs until the worker stops.
+/// The shrunk case of the first bug these tests found (fixed). A worker's data lane lets
+/// pending system messages go first, so a `JobCancel` sent right after its `JobRequest` (before
+/// the worker took the request off its data lane) is handled first and finds no such job; the
+/// request must then not start a job whose group has already settled as cancelled.
 #[test]
 fn a_cancel_that_overtakes_its_request_still_ends_the_job() {
     let sim = Sim::new();
@@ -1396,21 +1324,15 @@ fn a_cancel_that_overtakes_its_request_still_ends_the_job() {
     assert!(!started.get() || aborted.get(), "the handler ran and was never aborted");
 }
 
-/// The shrunk case of the second known bug. A runner that is ending no longer announces
-/// snapshots, so a peer across a link still lists a worker that stopped during the grace; the
-/// peer's request to it is dropped by the ending runner's bus (it bounces only local
-/// senders' requests). The group waits until the peer gives up on the silent runner (three
-/// heartbeats) or the runner says goodbye, where on one bus it fails "worker 'w0' stopped" at once.
+/// The shrunk case of the second bug these tests found (fixed). A peer across a link may still
+/// list a worker that stopped while its runner ends; the peer's request to it must be answered
+/// at once, as on one bus ("worker 'w0' stopped"), not dropped until the peer gives up on the
+/// runner.
 #[test]
 fn a_worker_stopped_while_its_runner_ends_answers_remote_requests() {
     let sim = Sim::new();
     let env = sim.env();
-    let (a, b) = (Bus::new(env.clone()), Bus::new(env.clone()));
-    let pipes = link(&env, &a, &b);
-    let page = Runner::new(env.clone(), "page".into(), a).unwrap();
-    let realm = Runner::new(env.clone(), "realm".into(), b).unwrap();
-    page.set_liveness(FAST);
-    realm.set_liveness(FAST);
+    let (page, realm, pipes) = page_and_realm(&env, FAST);
     let busy: JobHandler<V> = Rc::new(|_| Box::pin(futures::future::pending()));
     let (w0, w1, asker) = (Worker::new("w0", true), Worker::new("w1", true), Worker::new("asker", true));
     w1.on_job(None, busy, false).unwrap();
@@ -1435,20 +1357,15 @@ fn a_worker_stopped_while_its_runner_ends_answers_remote_requests() {
     drop((busy_job, pipes));
 }
 
-/// The other symptom of an ending runner going quiet: it stops its heartbeats at once, so a
-/// peer declares it gone after `interval * misses` although its grace is longer, and fails
+/// The third bug (fixed), an ending runner going quiet: had it stopped its heartbeats at once, a
+/// peer would declare it gone after `interval * misses` although its grace is longer, and fail
 /// jobs its workers would still answer within that grace (on one runner they complete: see
 /// `graceful_end_lets_handlers_finish_within_the_grace_period` in tests/engine.rs).
 #[test]
 fn an_ending_runner_is_not_declared_gone_within_its_grace() {
     let sim = Sim::new();
     let env = sim.env();
-    let (a, b) = (Bus::new(env.clone()), Bus::new(env.clone()));
-    let pipes = link(&env, &a, &b);
-    let page = Runner::new(env.clone(), "page".into(), a).unwrap();
-    let realm = Runner::new(env.clone(), "realm".into(), b).unwrap();
-    page.set_liveness(FAST);
-    realm.set_liveness(FAST);
+    let (page, realm, pipes) = page_and_realm(&env, FAST);
     let e = env.clone();
     let slow: JobHandler<V> = Rc::new(move |_| {
         let sleep = e.sleep(500.0, true);
@@ -1476,18 +1393,15 @@ fn an_ending_runner_is_not_declared_gone_within_its_grace() {
     drop(pipes);
 }
 
-/// The other way to `known_bug_remote_drop`: a group waits for one member while another one
-/// stops and its runner's snapshot removes it; once the first is ready the group is sent to
-/// both, without checking that the other is still there, and the request for it is dropped
-/// over the link. Without a timeout the group never settles.
+/// The other way to the second bug (fixed): a group waits for one member while another one
+/// stops and its runner's snapshot removes it; once the first is ready the group must not be
+/// sent to the one that left (the request would be dropped over the link and, without a
+/// timeout, the group would never settle).
 #[test]
 fn a_member_that_left_during_the_readiness_wait_is_answered_stopped() {
     let sim = Sim::new();
     let env = sim.env();
-    let (a, b) = (Bus::new(env.clone()), Bus::new(env.clone()));
-    let pipes = link(&env, &a, &b);
-    let page = Runner::new(env.clone(), "page".into(), a).unwrap();
-    let realm = Runner::new(env.clone(), "realm".into(), b).unwrap();
+    let (page, realm, pipes) = page_and_realm(&env, Liveness::default());
     let echo: JobHandler<V> = Rc::new(|r: JobRequest<V>| Box::pin(async move { Ok(r.payload.clone()) }));
     let (w1, late) = (Worker::new("w1", true), Worker::new("late", true));
     w1.on_job(None, echo.clone(), false).unwrap();
