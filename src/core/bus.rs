@@ -45,7 +45,8 @@ struct BusInner<V: Value> {
     env: Env,
     subscribers: RefCell<Subscribers<V>>,
     links: RefCell<Links<V>>,
-    next_link: std::cell::Cell<LinkId>,
+    /// The next id for a link or an observer.
+    next_id: std::cell::Cell<u32>,
     /// Names that left the bus: a job sent to one of them is answered "stopped", not lost.
     departed: RefCell<HashSet<String>>,
 }
@@ -68,7 +69,7 @@ impl<V: Value> Bus<V> {
             env,
             subscribers: RefCell::new(Subscribers { by_name: HashMap::new(), order: Vec::new(), observers: Vec::new() }),
             links: RefCell::new(Vec::new()),
-            next_link: std::cell::Cell::new(1),
+            next_id: std::cell::Cell::new(1),
             departed: RefCell::new(HashSet::new()),
         }))
     }
@@ -84,8 +85,7 @@ impl<V: Value> Bus<V> {
     /// Links a transport: what this bus sends that has to leave goes through it, and what
     /// arrives from it is delivered here (and relayed to the other links).
     pub fn add_link(&self, transport: Rc<dyn Transport<V>>) -> LinkId {
-        let id = self.0.next_link.get();
-        self.0.next_link.set(id + 1);
+        let id = self.next_id();
         self.0.links.borrow_mut().push((id, transport));
         id
     }
@@ -108,34 +108,39 @@ impl<V: Value> Bus<V> {
 
     /// Adds a subscriber under a unique name and starts its two lanes.
     pub fn subscribe(&self, name: &str, subscriber: Rc<dyn Subscriber<V>>) -> Result<(), String> {
-        let subscription = {
-            let mut subs = self.0.subscribers.borrow_mut();
-            if subs.by_name.contains_key(name) {
-                return Err(format!("a subscriber named '{name}' is already on the bus"));
-            }
-            let s = Rc::new(Subscription { system: Lane::default(), data: Lane::default() });
-            subs.by_name.insert(name.to_string(), s.clone());
-            subs.order.push(name.to_string());
-            s
-        };
+        if self.0.subscribers.borrow().by_name.contains_key(name) {
+            return Err(format!("a subscriber named '{name}' is already on the bus"));
+        }
+        let subscription = self.start_lanes(subscriber);
+        let mut subs = self.0.subscribers.borrow_mut();
+        subs.by_name.insert(name.to_string(), subscription);
+        subs.order.push(name.to_string());
         self.0.departed.borrow_mut().remove(name);
-        let env = self.0.env.clone();
-        let (sub, system) = (subscriber.clone(), subscription.system.clone());
-        self.0.env.spawn(Box::pin(run_lane(env.clone(), sub, system, None)));
-        let (data, system) = (subscription.data.clone(), subscription.system.clone());
-        self.0.env.spawn(Box::pin(run_lane(env, subscriber, data, Some(system))));
         Ok(())
+    }
+
+    /// A subscription's two lanes, each handled by its own task; the data lane lets pending
+    /// system messages go first.
+    fn start_lanes(&self, subscriber: Rc<dyn Subscriber<V>>) -> Rc<Subscription<V>> {
+        let s = Rc::new(Subscription { system: Lane::default(), data: Lane::default() });
+        let env = self.0.env.clone();
+        env.spawn(Box::pin(run_lane(env.clone(), subscriber.clone(), s.system.clone(), None)));
+        env.spawn(Box::pin(run_lane(env.clone(), subscriber, s.data.clone(), Some(s.system.clone()))));
+        s
+    }
+
+    fn next_id(&self) -> u32 {
+        let id = self.0.next_id.get();
+        self.0.next_id.set(id + 1);
+        id
     }
 
     /// Adds an observer: it gets every message routed through this bus (sent here or arriving
     /// on a link), whatever its target, in its own lanes. Returns an id for `unobserve`.
     pub fn observe(&self, observer: Rc<dyn Subscriber<V>>) -> u32 {
-        let id = self.0.next_link.get();
-        self.0.next_link.set(id + 1);
-        let s = Rc::new(Subscription { system: Lane::default(), data: Lane::default() });
-        self.0.subscribers.borrow_mut().observers.push((id, s.clone()));
-        self.0.env.spawn(Box::pin(run_lane(self.0.env.clone(), observer.clone(), s.system.clone(), None)));
-        self.0.env.spawn(Box::pin(run_lane(self.0.env.clone(), observer, s.data.clone(), Some(s.system.clone()))));
+        let id = self.next_id();
+        let s = self.start_lanes(observer);
+        self.0.subscribers.borrow_mut().observers.push((id, s));
         id
     }
 
@@ -179,7 +184,7 @@ impl<V: Value> Bus<V> {
     }
 
     fn route(&self, message: Rc<Message<V>>, from: Option<LinkId>) {
-        let internal = matches!(message.body, super::message::Body::Deferred { .. });
+        let internal = matches!(message.body, Body::Deferred { .. });
         let observers: Vec<Rc<Subscription<V>>> =
             if internal { Vec::new() } else { self.0.subscribers.borrow().observers.iter().map(|(_, s)| s.clone()).collect() };
         for o in &observers {
