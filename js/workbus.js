@@ -34,10 +34,15 @@ export function setLogger(logger) {
 }
 let currentLogger = null;
 
-function logError(what, error) {
-  const message = `${what}: ${error instanceof Error ? error.stack || error.message : String(error)}`;
-  if (currentLogger) currentLogger("error", message);
+/** A log line of the façade ("warn" or "error"), where the engine's own lines go. */
+function log(level, message) {
+  if (currentLogger) currentLogger(level, message);
+  else if (level === "warn") console.warn(`[workbus] ${message}`);
   else console.error(`[workbus] ${message}`);
+}
+
+function logError(what, error) {
+  log("error", `${what}: ${error instanceof Error ? error.stack || error.message : String(error)}`);
 }
 
 // ----- argument checks (TypeError naming the argument) -----------------------------------------
@@ -1306,7 +1311,7 @@ export class RedisBus extends LocalBus {
         return;
       }
       const problem = this._core.receiveJson(text, id, maxBytes, maxDepth);
-      if (problem === null) warn(`dropped a message of a type outside Pipecat's catalogue: ${text.slice(0, 200)}`);
+      if (problem === null) log("warn", `dropped a message of a type outside Pipecat's catalogue: ${text.slice(0, 200)}`);
       else if (problem !== undefined) this._report(new Error(`dropped a malformed message: ${problem}`));
     };
     const isIoredis = typeof subscriber.status === "string";
@@ -1341,11 +1346,6 @@ export class RedisBus extends LocalBus {
     super.close();
     await this._closeRedis();
   }
-}
-
-function warn(message) {
-  if (currentLogger) currentLogger("warn", message);
-  else console.warn(`[workbus] ${message}`);
 }
 
 /**
@@ -1414,7 +1414,7 @@ export class WebSocketProxyClient extends Worker {
     if (message === null || p.link === undefined) return;
     const accepted = message.type === "BusWorkerRegistryMessage" || p.forward.has(message.type) || message.target === p.local;
     if (!accepted) {
-      warn(`WebSocketProxyClient '${this.name}' dropped ${message.type} for '${message.target}'`);
+      log("warn", `WebSocketProxyClient '${this.name}' dropped ${message.type} for '${message.target}'`);
       return;
     }
     this.runner.bus._core.receive(message, p.link);
