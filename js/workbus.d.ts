@@ -7,6 +7,26 @@
 // `Error("Worker '<w>' is not attached to a runner")`.
 
 // ---------------------------------------------------------------------------------------------
+// Platform types: the host's own where its typings declare them (the DOM lib, @types/node),
+// else minimal stand-ins, so these typings compile with or without either.
+// ---------------------------------------------------------------------------------------------
+
+type HostType<Name extends string, Fallback> = typeof globalThis extends { [K in Name]: { prototype: infer T } } ? T : Fallback;
+type HostURL = HostType<"URL", { readonly href: string }>;
+type HostResponse = HostType<"Response", never>;
+type HostWasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer T } } } ? T : never;
+type HostAbortSignal = HostType<"AbortSignal", {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+  throwIfAborted(): void;
+}>;
+/** An ArrayBuffer, a MessagePort or any other object the platform can transfer. */
+type HostTransferable = object;
+type HostBufferSource = ArrayBuffer | ArrayBufferView;
+
+// ---------------------------------------------------------------------------------------------
 // Loading
 // ---------------------------------------------------------------------------------------------
 
@@ -20,14 +40,14 @@ export default function init(options?: InitOptions): Promise<void>;
 /** Where the browser build finds its WebAssembly module (default: `core_bg.wasm` beside it). */
 export interface InitOptions {
   /** A URL, a fetch `Response`, the module's bytes or a compiled `WebAssembly.Module`. */
-  module_or_path?: string | URL | Response | BufferSource | WebAssembly.Module;
+  module_or_path?: string | HostURL | HostResponse | HostBufferSource | HostWasmModule;
 }
 
 /**
  * Loads the WebAssembly engine synchronously from its bytes or a compiled module (browser
  * build); a no-op in Node.
  */
-export function initSync(options?: { module: BufferSource | WebAssembly.Module }): void;
+export function initSync(options?: { module: HostBufferSource | HostWasmModule }): void;
 
 /** A log level of workbus's own messages. */
 export type LogLevel = "debug" | "warn" | "error";
@@ -407,7 +427,7 @@ export interface Bus {
  * Node's `worker_threads` Worker, MessagePort or `parentPort`.
  */
 export interface Endpoint {
-  postMessage(message: unknown, transfer?: Transferable[]): void;
+  postMessage(message: unknown, transfer?: HostTransferable[]): void;
 }
 
 /** One link of a bus to another realm. */
@@ -513,7 +533,7 @@ export declare class RedisBus extends LocalBus {
 /** Options of `WebSocketProxyClient`. */
 export interface WebSocketProxyClientOptions {
   /** The `WebSocketProxyServer` endpoint, `ws://` or `wss://`. */
-  url: string | URL;
+  url: string | HostURL;
   /** The worker on the server side this proxy reaches. */
   remoteWorkerName: string;
   /** The worker on this side that the server side answers. */
@@ -560,7 +580,7 @@ export interface SpawnWorkerOptions {
  * and resolves once the realm's runner has announced its workers (they are then in
  * `runner.registry`). The realm is terminated when `runner` finishes.
  */
-export function spawnWorker(runner: WorkerRunner, script: string | URL | (Endpoint & { terminate(): unknown }), options?: SpawnWorkerOptions): Promise<RemoteRealm>;
+export function spawnWorker(runner: WorkerRunner, script: string | HostURL | (Endpoint & { terminate(): unknown }), options?: SpawnWorkerOptions): Promise<RemoteRealm>;
 
 /** Options of `serveWorkers`. */
 export interface ServeWorkersOptions {
@@ -581,7 +601,7 @@ export function serveWorkers(workers: Worker[], options?: ServeWorkersOptions): 
  * Marks `value` (a payload, response, update or stream data) so that `transferables` are moved,
  * not copied, when it crosses a postMessage link. Returns `value`.
  */
-export function transfer<T extends object>(value: T, transferables: Transferable[]): T;
+export function transfer<T extends object>(value: T, transferables: HostTransferable[]): T;
 
 // ---------------------------------------------------------------------------------------------
 // Jobs
@@ -600,7 +620,7 @@ export interface JobParams {
   /** Whether `requestCancelJobGroup` may cancel it (default true). Own cancels, timeouts and shutdown always cancel. */
   cancellable?: boolean;
   /** Aborting it cancels the job, with the signal's reason if it is a string, else `"cancelled"`. */
-  signal?: AbortSignal;
+  signal?: HostAbortSignal;
 }
 
 /** How to request a job group. */
@@ -746,7 +766,7 @@ export interface JobRequest<P = unknown> {
   /** The requester (a worker or runner name). */
   readonly source: string;
   /** Aborts when the job is cancelled or the worker stops. */
-  readonly signal: AbortSignal;
+  readonly signal: HostAbortSignal;
   /** Sends a progress update to the requester; the job stays active. */
   update(data?: unknown, options?: { urgent?: boolean }): Promise<void>;
   /** Starts streaming output. */

@@ -6,7 +6,9 @@
 //   2. if tests/types/ exists: it is copied to <project>/types/, the README's ```ts blocks are
 //      extracted next to it (when both README.md and extract-readme.mjs exist), and
 //      `tsc --strict --noEmit -p types` runs there, so "workbus" resolves to the installed .d.ts;
-//   3. `node --test` on every *.test.mjs / *.test.cjs copied from tests/node/ (TAP output, so
+//   3. packaging checks (tests/package-lint.mjs: publint, arethetypeswrong, each file once,
+//      source maps, typings without the DOM lib);
+//   4. `node --test` on every *.test.mjs / *.test.cjs copied from tests/node/ (TAP output, so
 //      the closing `# pass N` / `# fail N` lines are printed, last).
 // Exits non-zero on the first failing step. Expects pkg/ to be built (scripts/build).
 //
@@ -127,7 +129,10 @@ if (existsSync(typesDir)) {
   log("type check ok");
 }
 
-// --- 3. node --test on tests/node/
+// --- 3. packaging checks (publint, arethetypeswrong, files, source maps, typings without DOM)
+mustRun("packaging checks", process.execPath, [join(root, "tests", "package-lint.mjs"), pkgDir, tarball, project]);
+
+// --- 4. node --test on tests/node/
 const testsDir = join(root, "tests", "node");
 const findTests = (dir) =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

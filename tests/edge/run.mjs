@@ -412,8 +412,8 @@ const pkgFile = (f) => readFileSync(join(project, "node_modules", "workbus", f))
 const loads = {
   workerd: ["workerd/index.js", "web/index.js", "web/core_bg.wasm"],
   deno: ["deno/index.js", "web/index.js", "web/core_bg.wasm"],
-  bun: ["bun/index.mjs", "node/index.cjs", "node/core.js", "node/core_bg.wasm"],
-  node: ["node/index.mjs", "node/index.cjs", "node/core.js", "node/core_bg.wasm"],
+  bun: ["bun/index.mjs", "node/index.cjs", "node/core.js", "web/core_bg.wasm"],
+  node: ["node/index.mjs", "node/index.cjs", "node/core.js", "web/core_bg.wasm"],
 };
 console.log("\nedge: runtime   version                   cold start (load + instantiate)   bytes loaded (raw / gzip -9)");
 for (const rt of ["workerd", "deno", "bun", "node"]) {
