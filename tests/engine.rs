@@ -922,3 +922,33 @@ fn realms_find_each_other_again_after_an_outage() {
     wait(&sim, &g);
     assert_eq!(g.response_of("ocr"), Some(V::s("again")));
 }
+
+#[test]
+fn a_runner_known_only_from_its_snapshot_that_never_sends_a_heartbeat_is_gone_after_the_window() {
+    // A realm's first heartbeat may arrive before its snapshot (the runner does not know it yet
+    // then); if it goes silent before the next one, it must still be detected.
+    let sim = Sim::new();
+    let (bus_a, bus_b) = (Bus::new(sim.env()), Bus::new(sim.env()));
+    let (ab, ba) = link(&sim, &bus_a, &bus_b);
+    let page = Runner::new(sim.env(), "page".into(), bus_a).unwrap();
+    page.set_liveness(FAST);
+    let asker = worker("asker", None);
+    let p = page.clone();
+    let a = asker.clone();
+    sim.block_on(async move {
+        p.add_workers(vec![a]).await.unwrap();
+        p.start(false).await.unwrap();
+    });
+    let entry = workbus::core::registry::RegistryEntry { name: "stuck".into(), parent: None, active: true, bridged: false, started_at: None };
+    bus_b.send(Message::new("ghost", None, Body::WorkerRegistry { runner: "ghost".into(), workers: vec![entry] }));
+    sim.settle();
+    assert!(page.registry().has("stuck"));
+    let g = asker.start_group(vec!["stuck".into()], params(None, None), false).unwrap();
+    sim.settle();
+    ab.open.set(false);
+    ba.open.set(false);
+    sim.advance(400.0); // the window (300 ms) and one check interval
+    let f = failure(g.outcome().expect("the job still waits on a runner that went silent"));
+    assert_eq!(f.reason, "worker 'stuck' stopped");
+    assert!(!page.registry().has("stuck"));
+}

@@ -429,15 +429,20 @@ impl<V: Value> RunnerInner<V> {
         }
         // Answer a new runner, and a known one at most once per liveness window: after an
         // outage it may have forgotten us while we still know it.
-        let answer = {
+        let (is_new, answer) = {
             let now = self.env.now();
             let mut s = self.state.borrow_mut();
             let window = s.liveness.window();
             s.greeted.retain(|(r, _)| *r != runner);
             let is_new = s.known_runners.insert(runner.clone());
             let due = due(&mut s.answered, &runner, now, window);
-            is_new || due
+            (is_new, is_new || due)
         };
+        if is_new {
+            // Its snapshot is its first sign of life: from now on its silence counts, even if no
+            // heartbeat of it comes after this (its first may have come before it was known).
+            self.heard(&runner);
+        }
         if answer {
             self.send_registry();
         }

@@ -1,0 +1,202 @@
+// The transport contract: one set of cases that every transport runs (MessagePort,
+// BroadcastChannel, worker thread, Web Worker, Redis, …). It imports nothing, so it runs in Node
+// (node:test) and in a browser page alike; each transport's test file builds a `link` for it in
+// a few lines (see contract.test.mjs) and hands the package's exports in as `workbus`.
+//
+// Two sides: the NEAR runner, in the test, hosting "near-echo"; the FAR runner, on the other side
+// of the transport (another realm, another bus), hosting `FAR_WORKERS` (farWorkers() below).
+//
+// A link is { workbus, near, nearBus, injectMalformed(), silenceFar(), close() }:
+//   near             the near runner, started, with a short liveness window (LIVENESS below)
+//   nearBus          its bus ("error" events are checked)
+//   injectMalformed  makes the far side put one malformed message on the transport
+//   silenceFar       makes the far side stop sending anything, without a goodbye
+//   close            near's `close()` of what it opened (the bus or the link)
+// Each case gets a fresh link.
+
+/** Liveness of the near runner and of the far one: gone after 3 × 50 ms without a heartbeat. */
+export const LIVENESS = { heartbeatInterval: 50, heartbeatMisses: 3 };
+
+export const FAR_WORKERS = ["echo", "streamer", "blocker", "abort-log", "asker"];
+
+/**
+ * The far side's workers, made with the package's `Worker`:
+ *   echo       answers { echoed: payload }
+ *   streamer   two updates, then a stream of three chunks (its end answers the job)
+ *   blocker    waits until its job aborts and records the abort reason
+ *   abort-log  answers the reasons blocker recorded
+ *   asker      asks the near side's "near-echo" for a job and answers with its response
+ */
+export function farWorkers(Worker) {
+  const aborts = [];
+  const asker = new Worker("asker").onJob(async (job) => ({ via: await asker.job("near-echo", { payload: job.payload, timeout: 5000 }) }));
+  return [
+    new Worker("echo").onJob((job) => ({ echoed: job.payload })),
+    new Worker("streamer").onJob(async (job) => {
+      await job.update({ step: 1 });
+      await job.update({ step: 2 });
+      await job.streamStart({ n: 0 });
+      await job.streamData({ n: 1 });
+      await job.streamData({ n: 2 });
+      await job.streamEnd({ n: 3 });
+    }),
+    new Worker("blocker").onJob(
+      (job) =>
+        new Promise((resolve) => {
+          const aborted = () => {
+            aborts.push(typeof job.signal.reason === "string" ? job.signal.reason : String(job.signal.reason));
+            resolve({});
+          };
+          if (job.signal.aborted) aborted();
+          else job.signal.addEventListener("abort", aborted, { once: true });
+        }),
+    ),
+    new Worker("abort-log").onJob(() => ({ aborts })),
+    asker,
+  ];
+}
+
+/** The near side's one worker. */
+export function nearWorkers(Worker) {
+  return [new Worker("near-echo").onJob((job) => ({ nearEchoed: job.payload }))];
+}
+
+// ----- a small assert that runs anywhere ------------------------------------------------------
+
+function same(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+
+async function failure(promise, what) {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error(`${what}: expected a rejection`);
+}
+
+/** Polls `predicate` (sync or async) until it is truthy, or fails after `ms`. */
+async function until(predicate, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The far workers are in the near registry. */
+const farKnown = (near) => FAR_WORKERS.every((w) => near.registry.has(w));
+
+/** Generous bound for "within the liveness window" (window + scheduling slack on a busy CI). */
+const GONE_WITHIN_MS = LIVENESS.heartbeatInterval * LIVENESS.heartbeatMisses + 2000;
+
+// ----- the cases ------------------------------------------------------------------------------
+
+export const contractCases = [
+  {
+    name: "snapshots: the near registry lists every far worker, on the far runner",
+    async run({ near }) {
+      await until(() => farKnown(near), 5000, "the far workers in the near registry");
+      const runners = new Set(FAR_WORKERS.map((w) => near.registry.get(w).runner));
+      same(runners.size, 1, "far workers' runners");
+      if (runners.has(near.name)) throw new Error("far workers are listed as the near runner's own");
+    },
+  },
+  {
+    name: "a job crosses and its response comes back",
+    async run({ near }) {
+      const payload = { text: "héllo", list: [1, 2.5, null, true], nested: { deep: ["x"] } };
+      same(await near.job("echo", { payload, timeout: 5000 }), { echoed: payload }, "echo response");
+    },
+  },
+  {
+    name: "jobs both ways: a far worker asks a near worker",
+    async run({ near }) {
+      same(await near.job("asker", { payload: { n: 7 }, timeout: 5000 }), { via: { nearEchoed: { n: 7 } } }, "asker response");
+    },
+  },
+  {
+    name: "updates and a stream cross in order through for await",
+    async run({ near }) {
+      const ctx = near.job("streamer", { timeout: 5000 });
+      const events = [];
+      for await (const event of ctx) events.push(event);
+      same(
+        events,
+        [
+          { type: "update", data: { step: 1 } },
+          { type: "update", data: { step: 2 } },
+          { type: "stream_start", data: { n: 0 } },
+          { type: "stream_data", data: { n: 1 } },
+          { type: "stream_data", data: { n: 2 } },
+          { type: "stream_end", data: { n: 3 } },
+        ],
+        "events",
+      );
+      same(await ctx, { n: 3 }, "response (the stream's end)");
+    },
+  },
+  {
+    name: "a cancel crosses: the job fails with its reason and the far handler's signal aborts with it",
+    async run({ near }) {
+      const ctx = near.job("blocker", { timeout: 5000 });
+      await ctx.started;
+      await ctx.cancel("enough");
+      const error = await failure(ctx, "cancelled job");
+      same([error.name, error.reason], ["JobError", "enough"], "cancel error");
+      await until(async () => (await near.job("abort-log", { timeout: 5000 })).aborts.includes("enough"), 5000, "the far handler's abort");
+    },
+  },
+  {
+    name: "malformed input is dropped and reported on the bus's \"error\" event; jobs go on",
+    async run({ near, nearBus, injectMalformed }) {
+      await until(() => farKnown(near), 5000, "the far workers");
+      const reported = new Promise((resolve) => nearBus.once("error", resolve));
+      await injectMalformed();
+      const error = await reported;
+      if (!(error instanceof Error) || !/malformed/.test(error.message)) throw new Error(`expected a "malformed" Error, got ${error}`);
+      same(await near.job("echo", { payload: 1, timeout: 5000 }), { echoed: 1 }, "echo after the malformed message");
+    },
+  },
+  {
+    name: "a far side that goes silent: its pending jobs fail \"worker '<w>' stopped\" and its workers leave",
+    async run({ near, silenceFar }) {
+      await until(() => farKnown(near), 5000, "the far workers");
+      const ctx = near.job("blocker");
+      await ctx.started;
+      await silenceFar();
+      const started = Date.now();
+      const error = await failure(ctx, "job on the silent side");
+      same([error.name, error.reason], ["JobError", "worker 'blocker' stopped"], "silence error");
+      if (Date.now() - started > GONE_WITHIN_MS) throw new Error(`took ${Date.now() - started} ms, over ${GONE_WITHIN_MS} ms`);
+      await until(() => FAR_WORKERS.every((w) => !near.registry.has(w)), GONE_WITHIN_MS, "the far workers to leave the registry");
+    },
+  },
+  {
+    name: "close(): nothing crosses any more; pending jobs fail \"worker '<w>' stopped\"",
+    async run({ near, close }) {
+      await until(() => farKnown(near), 5000, "the far workers");
+      const ctx = near.job("blocker");
+      await ctx.started;
+      await close();
+      const error = await failure(ctx, "job across a closed link");
+      same([error.name, error.reason], ["JobError", "worker 'blocker' stopped"], "close error");
+      await until(() => FAR_WORKERS.every((w) => !near.registry.has(w)), GONE_WITHIN_MS, "the far workers to leave the registry");
+      const late = await failure(near.job("echo", { timeout: 300 }), "job after close");
+      same(late.reason, "workers not ready within timeout", "job after close");
+    },
+  },
+];
+
+/**
+ * Registers every case with a `test(name, options, fn)` function (node:test's): each runs on a
+ * fresh link made by `makeLink(t)`, named "<transport> contract: <case>".
+ */
+export function runContract(test, transport, options, makeLink) {
+  for (const c of contractCases) test(`${transport} contract: ${c.name}`, options, async (t) => c.run(await makeLink(t)));
+}
