@@ -7,16 +7,19 @@ use workbus::core::bus::{Bus, Subscriber};
 use workbus::core::job::{JobFailure, JobParams, NextEvent, Outcome};
 use workbus::core::message::{Body, JobStatus, Message};
 use workbus::core::platform::Env;
-use workbus::core::registry::{ReadyData, WatchFn};
+use workbus::core::registry::{GoneReason, ReadyData, RegistryEvent, WatchFn, WatchKey};
 use workbus::core::runner::Runner;
 use workbus::core::testkit::{Sim, TestValue as V};
 use workbus::core::worker::{JobHandler, JobRequest, StreamPart, Worker, WorkerEvent};
-use workbus::core::{ApiError, Value};
+use workbus::core::{ApiError, Thrown, Value};
 
 type Reply = Result<Option<V>, String>;
 
 fn handler(f: impl Fn(JobRequest<V>) -> LocalBoxFuture<'static, Reply> + 'static) -> JobHandler<V> {
-    Rc::new(f)
+    Rc::new(move |r| {
+        let reply = f(r);
+        Box::pin(async move { reply.await.map_err(Thrown::from) })
+    })
 }
 
 fn echo() -> JobHandler<V> {
@@ -481,11 +484,11 @@ fn registry_register_watch_and_idempotence() {
     let reg2 = reg.clone();
     let h2 = h.clone();
     let (first, again) = sim.block_on(async move {
-        reg2.watch("x", Some(1), h2.clone()).await;
-        reg2.watch("x", Some(1), h2.clone()).await;
+        reg2.watch("x", Some(WatchKey::Handler(1)), h2.clone()).await;
+        reg2.watch("x", Some(WatchKey::Handler(1)), h2.clone()).await;
         let first = reg2.register(ReadyData { worker_name: "x".into(), runner: "r2".into() }).await;
         let again = reg2.register(ReadyData { worker_name: "x".into(), runner: "r2".into() }).await;
-        reg2.watch("x", Some(2), h2).await; // known: fires at once
+        reg2.watch("x", Some(WatchKey::Handler(2)), h2).await; // known: fires at once
         (first, again)
     });
     assert!(first && !again);
@@ -843,7 +846,7 @@ fn a_realm_that_ends_says_goodbye_and_workers_can_come_back() {
     let b = back.clone();
     let reg = page.registry().clone();
     sim.block_on(async move {
-        reg.watch("ocr", Some(7), Rc::new(move |_| { *b.borrow_mut() += 1; Box::pin(async {}) })).await;
+        reg.watch("ocr", Some(WatchKey::Handler(7)), Rc::new(move |_| { *b.borrow_mut() += 1; Box::pin(async {}) })).await;
     });
     assert_eq!(*back.borrow(), 1);
     // one worker stops: the realm's new snapshot no longer lists it

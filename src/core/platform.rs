@@ -55,3 +55,17 @@ pub fn new_runner_name(env: &dyn Platform) -> String {
     b.iter().for_each(|x| push_hex(&mut name, *x));
     name
 }
+
+/// The log line for a panic of the engine: what and where, for a bug report.
+pub fn describe_panic(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let what = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string());
+    match info.location() {
+        Some(at) => format!("workbus panicked at {}:{}:{}: {what} (a bug in workbus; please report it)", at.file(), at.line(), at.column()),
+        None => format!("workbus panicked: {what} (a bug in workbus; please report it)"),
+    }
+}
