@@ -107,6 +107,28 @@ export interface WorkerReadyData {
   runner: string;
 }
 
+/** Why a worker left the registry: it stopped, its runner ended, or its runner went silent. */
+export type WorkerGoneReason = "stopped" | "runner ended" | "runner silent";
+
+/** A worker that left the registry (the registry's `"gone"` event). */
+export interface WorkerGoneData extends WorkerReadyData {
+  /** Why it left. */
+  reason: WorkerGoneReason;
+}
+
+/** Listener arguments of each registry event. */
+export interface WorkerRegistryEventMap {
+  /** A worker became ready (local or remote, and again each time it comes back). */
+  ready: [data: WorkerReadyData];
+  /** A worker left: it stopped, its runner ended, or its runner went silent. */
+  gone: [data: WorkerGoneData];
+}
+
+/** A registry event name. */
+export type WorkerRegistryEventName = keyof WorkerRegistryEventMap;
+/** A listener for registry event `E`. Its exceptions are logged and never break delivery. */
+export type WorkerRegistryListener<E extends WorkerRegistryEventName> = (...args: WorkerRegistryEventMap[E]) => unknown;
+
 /** A child worker's reported failure (the `"workerFailed"` event). */
 export interface WorkerErrorData {
   /** The failing worker. */
@@ -619,7 +641,11 @@ export interface JobParams {
   label?: string;
   /** Whether `requestCancelJobGroup` may cancel it (default true). Own cancels, timeouts and shutdown always cancel. */
   cancellable?: boolean;
-  /** Aborting it cancels the job, with the signal's reason if it is a string, else `"cancelled"`. */
+  /**
+   * Aborting it cancels the job. The reason: the signal's reason if it is a string, `"timeout"`
+   * for `AbortSignal.timeout`, `"cancelled"` for `abort()` with no reason, an `Error`'s
+   * `message`; the `JobError`'s `cause` is the signal's reason.
+   */
   signal?: HostAbortSignal;
 }
 
@@ -741,6 +767,13 @@ export declare class JobError extends Error {
   status?: JobStatus;
   /** Set when a worker's answer caused the failure: its response, e.g. `{ error: "…" }`. */
   response?: unknown;
+  /**
+   * What caused it. When a worker's handler threw or rejected: the thrown value (in-process the
+   * very object; across realms an `Error` rebuilt with the same `name`, `message` and `stack`;
+   * from a Pipecat peer `new Error(response.error)`). When an abort signal cancelled the job:
+   * the signal's reason.
+   */
+  cause?: unknown;
 }
 
 /** A failed job group; `name` is `"JobGroupError"`. `instanceof JobError` catches it too. */
@@ -832,6 +865,8 @@ export interface WorkerEventMap {
   busMessage: [message: BusMessage];
   /** Every member of a group this worker requested has answered. */
   jobCompleted: [response: JobGroupResponse];
+  /** A handler threw or rejected after its job was already answered: what it threw (also logged). */
+  error: [error: unknown];
 }
 
 /** A worker event name. */
@@ -1026,7 +1061,10 @@ export declare class WorkerRunner {
 // Registry
 // ---------------------------------------------------------------------------------------------
 
-/** Which workers are ready, on this runner (local) and on others (remote). */
+/**
+ * Which workers are ready, on this runner (local) and on others (remote). Emits `"ready"` and
+ * `"gone"` as workers come and go.
+ */
 export declare class WorkerRegistry {
   /** A new, empty registry for the runner named `runnerName`. */
   constructor(runnerName: string);
@@ -1040,6 +1078,8 @@ export declare class WorkerRegistry {
   get(name: string): WorkerReadyData | undefined;
   /** Whether `name` is ready. */
   has(name: string): boolean;
+  /** Every ready instance of `name`, local first, then each runner in the order it became known. */
+  instances(name: string): WorkerReadyData[];
   /** Calls `handler` when `name` registers (at once if known); idempotent per (name, handler). */
   watch(name: string, handler: (data: WorkerReadyData) => unknown): Promise<void>;
   /** Removes a handler added with `watch`. */
@@ -1048,6 +1088,12 @@ export declare class WorkerRegistry {
   register(data: WorkerReadyData): Promise<boolean>;
   /** This runner's ready workers. */
   entries(): WorkerRegistryEntry[];
+  /** Adds a listener for `"ready"` or `"gone"`. */
+  on<E extends WorkerRegistryEventName>(event: E, listener: WorkerRegistryListener<E>): this;
+  /** Removes a listener (also one added with `once`). */
+  off<E extends WorkerRegistryEventName>(event: E, listener: WorkerRegistryListener<E>): this;
+  /** Adds a listener that runs at most once. */
+  once<E extends WorkerRegistryEventName>(event: E, listener: WorkerRegistryListener<E>): this;
 }
 
 // ---------------------------------------------------------------------------------------------

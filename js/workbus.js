@@ -19,9 +19,10 @@ const DEFAULT_SPAWN_TIMEOUT_MS = 10000;
 const WORKER_EVENTS = [
   "activated", "deactivated", "finished", "workerReady", "workerFailed", "jobRequest", "jobResponse",
   "jobUpdate", "jobUpdateRequested", "jobError", "jobStreamStart", "jobStreamData", "jobStreamEnd",
-  "jobCancelled", "busMessage", "jobCompleted",
+  "jobCancelled", "busMessage", "jobCompleted", "error",
 ];
 const RUNNER_EVENTS = ["ready", "error"];
+const REGISTRY_EVENTS = ["ready", "gone"];
 const STREAM = { start: 0, data: 1, end: 2 };
 
 /** Routes workbus log lines to `logger(level, message)`; `null` restores the console. */
@@ -277,6 +278,20 @@ class SettledGroup {
   cancel() {}
 }
 
+/**
+ * The failure reason of a job whose abort signal fired: a string as it is, `AbortSignal.timeout`
+ * "timeout", `abort()` with no reason "cancelled", any other Error its message.
+ */
+function abortReason(reason) {
+  if (typeof reason === "string") return reason;
+  if (typeof DOMException === "function" && reason instanceof DOMException) {
+    if (reason.name === "TimeoutError") return "timeout";
+    if (reason.name === "AbortError") return "cancelled";
+  }
+  if (reason instanceof Error) return reason.message;
+  return "cancelled";
+}
+
 /** Shared by JobContext and JobGroupContext: a thenable and an async iterator over a group. */
 class GroupContext {
   /** `owned`: this context alone holds `coreGroup`, so it may free it once settled. */
@@ -293,12 +308,11 @@ class GroupContext {
   }
 
   _watchSignal(signal) {
-    const reasonOf = () => (typeof signal.reason === "string" ? signal.reason : "cancelled");
     if (signal.aborted) {
-      this._core.cancel(reasonOf());
+      this._core.cancel(abortReason(signal.reason), signal.reason);
       return;
     }
-    const onAbort = () => this._core.cancel(reasonOf());
+    const onAbort = () => this._core.cancel(abortReason(signal.reason), signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     this._whenChanged(() => {
       if (this._core.state < 2) return true;
@@ -560,14 +574,28 @@ class JobRequest {
 
 /**
  * The handler as the engine calls it: a promise it returns is raced with the end of its job,
- * so a handler that never settles does not keep the job's bookkeeping alive after the job.
+ * so a handler that never settles does not keep the job's bookkeeping alive after the job. A
+ * rejection that comes after the job ended goes to the engine, which reports it.
  */
-function untilJobEnds(handler) {
+function untilJobEnds(handler, coreWorker) {
   return (request) => {
     const result = handler(request);
-    return result !== null && (typeof result === "object" || typeof result === "function") && typeof result.then === "function"
-      ? Promise.race([result, request._ended()])
-      : result;
+    if (result === null || (typeof result !== "object" && typeof result !== "function") || typeof result.then !== "function") return result;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const first = (fn) => (value) => {
+        if (settled) return false;
+        settled = true;
+        fn(value);
+        return true;
+      };
+      const answered = first(resolve);
+      const failed = first(reject);
+      Promise.resolve(result).then(answered, (error) => {
+        if (!failed(error)) coreWorker.reportHandlerError(request.id, error, request._abortReason !== undefined);
+      });
+      request._ended().then(() => answered(undefined));
+    });
   };
 }
 
@@ -757,9 +785,14 @@ function handlerKey(fn) {
   return key;
 }
 
-export class WorkerRegistry {
+export class WorkerRegistry extends Listening {
   constructor(runnerName, coreRegistry) {
+    super();
     this._core = coreRegistry ?? new core.CoreRegistry(checkName(runnerName, "runnerName"));
+    // "ready" / "gone": the engine reports them only while someone listens.
+    this._listeners = new Listeners(REGISTRY_EVENTS, (mask) =>
+      this._core.setEventSink(mask ? (kind, data) => this._listeners.emit(REGISTRY_EVENTS[kind], data) : undefined),
+    );
   }
   get runnerName() {
     return this._core.runnerName;
@@ -775,6 +808,9 @@ export class WorkerRegistry {
   }
   has(name) {
     return this._core.has(checkString(name, "name"));
+  }
+  instances(name) {
+    return this._core.instances(checkString(name, "name"));
   }
   watch(name, handler) {
     return rejecting(() => this._core.watch(checkString(name, "name"), handlerKey(checkFunction(handler, "handler")), handler));
@@ -944,14 +980,14 @@ export class Worker extends Requesting {
       if (checkOptions(handlerOrOptions, "options").sequential !== undefined) {
         throw new TypeError("options.sequential applies to named handlers only: onJob(jobName, handler, { sequential })");
       }
-      this._core.onJob(undefined, untilJobEnds(nameOrHandler), false);
+      this._core.onJob(undefined, untilJobEnds(nameOrHandler, this._core), false);
       return this;
     }
     if (nameOrHandler === undefined || nameOrHandler === null) checkFunction(nameOrHandler, "handler");
     checkName(nameOrHandler, "jobName");
     checkFunction(handlerOrOptions, "handler");
     const o = checkOptions(options, "options");
-    this._core.onJob(nameOrHandler, untilJobEnds(handlerOrOptions), checkBoolean(o.sequential, "options.sequential", false));
+    this._core.onJob(nameOrHandler, untilJobEnds(handlerOrOptions, this._core), checkBoolean(o.sequential, "options.sequential", false));
     return this;
   }
 

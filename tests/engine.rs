@@ -7,16 +7,19 @@ use workbus::core::bus::{Bus, Subscriber};
 use workbus::core::job::{JobFailure, JobParams, NextEvent, Outcome};
 use workbus::core::message::{Body, JobStatus, Message};
 use workbus::core::platform::Env;
-use workbus::core::registry::{ReadyData, WatchFn};
+use workbus::core::registry::{GoneReason, ReadyData, RegistryEvent, WatchFn, WatchKey};
 use workbus::core::runner::Runner;
 use workbus::core::testkit::{Sim, TestValue as V};
 use workbus::core::worker::{JobHandler, JobRequest, StreamPart, Worker, WorkerEvent};
-use workbus::core::{ApiError, Value};
+use workbus::core::{ApiError, Thrown, Value};
 
 type Reply = Result<Option<V>, String>;
 
 fn handler(f: impl Fn(JobRequest<V>) -> LocalBoxFuture<'static, Reply> + 'static) -> JobHandler<V> {
-    Rc::new(f)
+    Rc::new(move |r| {
+        let reply = f(r);
+        Box::pin(async move { reply.await.map_err(Thrown::from) })
+    })
 }
 
 fn echo() -> JobHandler<V> {
@@ -481,11 +484,11 @@ fn registry_register_watch_and_idempotence() {
     let reg2 = reg.clone();
     let h2 = h.clone();
     let (first, again) = sim.block_on(async move {
-        reg2.watch("x", Some(1), h2.clone()).await;
-        reg2.watch("x", Some(1), h2.clone()).await;
+        reg2.watch("x", Some(WatchKey::Handler(1)), h2.clone()).await;
+        reg2.watch("x", Some(WatchKey::Handler(1)), h2.clone()).await;
         let first = reg2.register(ReadyData { worker_name: "x".into(), runner: "r2".into() }).await;
         let again = reg2.register(ReadyData { worker_name: "x".into(), runner: "r2".into() }).await;
-        reg2.watch("x", Some(2), h2).await; // known: fires at once
+        reg2.watch("x", Some(WatchKey::Handler(2)), h2).await; // known: fires at once
         (first, again)
     });
     assert!(first && !again);
@@ -843,7 +846,7 @@ fn a_realm_that_ends_says_goodbye_and_workers_can_come_back() {
     let b = back.clone();
     let reg = page.registry().clone();
     sim.block_on(async move {
-        reg.watch("ocr", Some(7), Rc::new(move |_| { *b.borrow_mut() += 1; Box::pin(async {}) })).await;
+        reg.watch("ocr", Some(WatchKey::Handler(7)), Rc::new(move |_| { *b.borrow_mut() += 1; Box::pin(async {}) })).await;
     });
     assert_eq!(*back.borrow(), 1);
     // one worker stops: the realm's new snapshot no longer lists it
@@ -951,4 +954,204 @@ fn a_runner_known_only_from_its_snapshot_that_never_sends_a_heartbeat_is_gone_af
     let f = failure(g.outcome().expect("the job still waits on a runner that went silent"));
     assert_eq!(f.reason, "worker 'stuck' stopped");
     assert!(!page.registry().has("stuck"));
+}
+
+// ----- causes, late handler errors, registry events ---------------------------------------------
+
+#[test]
+fn a_failure_keeps_what_the_handler_threw_as_its_cause() {
+    let sim = Sim::new();
+    let thrown: JobHandler<V> = Rc::new(|_| Box::pin(async { Err(Thrown { message: "boom".into(), value: Some(V::s("the thrown value")) }) }));
+    let r = started(&sim, vec![worker("bad", Some(thrown)), worker("ok", Some(echo()))]);
+    let g = r.start_group(vec!["bad".into()], params(None, None), false).unwrap();
+    let f = failure(wait(&sim, &g));
+    assert_eq!(f.reason, "worker 'bad' errored");
+    assert_eq!(f.response, Some(V::error_object("boom")));
+    assert_eq!(f.cause, Some(V::s("the thrown value")));
+    let group = r.start_group(vec!["ok".into(), "bad".into()], params(None, None), false).unwrap();
+    assert_eq!(failure(wait(&sim, &group)).cause, Some(V::s("the thrown value")), "a group's failure too");
+}
+
+#[test]
+fn an_error_answer_without_a_carried_cause_gets_an_error_made_from_its_message() {
+    let sim = Sim::new();
+    let answer = |status: JobStatus| -> JobHandler<V> {
+        Rc::new(move |req: JobRequest<V>| {
+            req.respond(Some(V::error_object("from a peer")), status, false).unwrap();
+            Box::pin(async { Ok(None) })
+        })
+    };
+    let r = started(&sim, vec![worker("errs", Some(answer(JobStatus::Error))), worker("fails", Some(answer(JobStatus::Failed)))]);
+    let g = r.start_group(vec!["errs".into()], params(None, None), false).unwrap();
+    assert_eq!(failure(wait(&sim, &g)).cause, Some(V::error_from_message("from a peer")));
+    let g = r.start_group(vec!["fails".into()], params(None, None), false).unwrap();
+    assert_eq!(failure(wait(&sim, &g)).cause, None, "a `failed` answer was not thrown");
+}
+
+#[test]
+fn a_requester_cancel_keeps_its_cause_before_and_after_the_send() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("w", Some(never()))]);
+    let early = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    r.requester().cancel_because(&early, Some("early".into()), Some(V::s("why early")));
+    let f = failure(early.outcome().unwrap());
+    assert_eq!((f.reason.as_str(), f.cause.clone()), ("early", Some(V::s("why early"))));
+    let sent = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    sim.settle();
+    r.requester().cancel_because(&sent, None, Some(V::s("why")));
+    let f = failure(wait(&sim, &sent));
+    assert_eq!((f.reason.as_str(), f.cause.clone()), ("cancelled", Some(V::s("why"))));
+}
+
+#[test]
+fn a_handler_that_throws_after_its_job_was_answered_is_reported_on_error_and_logged() {
+    let sim = Sim::new();
+    let late: JobHandler<V> = Rc::new(|req: JobRequest<V>| {
+        req.respond(Some(V::s("early")), JobStatus::Completed, false).unwrap();
+        Box::pin(async { Err(Thrown { message: "too late".into(), value: Some(V::s("late error")) }) })
+    });
+    let w = worker("w", Some(late));
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let e = errors.clone();
+    w.set_event_sink(Some(Rc::new(move |ev: WorkerEvent<V>| if let WorkerEvent::Error(v) = ev { e.borrow_mut().push(v) })), u32::MAX);
+    let r = started(&sim, vec![w]);
+    let g = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
+    assert!(matches!(wait(&sim, &g), Outcome::Completed));
+    sim.settle();
+    assert_eq!(*errors.borrow(), vec![V::s("late error")]);
+    assert_eq!(sim.logged("the handler of job"), 1);
+    assert_eq!(sim.logged("too late"), 1);
+}
+
+#[test]
+fn a_handler_that_throws_after_its_job_was_cancelled_is_not_an_error() {
+    let sim = Sim::new();
+    let stopping: JobHandler<V> = Rc::new(|req: JobRequest<V>| {
+        let abort = req.abort.clone();
+        Box::pin(async move {
+            abort.wait().await;
+            Err(Thrown::from("AbortError"))
+        })
+    });
+    let w = worker("w", Some(stopping));
+    let events = record_events(&w);
+    let r = started(&sim, vec![w]);
+    let g = r.start_group(vec!["w".into()], params(None, Some(10.0)), false).unwrap();
+    assert_eq!(failure(wait(&sim, &g)).reason, "timeout");
+    sim.settle();
+    assert!(!events.borrow().iter().any(|e| e == "error"), "{:?}", events.borrow());
+    assert_eq!(sim.logged("threw after the job was answered"), 0);
+}
+
+#[test]
+fn worker_watches_and_handler_watches_have_separate_key_spaces() {
+    let sim = Sim::new();
+    let r = runner(&sim, "r1");
+    let reg = r.registry().clone();
+    let calls = Rc::new(RefCell::new(Vec::new()));
+    let watcher = |who: &'static str| -> WatchFn {
+        let c = calls.clone();
+        Rc::new(move |_| {
+            c.borrow_mut().push(who);
+            Box::pin(async {})
+        })
+    };
+    let (by_worker, by_handler) = (watcher("worker 1"), watcher("handler 1"));
+    sim.block_on(async move {
+        reg.watch("x", Some(WatchKey::Worker(1)), by_worker).await;
+        reg.watch("x", Some(WatchKey::Handler(1)), by_handler).await;
+        reg.register(ReadyData { worker_name: "x".into(), runner: "r2".into() }).await;
+    });
+    assert_eq!(*calls.borrow(), vec!["worker 1", "handler 1"]);
+}
+
+/// Records a registry's events as "ready x@r" / "gone x@r (reason)".
+fn record_registry(reg: &workbus::core::registry::Registry) -> Rc<RefCell<Vec<String>>> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let l = log.clone();
+    reg.set_event_sink(Some(Rc::new(move |e: RegistryEvent| {
+        l.borrow_mut().push(match e {
+            RegistryEvent::Ready(d) => format!("ready {}@{}", d.worker_name, d.runner),
+            RegistryEvent::Gone(d, reason) => format!("gone {}@{} ({})", d.worker_name, d.runner, reason.as_str()),
+        })
+    })));
+    log
+}
+
+#[test]
+fn the_registry_reports_local_workers_ready_and_gone_when_they_stop() {
+    let sim = Sim::new();
+    let r = runner(&sim, "r1");
+    let events = record_registry(r.registry());
+    let w = worker("w", Some(echo()));
+    let (r2, w2) = (r.clone(), w.clone());
+    sim.block_on(async move {
+        r2.add_workers(vec![w2.clone()]).await.unwrap();
+        r2.start(false).await.unwrap();
+        w2.stop(None, None).await;
+    });
+    assert_eq!(*events.borrow(), vec!["ready w@r1", "gone w@r1 (stopped)"]);
+    assert_eq!(GoneReason::Stopped.as_str(), "stopped");
+}
+
+#[test]
+fn the_registry_reports_remote_workers_and_why_they_left() {
+    let sim = Sim::new();
+    let (page, realm, _, _) = realms(&sim, vec![], vec![worker("ocr", Some(echo())), worker("spare", None)]);
+    let events = record_registry(page.registry());
+    // Recorded from now: a worker that stops is listed no more.
+    let spare = realm.get_worker("spare").unwrap();
+    sim.block_on(async move { spare.stop(None, None).await });
+    sim.settle();
+    assert_eq!(*events.borrow(), vec!["gone spare@realm (stopped)"]);
+    // The realm ends: its goodbye takes the rest.
+    let r = realm.clone();
+    sim.block_on(async move { r.end(None, 100.0).await });
+    sim.settle();
+    assert_eq!(events.borrow()[1..], ["gone ocr@realm (runner ended)"]);
+    // Another realm serves "ocr": ready again; then it goes silent.
+    let bus_c = Bus::new(sim.env());
+    let (ac, ca) = link(&sim, page.bus(), &bus_c);
+    let again = Runner::new(sim.env(), "realm-2".into(), bus_c).unwrap();
+    again.set_liveness(FAST);
+    let a = again.clone();
+    sim.block_on(async move {
+        a.add_workers(vec![worker("ocr", Some(echo()))]).await.unwrap();
+        a.start(false).await.unwrap();
+    });
+    sim.settle();
+    sim.advance(250.0);
+    assert_eq!(events.borrow()[2..], ["ready ocr@realm-2"]);
+    assert_eq!(page.registry().instances("ocr"), vec![ReadyData { worker_name: "ocr".into(), runner: "realm-2".into() }]);
+    ac.open.set(false);
+    ca.open.set(false);
+    sim.advance(500.0);
+    assert_eq!(events.borrow()[3..], ["gone ocr@realm-2 (runner silent)"]);
+    assert!(page.registry().instances("ocr").is_empty());
+}
+
+#[test]
+fn a_terminated_realm_s_workers_are_gone_because_their_runner_ended() {
+    let sim = Sim::new();
+    let (page, realm, _, _) = realms(&sim, vec![], vec![worker("ocr", Some(echo()))]);
+    let events = record_registry(page.registry());
+    page.remote_runner_gone(realm.name());
+    assert_eq!(*events.borrow(), vec!["gone ocr@realm (runner ended)"]);
+}
+
+#[test]
+fn instances_lists_every_runner_hosting_a_name_local_first() {
+    let sim = Sim::new();
+    let r = runner(&sim, "r1");
+    let reg = r.registry().clone();
+    let w = worker("ocr", Some(echo()));
+    let (r2, reg2) = (r.clone(), reg.clone());
+    sim.block_on(async move {
+        reg2.register(ReadyData { worker_name: "ocr".into(), runner: "far".into() }).await;
+        r2.add_workers(vec![w]).await.unwrap();
+        r2.start(false).await.unwrap();
+    });
+    let runners: Vec<String> = reg.instances("ocr").into_iter().map(|d| d.runner).collect();
+    assert_eq!(runners, vec!["r1", "far"]);
+    assert!(reg.instances("nobody").is_empty());
 }

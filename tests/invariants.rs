@@ -478,7 +478,7 @@ fn job_handler(me: String, h: Rc<Harness>) -> JobHandler<V> {
                 }
                 Throw(ms) => {
                     env.sleep(ms as f64, true).await;
-                    Err("boom".to_string())
+                    Err("boom".into())
                 }
                 Hang => {
                     r.abort.wait().await;

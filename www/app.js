@@ -856,7 +856,6 @@ function wire() {
   });
   setInterval(() => {
     for (const job of jobs) if (!job.endedAt) tickElapsed(job);
-    scheduleRegistry(); // workers leave the registry without a message: look again
   }, 250);
 }
 
@@ -865,6 +864,8 @@ async function main() {
   await init();
   runner = new WorkerRunner({ name: "page", ...HEARTBEAT });
   runner.bus.on("message", onBusMessage);
+  // Workers that leave (stopped, their runner ended or went silent) send no message of their own.
+  runner.registry.on("ready", scheduleRegistry).on("gone", scheduleRegistry);
   runner.on("error", (error) => say("#session-status", `Runner error: ${error.message}`, true));
   requester = new Worker(REQUESTER);
   await runner.addWorkers(requester);

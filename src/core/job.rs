@@ -71,12 +71,23 @@ pub struct JobFailure<V: Value> {
     pub response: Option<V>,
     /// The responses received before the failure, in arrival order.
     pub responses: Vec<(String, V)>,
+    /// What caused it: what the worker's handler threw, or what the requester cancelled with.
+    pub cause: Option<V>,
 }
 
 impl<V: Value> JobFailure<V> {
     pub fn with_reason(reason: impl Into<String>) -> Self {
-        JobFailure { reason: reason.into(), not_ready: false, worker_name: None, status: None, response: None, responses: Vec::new() }
+        JobFailure { reason: reason.into(), not_ready: false, worker_name: None, status: None, response: None, responses: Vec::new(), cause: None }
     }
+}
+
+/// The cause of a worker's `error` answer: what its handler threw when the message carries it
+/// (same realm, structured-clone links), else an error made from the `{ error }` response (a
+/// Pipecat peer over JSON).
+fn answer_cause<V: Value>(message: &Message<V>, status: JobStatus, response: &Option<V>) -> Option<V> {
+    message.cause.clone().or_else(|| {
+        (status == JobStatus::Error).then(|| response.as_ref().and_then(|r| r.string_field("error"))).flatten().map(|e| V::error_from_message(&e))
+    })
 }
 
 #[derive(Clone)]
@@ -458,11 +469,18 @@ impl<V: Value> Requester<V> {
 
     /// The requester's own cancel, before or after the send.
     pub fn cancel(&self, group: &JobGroup<V>, reason: Option<String>) {
+        self.cancel_because(group, reason, None);
+    }
+
+    /// The requester's own cancel with its `cause` (an abort signal's reason, say).
+    pub fn cancel_because(&self, group: &JobGroup<V>, reason: Option<String>, cause: Option<V>) {
+        let mut failure = JobFailure::with_reason(reason.clone().unwrap_or_else(|| "cancelled".into()));
+        failure.cause = present(cause);
         match group.job_id() {
-            Some(id) => self.cancel_group(&id, reason),
+            Some(id) => self.cancel_group_with(&id, reason, failure),
             None => {
                 self.forget_waiting(group);
-                group.fail(JobFailure::with_reason(reason.unwrap_or_else(|| "cancelled".into())));
+                group.fail(failure);
             }
         }
     }
@@ -539,6 +557,7 @@ impl<V: Value> Requester<V> {
                             status: Some(*status),
                             response: present(response.clone()),
                             responses: Vec::new(),
+                            cause: answer_cause(message, *status, response),
                         };
                         let reason = failure.reason.clone();
                         self.cancel_group_with(job_id, Some(reason), failure);
@@ -552,6 +571,7 @@ impl<V: Value> Requester<V> {
                             status: Some(*status),
                             response: present(response.clone()),
                             responses: Vec::new(),
+                            cause: None,
                         };
                         self.cancel_group_with(job_id, Some(reason), failure);
                     }

@@ -120,11 +120,20 @@ pub struct Message<V: Value> {
     pub source: String,
     pub target: Option<String>,
     pub body: Body<V>,
+    /// What a handler threw, with the error response it caused. It travels with the message
+    /// inside a realm and across structured-clone links (as a plain description); Pipecat's
+    /// JSON has no place for it.
+    pub cause: Option<V>,
 }
 
 impl<V: Value> Message<V> {
     pub fn new(source: impl Into<String>, target: Option<String>, body: Body<V>) -> Self {
-        Self { source: source.into(), target, body }
+        Self { source: source.into(), target, body, cause: None }
+    }
+
+    pub fn with_cause(mut self, cause: Option<V>) -> Self {
+        self.cause = cause;
+        self
     }
 
     /// Pipecat's class name, e.g. `"BusJobUpdateMessage"`.

@@ -29,6 +29,36 @@ pub trait Value: Clone + 'static {
     fn string_field(&self, key: &str) -> Option<String>;
     /// `null` or `undefined`: treated as an absent value.
     fn is_nullish(&self) -> bool;
+    /// `new Error(message)`: the cause of a failure known only by its message (a Pipecat
+    /// peer's `{ error }` response).
+    fn error_from_message(message: &str) -> Self;
+}
+
+/// What a job handler threw: its message (for Pipecat's `{ error }` response) and, when the
+/// host has one, the thrown value itself (the failure's `cause`).
+#[derive(Clone, Debug)]
+pub struct Thrown<V> {
+    pub message: String,
+    pub value: Option<V>,
+}
+
+impl<V> From<String> for Thrown<V> {
+    fn from(message: String) -> Self {
+        Thrown { message, value: None }
+    }
+}
+
+impl<V> From<&str> for Thrown<V> {
+    fn from(message: &str) -> Self {
+        Thrown { message: message.to_string(), value: None }
+    }
+}
+
+impl<V: Value> Thrown<V> {
+    /// The thrown value, or an error made from the message.
+    pub fn into_value(self) -> V {
+        self.value.unwrap_or_else(|| V::error_from_message(&self.message))
+    }
 }
 
 /// `Some(v)` unless `v` is nullish.

@@ -55,3 +55,44 @@ pub fn new_runner_name(env: &dyn Platform) -> String {
     b.iter().for_each(|x| push_hex(&mut name, *x));
     name
 }
+
+/// The log line for a panic of the engine: what and where, for a bug report.
+pub fn describe_panic(info: &std::panic::PanicHookInfo<'_>) -> String {
+    let what = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string());
+    match info.location() {
+        Some(at) => format!("workbus panicked at {}:{}:{}: {what} (a bug in workbus; please report it)", at.file(), at.line(), at.column()),
+        None => format!("workbus panicked: {what} (a bug in workbus; please report it)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_panic;
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn a_panic_is_described_with_its_message_and_where_it_happened() {
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (record, here) = (seen.clone(), std::thread::current().id());
+        let previous = std::panic::take_hook();
+        // Hooks are process-wide: record only this test's thread.
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().id() == here {
+                record.lock().unwrap().push(describe_panic(info));
+            }
+        }));
+        let line = line!() + 1;
+        let formatted = std::panic::catch_unwind(|| panic!("bad value {}", 42));
+        let literal = std::panic::catch_unwind(|| std::panic::panic_any(7_u8));
+        std::panic::set_hook(previous);
+        assert!(formatted.is_err() && literal.is_err());
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0], format!("workbus panicked at src/core/platform.rs:{line}:53: bad value 42 (a bug in workbus; please report it)"));
+        assert!(seen[1].ends_with(": (no message) (a bug in workbus; please report it)"), "{}", seen[1]);
+    }
+}

@@ -31,12 +31,52 @@ pub type WatchFn = Rc<dyn Fn(ReadyData) -> LocalBoxFuture<'static, ()>>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct WatchId(u64);
 
+/// Who a keyed watch belongs to. Workers and host handlers number their keys independently,
+/// so each has its own space: worker 1 and handler 1 are two watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WatchKey {
+    /// A worker reporting readiness (children, `watchWorkers`, `onWorkerReady`).
+    Worker(u64),
+    /// A host's handler (a JS function's identity in `registry.watch`).
+    Handler(u64),
+}
+
 struct Watch {
     id: WatchId,
-    /// Watches with the same key on the same name are one watch (a JS handler's identity).
-    key: Option<u64>,
+    /// Watches with the same key on the same name are one watch.
+    key: Option<WatchKey>,
     handler: WatchFn,
 }
+
+/// Why a worker left the registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoneReason {
+    /// The worker stopped (its runner says so, or it is local).
+    Stopped,
+    /// Its runner ended (said goodbye, or its realm was terminated).
+    RunnerEnded,
+    /// Its runner stopped answering; the worker may come back.
+    RunnerSilent,
+}
+
+impl GoneReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GoneReason::Stopped => "stopped",
+            GoneReason::RunnerEnded => "runner ended",
+            GoneReason::RunnerSilent => "runner silent",
+        }
+    }
+}
+
+/// What the registry reports to its listener: every arrival and every departure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegistryEvent {
+    Ready(ReadyData),
+    Gone(ReadyData, GoneReason),
+}
+
+pub type RegistrySink = Rc<dyn Fn(RegistryEvent)>;
 
 /// Names in registration order with constant-time lookup.
 #[derive(Default)]
@@ -72,6 +112,7 @@ struct State {
     next_watch: u64,
     /// Workers (local, or of a runner that told us or is gone) that stopped and have not come back.
     stopped: HashSet<String>,
+    sink: Option<RegistrySink>,
 }
 
 #[derive(Clone)]
@@ -91,6 +132,7 @@ impl Registry {
                 watches: HashMap::new(),
                 next_watch: 1,
                 stopped: HashSet::new(),
+                sink: None,
             })),
         }
     }
@@ -113,6 +155,28 @@ impl Registry {
         s.local.data.get(name).or_else(|| s.remote.iter().find_map(|(_, b)| b.data.get(name))).cloned()
     }
 
+    /// Every ready instance of `name`: local first, then each remote runner in the order they
+    /// became known.
+    pub fn instances(&self, name: &str) -> Vec<ReadyData> {
+        let s = self.state.borrow();
+        s.local.data.get(name).into_iter().chain(s.remote.iter().filter_map(|(_, b)| b.data.get(name))).cloned().collect()
+    }
+
+    /// Where "ready" and "gone" go (one listener; the host fans out).
+    pub fn set_event_sink(&self, sink: Option<RegistrySink>) {
+        self.state.borrow_mut().sink = sink;
+    }
+
+    /// Calls the sink with no borrow held: it may read the registry.
+    fn emit(&self, events: Vec<RegistryEvent>) {
+        let sink = self.state.borrow().sink.clone();
+        if let Some(sink) = sink {
+            for event in events {
+                sink(event);
+            }
+        }
+    }
+
     pub fn has(&self, name: &str) -> bool {
         let s = self.state.borrow();
         s.local.data.contains_key(name) || s.remote.iter().any(|(_, b)| b.data.contains_key(name))
@@ -124,7 +188,8 @@ impl Registry {
     }
 
     /// Registers a ready worker; returns false when it was already in that runner's bucket.
-    /// Watchers of the name run one after another, in the order they were added.
+    /// "ready" is reported first, then watchers of the name run one after another, in the order
+    /// they were added.
     pub async fn register(&self, data: ReadyData) -> bool {
         let watchers = {
             let mut s = self.state.borrow_mut();
@@ -159,6 +224,7 @@ impl Registry {
             }
             s.watches.get(&data.worker_name).map(|w| w.iter().map(|w| w.handler.clone()).collect::<Vec<_>>())
         };
+        self.emit(vec![RegistryEvent::Ready(data.clone())]);
         for handler in watchers.unwrap_or_default() {
             handler(data.clone()).await;
         }
@@ -167,7 +233,7 @@ impl Registry {
 
     /// Calls `handler` whenever `name` registers, and at once if it already is. A second watch
     /// with the same `key` on the same name does nothing and returns the first one's id.
-    pub async fn watch(&self, name: &str, key: Option<u64>, handler: WatchFn) -> WatchId {
+    pub async fn watch(&self, name: &str, key: Option<WatchKey>, handler: WatchFn) -> WatchId {
         let (id, existing) = {
             let mut s = self.state.borrow_mut();
             if let Some(k) = key {
@@ -197,7 +263,7 @@ impl Registry {
         }
     }
 
-    pub fn unwatch_key(&self, name: &str, key: u64) {
+    pub fn unwatch_key(&self, name: &str, key: WatchKey) {
         let id = self.state.borrow().watches.get(name).and_then(|ws| ws.iter().find(|w| w.key == Some(key)).map(|w| w.id));
         if let Some(id) = id {
             self.unwatch(name, id);
@@ -211,10 +277,16 @@ impl Registry {
 
     /// A local worker stopped: it is no longer ready, and jobs to it fail as "stopped".
     pub fn unregister_local(&self, name: &str) {
-        let mut s = self.state.borrow_mut();
-        if s.local.remove(name) {
-            s.stopped.insert(name.to_string());
-        }
+        let gone = {
+            let mut s = self.state.borrow_mut();
+            let removed = s.local.data.get(name).cloned();
+            if removed.is_some() {
+                s.local.remove(name);
+                s.stopped.insert(name.to_string());
+            }
+            removed
+        };
+        self.emit(gone.into_iter().map(|d| RegistryEvent::Gone(d, GoneReason::Stopped)).collect());
     }
 
     /// The workers registered for a remote runner, in registration order.
@@ -222,16 +294,21 @@ impl Registry {
         self.state.borrow().remote.iter().find(|(r, _)| r == runner).map(|(_, b)| b.order.clone()).unwrap_or_default()
     }
 
-    /// Forgets one worker of a remote runner (it stopped); true if it was there.
-    pub fn unregister_remote(&self, runner: &str, name: &str) -> bool {
-        let mut s = self.state.borrow_mut();
-        let removed = match s.remote.iter_mut().find(|(r, _)| r == runner) {
-            Some((_, b)) => b.remove(name),
-            None => false,
+    /// Forgets one worker of a remote runner (it stopped, or its runner ended); true if it was there.
+    pub fn unregister_remote(&self, runner: &str, name: &str, reason: GoneReason) -> bool {
+        let gone = {
+            let mut s = self.state.borrow_mut();
+            let removed = match s.remote.iter_mut().find(|(r, _)| r == runner) {
+                Some((_, b)) => b.data.get(name).cloned().filter(|_| b.remove(name)),
+                None => None,
+            };
+            if removed.is_some() {
+                s.stopped.insert(name.to_string());
+            }
+            removed
         };
-        if removed {
-            s.stopped.insert(name.to_string());
-        }
+        let removed = gone.is_some();
+        self.emit(gone.into_iter().map(|d| RegistryEvent::Gone(d, reason)).collect());
         removed
     }
 
@@ -239,14 +316,20 @@ impl Registry {
     /// With `stopped`, its workers are known to have stopped (jobs to them fail at once);
     /// without, the runner only went silent and they may come back (jobs wait for them).
     pub fn remove_runner(&self, runner: &str, stopped: bool) -> Vec<String> {
-        let mut s = self.state.borrow_mut();
-        let names = match s.remote.iter().position(|(r, _)| r == runner) {
-            Some(i) => s.remote.remove(i).1.order,
-            None => Vec::new(),
+        let names = {
+            let mut s = self.state.borrow_mut();
+            let names = match s.remote.iter().position(|(r, _)| r == runner) {
+                Some(i) => s.remote.remove(i).1.order,
+                None => Vec::new(),
+            };
+            if stopped {
+                s.stopped.extend(names.iter().cloned());
+            }
+            names
         };
-        if stopped {
-            s.stopped.extend(names.iter().cloned());
-        }
+        let reason = if stopped { GoneReason::RunnerEnded } else { GoneReason::RunnerSilent };
+        let data = |n: &String| ReadyData { worker_name: n.clone(), runner: runner.to_string() };
+        self.emit(names.iter().map(|n| RegistryEvent::Gone(data(n), reason)).collect());
         names
     }
 }

@@ -5,7 +5,7 @@ use super::bus::{Bus, Handling, Subscriber};
 use super::job::{JobGroup, JobParams, Requester};
 use super::message::{Body, Message};
 use super::platform::{Env, LogLevel};
-use super::registry::{ReadyData, Registry, RegistryEntry};
+use super::registry::{GoneReason, ReadyData, Registry, RegistryEntry};
 use super::sync::{race, Flag};
 use super::worker::{Phase, Worker};
 use super::{ApiError, Value};
@@ -410,8 +410,14 @@ impl<V: Value> RunnerInner<V> {
     /// no longer lists are gone, and an empty one is that runner's goodbye.
     async fn handle_registry(self: Rc<Self>, runner: String, workers: Vec<RegistryEntry>) {
         let listed: HashSet<String> = workers.iter().map(|e| e.name.clone()).collect();
-        let gone: HashSet<String> =
-            self.registry.remote_workers_of(&runner).into_iter().filter(|n| !listed.contains(n) && self.registry.unregister_remote(&runner, n)).collect();
+        // An empty snapshot is the runner's goodbye: its workers leave with it.
+        let reason = if workers.is_empty() { GoneReason::RunnerEnded } else { GoneReason::Stopped };
+        let gone: HashSet<String> = self
+            .registry
+            .remote_workers_of(&runner)
+            .into_iter()
+            .filter(|n| !listed.contains(n) && self.registry.unregister_remote(&runner, n, reason))
+            .collect();
         if !gone.is_empty() {
             self.workers_gone(&gone);
         }

@@ -58,6 +58,9 @@ impl Value for TestValue {
     fn is_nullish(&self) -> bool {
         matches!(self, TestValue::Null)
     }
+    fn error_from_message(message: &str) -> Self {
+        TestValue::obj(&[("name", TestValue::s("Error")), ("message", TestValue::s(message))])
+    }
 }
 
 struct Timer {

@@ -5,17 +5,17 @@ use super::bus::{Bus, Handling, Subscriber};
 use super::job::{JobGroup, JobParams, Requester};
 use super::message::{Body, JobStatus, Message};
 use super::platform::{Env, LogLevel};
-use super::registry::{ReadyData, Registry, WatchFn};
+use super::registry::{ReadyData, Registry, WatchFn, WatchKey};
 use super::runner::RunnerInner;
 use super::sync::{race, AbortToken, Flag};
-use super::{present, ApiError, Value};
+use super::{present, ApiError, Thrown, Value};
 use futures::future::{FutureExt, LocalBoxFuture};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
-/// A job handler: gets the request, returns the response (or an error message).
-pub type JobHandler<V> = Rc<dyn Fn(JobRequest<V>) -> LocalBoxFuture<'static, Result<Option<V>, String>>>;
+/// A job handler: gets the request, returns the response (or what it threw).
+pub type JobHandler<V> = Rc<dyn Fn(JobRequest<V>) -> LocalBoxFuture<'static, Result<Option<V>, Thrown<V>>>>;
 pub type ReadyListener = Rc<dyn Fn(ReadyData)>;
 pub type EventSink<V> = Rc<dyn Fn(WorkerEvent<V>)>;
 
@@ -37,10 +37,12 @@ pub enum WorkerEvent<V: Value> {
     JobCancelled(Rc<Message<V>>),
     BusMessage(Rc<Message<V>>),
     JobCompleted { job_id: String, responses: Vec<(String, V)> },
+    /// A handler threw after its job was answered (what it threw).
+    Error(V),
 }
 
 /// Event names as JavaScript listeners know them; the index is the bit in an event mask.
-pub const EVENT_NAMES: [&str; 16] = [
+pub const EVENT_NAMES: [&str; 17] = [
     "activated",
     "deactivated",
     "finished",
@@ -57,6 +59,7 @@ pub const EVENT_NAMES: [&str; 16] = [
     "jobCancelled",
     "busMessage",
     "jobCompleted",
+    "error",
 ];
 
 impl<V: Value> WorkerEvent<V> {
@@ -79,6 +82,7 @@ impl<V: Value> WorkerEvent<V> {
             JobCancelled(_) => 13,
             BusMessage(_) => 14,
             JobCompleted { .. } => 15,
+            Error(_) => 16,
         }
     }
     pub fn name(&self) -> &'static str {
@@ -391,11 +395,28 @@ impl<V: Value> Worker<V> {
     }
 
     pub fn send_job_response(&self, job_id: &str, response: Option<V>, status: JobStatus, urgent: bool) -> Result<(), ApiError> {
+        self.answer(job_id, response, status, urgent, None)
+    }
+
+    /// The one way a job is answered; `cause` is what its handler threw, if it did.
+    fn answer(&self, job_id: &str, response: Option<V>, status: JobStatus, urgent: bool, cause: Option<V>) -> Result<(), ApiError> {
         let (attached, requester) = self.active_job(job_id, "respond to")?;
         let body = Body::JobResponse { job_id: job_id.to_string(), status, response, urgent };
-        self.send(&attached, Some(requester), body);
+        attached.bus.send(Message::new(&self.0.name, Some(requester), body).with_cause(cause));
         self.finish_job(job_id);
         Ok(())
+    }
+
+    /// A handler threw after its job was answered: nothing can answer it, so it is reported on
+    /// "error" and logged. When the job had been aborted (cancelled, or the worker stopped),
+    /// throwing is how a handler stops: that is logged at debug level only.
+    pub fn report_handler_error(&self, job_id: &str, thrown: Thrown<V>, aborted: bool) {
+        if aborted {
+            self.log(LogLevel::Debug, &format!("worker '{}': the handler of aborted job '{job_id}' threw: {}", self.0.name, thrown.message));
+            return;
+        }
+        self.log(LogLevel::Error, &format!("worker '{}': the handler of job '{job_id}' threw after the job was answered: {}", self.0.name, thrown.message));
+        self.emit(WorkerEvent::Error(thrown.into_value()));
     }
 
     pub fn send_job_update(&self, job_id: &str, update: Option<V>, urgent: bool) -> Result<(), ApiError> {
@@ -712,7 +733,7 @@ impl<V: Value> Worker<V> {
             }
             Box::pin(async {})
         });
-        attached.registry.watch(name, Some(self.0.key), handler).await;
+        attached.registry.watch(name, Some(WatchKey::Worker(self.0.key)), handler).await;
     }
 
     fn worker_ready(&self, data: ReadyData) {
@@ -883,7 +904,7 @@ impl<V: Value> Worker<V> {
             attached.registry.unregister_local(&self.0.name);
             let watching: Vec<String> = self.0.state.borrow_mut().watching.drain().collect();
             for name in watching {
-                attached.registry.unwatch_key(&name, self.0.key);
+                attached.registry.unwatch_key(&name, WatchKey::Worker(self.0.key));
             }
             attached.bus.unsubscribe(&self.0.name);
         }
@@ -931,11 +952,16 @@ async fn run_handler<V: Value>(worker: Worker<V>, handler: JobHandler<V>, reques
         if worker.is_job_active(&request.id) {
             let answered = match result {
                 Ok(response) => worker.send_job_response(&request.id, Some(present(response).unwrap_or_else(V::empty_object)), JobStatus::Completed, false),
-                Err(error) => worker.send_job_response(&request.id, Some(V::error_object(&error)), JobStatus::Error, false),
+                Err(thrown) => {
+                    let cause = thrown.clone().into_value();
+                    worker.answer(&request.id, Some(V::error_object(&thrown.message)), JobStatus::Error, false, Some(cause))
+                }
             };
             if let Err(e) = answered {
                 worker.log(LogLevel::Warn, &e.to_string());
             }
+        } else if let Err(thrown) = result {
+            worker.report_handler_error(&request.id, thrown, request.abort.is_aborted());
         }
     }
     if let Some((previous, mine)) = tail {

@@ -7,10 +7,10 @@ use crate::core::bus::Bus;
 use crate::core::job::{JobGroup, JobParams, NextEvent, Outcome, Requester};
 use crate::core::message::JobStatus;
 use crate::core::platform::new_runner_name;
-use crate::core::registry::{ReadyData, Registry, WatchFn};
+use crate::core::registry::{ReadyData, Registry, RegistryEvent, WatchFn, WatchKey};
 use crate::core::runner::{Runner, RunnerEvent};
 use crate::core::worker::{JobHandler, JobRequest, StreamPart, Worker, WorkerEvent};
-use crate::core::ApiError;
+use crate::core::{ApiError, Thrown};
 use js_sys::{Array, Function, Object, Promise};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -183,7 +183,7 @@ struct JsLink {
 
 impl crate::core::bus::Transport<JsValue> for JsLink {
     fn publish(&self, message: &Rc<crate::core::message::Message<JsValue>>) {
-        if let Err(e) = self.post.call1(&JsValue::UNDEFINED, &convert::message(message)) {
+        if let Err(e) = self.post.call1(&JsValue::UNDEFINED, &convert::message_for_link(message)) {
             super::log(crate::core::platform::LogLevel::Error, &format!("a link could not post {message}: {}", error_message(&e)));
         }
     }
@@ -292,8 +292,9 @@ impl CoreGroup {
     pub fn remove_on_change(&self, id: f64) {
         self.group.remove_on_change(id as u64);
     }
-    pub fn cancel(&self, reason: Option<String>) {
-        self.requester.cancel(&self.group, reason);
+    /// `cause`: what the failure's `cause` is (an abort signal's reason), or undefined.
+    pub fn cancel(&self, reason: Option<String>, cause: JsValue) {
+        self.requester.cancel_because(&self.group, reason, present(cause));
     }
 }
 
@@ -377,6 +378,26 @@ impl CoreRegistry {
     pub fn has(&self, name: &str) -> bool {
         self.registry.has(name)
     }
+    pub fn instances(&self, name: &str) -> Array {
+        self.registry.instances(name).iter().map(convert::ready_data).collect()
+    }
+    /// `sink(kind, data)`: kind 0 = ready (`{ workerName, runner }`), 1 = gone (with `reason`).
+    #[wasm_bindgen(js_name = setEventSink)]
+    pub fn set_event_sink(&self, sink: Option<Function>) {
+        self.registry.set_event_sink(sink.map(|f| {
+            Rc::new(move |e: RegistryEvent| {
+                let (kind, data) = match e {
+                    RegistryEvent::Ready(d) => (0, convert::ready_data(&d)),
+                    RegistryEvent::Gone(d, reason) => {
+                        let data = convert::ready_data(&d);
+                        super::set(data.unchecked_ref(), "reason", &JsValue::from_str(reason.as_str()));
+                        (1, data)
+                    }
+                };
+                let _ = f.call2(&JsValue::UNDEFINED, &JsValue::from_f64(kind as f64), &data);
+            }) as Rc<dyn Fn(RegistryEvent)>
+        }));
+    }
     /// `key` identifies the handler, so watching twice with the same one does nothing.
     pub fn watch(&self, name: String, key: f64, handler: Function) -> Promise {
         let registry = self.registry.clone();
@@ -385,12 +406,12 @@ impl CoreRegistry {
             Box::pin(async move { call_logged(&handler, &convert::ready_data(&d), "a registry watcher").await })
         });
         future_to_promise(async move {
-            registry.watch(&name, Some(key as u64), f).await;
+            registry.watch(&name, Some(WatchKey::Handler(key as u64)), f).await;
             Ok(JsValue::UNDEFINED)
         })
     }
     pub fn unwatch(&self, name: &str, key: f64) {
-        self.registry.unwatch_key(name, key as u64);
+        self.registry.unwatch_key(name, WatchKey::Handler(key as u64));
     }
     pub fn register(&self, worker_name: String, runner: String) -> Promise {
         let registry = self.registry.clone();
@@ -568,9 +589,10 @@ impl CoreWorker {
         let h: JobHandler<JsValue> = Rc::new(move |req: JobRequest<JsValue>| {
             let returned = handler.call1(&JsValue::UNDEFINED, &host_request(&factory, &req));
             Box::pin(async move {
+                let thrown = |e: JsValue| Thrown { message: error_message(&e), value: Some(e) };
                 match returned {
-                    Ok(v) => settle(v).await.map(present).map_err(|e| error_message(&e)),
-                    Err(e) => Err(error_message(&e)),
+                    Ok(v) => settle(v).await.map(present).map_err(thrown),
+                    Err(e) => Err(thrown(e)),
                 }
             })
         });
@@ -616,6 +638,12 @@ impl CoreWorker {
     #[wasm_bindgen(js_name = sendJobStream)]
     pub fn send_job_stream(&self, job_id: &str, kind: u8, data: JsValue) -> Result<(), JsValue> {
         self.worker.send_job_stream(job_id, part(kind), present(data)).map_err(to_js)
+    }
+    /// A handler's promise rejected after its job `job_id` was over (`aborted`: cancelled or
+    /// stopped); the engine reports it.
+    #[wasm_bindgen(js_name = reportHandlerError)]
+    pub fn report_handler_error(&self, job_id: &str, error: JsValue, aborted: bool) {
+        self.worker.report_handler_error(job_id, Thrown { message: error_message(&error), value: Some(error) }, aborted);
     }
     #[wasm_bindgen(js_name = sendBusErrorMessage)]
     pub fn send_bus_error_message(&self, error: &str) -> Result<(), JsValue> {
@@ -686,6 +714,7 @@ fn event_arg(e: WorkerEvent<JsValue>, factory: &Factory) -> JsValue {
         JobRequest(request) => host_request(factory, &request),
         JobResponse(m) | JobUpdate(m) | JobUpdateRequested(m) | JobError(m) | JobStreamStart(m) | JobStreamData(m)
         | JobStreamEnd(m) | JobCancelled(m) | BusMessage(m) => convert::message(&m),
+        Error(thrown) => thrown,
         JobCompleted { job_id, responses } => {
             let o = Object::new();
             set(&o, "jobId", &JsValue::from_str(&job_id));

@@ -60,7 +60,47 @@ pub fn failure(f: &JobFailure<JsValue>, job_id: Option<String>) -> JsValue {
     set(&o, "status", &opt(f.status.map(|s| JsValue::from_str(s.as_str()))));
     set(&o, "response", &opt(f.response.clone()));
     set(&o, "responses", &responses(&f.responses));
+    set(&o, "cause", &opt(f.cause.clone()));
     o.into()
+}
+
+/// A thrown value as it crosses a structured-clone link: `{ name, message, stack }`, so that
+/// the other side rebuilds an `Error` with the same three (a clone would lose a custom name).
+fn cause_description(cause: &JsValue) -> JsValue {
+    let o = Object::new();
+    let name = get(cause, "name").as_string().unwrap_or_else(|| "Error".to_string());
+    set(&o, "name", &JsValue::from_str(&name));
+    set(&o, "message", &JsValue::from_str(&super::error_message(cause)));
+    let stack = get(cause, "stack");
+    if stack.is_string() {
+        set(&o, "stack", &stack);
+    }
+    o.into()
+}
+
+/// The `Error` a cause description stands for.
+fn cause_from(description: &JsValue) -> Option<JsValue> {
+    let message = get(description, "message").as_string()?;
+    let error: JsValue = js_sys::Error::new(&message).into();
+    let error_object: &Object = error.unchecked_ref();
+    if let Some(name) = get(description, "name").as_string() {
+        set(error_object, "name", &JsValue::from_str(&name));
+    }
+    let stack = get(description, "stack");
+    if stack.is_string() {
+        set(error_object, "stack", &stack);
+    }
+    Some(error)
+}
+
+/// A message object for a structured-clone link: as `message()`, plus the description of the
+/// thrown value that caused an error answer.
+pub fn message_for_link(m: &Message<JsValue>) -> JsValue {
+    let o = message(m);
+    if let Some(cause) = &m.cause {
+        set(o.unchecked_ref(), "cause", &cause_description(cause));
+    }
+    o
 }
 
 /// Message objects as JavaScript sees them: camelCase keys, milliseconds, values as they are.
@@ -188,5 +228,6 @@ pub fn message_from(obj: &JsValue) -> Result<Message<JsValue>, String> {
     let r = ObjectReader(obj);
     let kind = r.string("type")?.ok_or("'type' is missing")?;
     let body = read_body(&kind, &r)?.ok_or_else(|| format!("unknown message type '{kind}'"))?;
-    Ok(Message::new(r.string("source")?.ok_or("'source' is missing")?, r.string("target")?, body))
+    let cause = if matches!(body, Body::JobResponse { .. }) { r.field("cause").as_ref().and_then(cause_from) } else { None };
+    Ok(Message::new(r.string("source")?.ok_or("'source' is missing")?, r.string("target")?, body).with_cause(cause))
 }

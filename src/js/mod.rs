@@ -83,6 +83,9 @@ impl Value for JsValue {
     fn is_nullish(&self) -> bool {
         self.is_null() || self.is_undefined()
     }
+    fn error_from_message(message: &str) -> Self {
+        js_sys::Error::new(message).into()
+    }
 }
 
 /// Random bytes are fetched in batches: one `getRandomValues` call per 256 job ids.
@@ -108,6 +111,13 @@ thread_local! {
 
 pub(crate) fn env() -> crate::core::platform::Env {
     PLATFORM.with(|p| p.clone())
+}
+
+/// Installs the panic hook once the module is instantiated: a panic is a bug in the engine, and
+/// its message and place go to the logger before the module traps.
+#[wasm_bindgen(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|info| log(LogLevel::Error, &crate::core::platform::describe_panic(info))));
 }
 
 /// Routes the engine's log lines to `logger(level, message)`; `null` restores the console.

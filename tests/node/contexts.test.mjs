@@ -322,7 +322,7 @@ test("a group loop yields { type, data, workerName } per member, in each member'
   );
 });
 
-test("signal: aborting cancels with the signal's reason if a string, else 'cancelled'", T, async (t) => {
+test("signal: aborting cancels with the signal's reason if a string, 'cancelled' for abort(), an Error's message", T, async (t) => {
   const { r, w } = await setup(t);
   const started = [];
   w.on("jobRequest", (job) => started.push(job));
@@ -346,7 +346,7 @@ test("signal: aborting cancels with the signal's reason if a string, else 'cance
   const c3 = r.job("w", { name: "block", signal: ac3.signal });
   await c3.started;
   ac3.abort(new Error("an Error, not a string"));
-  assert.equal((await catchError(c3)).message, "cancelled");
+  assert.equal((await catchError(c3)).message, "an Error, not a string");
 
   // Aborting after completion changes nothing.
   const ac4 = new AbortController();

@@ -27,6 +27,8 @@ import type {
   JobHandler,
   JobRequest,
   WorkerErrorData,
+  WorkerGoneData,
+  WorkerGoneReason,
   WorkerReadyData,
   WorkerRegistryEntry,
 } from "workbus";
@@ -390,6 +392,8 @@ async function groupsAndErrors(): Promise<void> {
   const e1 = new JobError("timeout");
   const e2 = new JobGroupError("worker 'x' errored", { workerName: "x", status: "error", responses: {} });
   const base: JobError = e2;
+  const cause: unknown = base.cause;
+  const withCause = new JobError("worker 'x' errored", { cause: new Error("jammed") });
 
   const jobId: string = await worker.requestJob("ocr", { payload: { page: 2 } });
   const groupId: string = await worker.requestJobGroup(["a", "b"], { cancelOnError: true });
@@ -433,6 +437,17 @@ async function lifecycle(): Promise<void> {
   reg.unwatch("ocr", watcher);
   const isNew: boolean = await reg.register({ workerName: "ocr", runner: "runner-2" });
   const entries: WorkerRegistryEntry[] = reg.entries();
+  const instances: WorkerReadyData[] = reg.instances("ocr");
+  reg.on("ready", (data) => data.workerName.toUpperCase()).once("gone", (data: WorkerGoneData) => {
+    const why: WorkerGoneReason = data.reason;
+  });
+  const onGone = (data: WorkerGoneData) => data.runner;
+  reg.on("gone", onGone).off("gone", onGone);
+  // @ts-expect-error: the registry emits "ready" and "gone" only
+  reg.on("left", () => {});
+  // @ts-expect-error: a "ready" worker has no reason
+  reg.on("ready", (data) => data.reason);
+  worker.on("error", (error: unknown) => error);
   // @ts-expect-error: registration data is { workerName, runner }
   await reg.register({ name: "ocr" });
 

@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// Shortens the function names in a .wasm's "name" section, in place, so that stack traces
+// through the engine say where they are (`Requester::on_message`, not `wasm-function[812]`)
+// for a fraction of the full section's size: only workbus's own functions keep a name (std's,
+// js-sys's and the glue's do not), and hashes, generic arguments, trait qualifications and
+// module paths go. Every other name subsection (types, globals, data) is dropped.
+//
+// Usage: node scripts/wasm-names.mjs <file.wasm>...
+import { readFileSync, writeFileSync } from "node:fs";
+
+/** `Requester::on_message`, from `workbus::core::job::Requester<V>::on_message::h0123…`. */
+export function shortName(full) {
+  // wasm-bindgen's closure adapters are named after their whole signature.
+  if (full.startsWith("Closure(")) return "wasm-bindgen closure";
+  const unhashed = full.replace(/::h[0-9a-f]{16}/g, "").replace(/_[0-9a-f]{16}\b/g, "");
+  const segments = stripAngles(unhashed).split("::").filter(Boolean);
+  // An import's glue name (`__wbg_push`) adds nothing to the Rust path it stands for.
+  const path = segments.length > 1 ? segments.filter((seg, i) => i === 0 || !seg.startsWith("__wbg_")) : segments;
+  // From the last type (CamelCase) on; without one, the module and the function.
+  let from = -1;
+  path.forEach((seg, i) => {
+    if (/^[A-Z]/.test(seg)) from = i;
+  });
+  if (from < 0) {
+    const named = path.findLastIndex((seg) => !seg.startsWith("{{"));
+    from = Math.max(0, named - 1);
+  }
+  return path.slice(from).join("::") || unhashed;
+}
+
+/**
+ * Drops generic arguments (`Vec<T>` → `Vec`) and keeps the type of a qualified path
+ * (`<A as Trait>::f` → `A::f`).
+ */
+function stripAngles(s) {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] !== "<") {
+      out += s[i];
+      continue;
+    }
+    let depth = 1;
+    let j = i + 1;
+    for (; j < s.length && depth > 0; j++) {
+      if (s[j] === "<") depth++;
+      else if (s[j] === ">" && s[j - 1] !== "-") depth--;
+    }
+    const inner = s.slice(i + 1, j - 1);
+    const qualified = i === 0 || s.slice(Math.max(0, i - 2), i) === "::";
+    if (qualified) {
+      const as = topLevelAs(inner);
+      out += stripAngles(as < 0 ? inner : inner.slice(0, as));
+    }
+    i = j - 1;
+  }
+  return out;
+}
+
+function topLevelAs(s) {
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === "<") depth++;
+    else if (s[i] === ">") depth--;
+    else if (depth === 0 && s.startsWith(" as ", i)) return i;
+  }
+  return -1;
+}
+
+// ----- the binary format: LEB128 and sections ------------------------------------------------
+
+function readU32(buf, at) {
+  let value = 0;
+  let shift = 0;
+  let byte;
+  do {
+    byte = buf[at.p++];
+    value |= (byte & 0x7f) << shift;
+    shift += 7;
+  } while (byte & 0x80);
+  return value >>> 0;
+}
+
+function u32(n) {
+  const bytes = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n) byte |= 0x80;
+    bytes.push(byte);
+  } while (n);
+  return Buffer.from(bytes);
+}
+
+const str = (s) => {
+  const b = Buffer.from(s, "utf8");
+  return Buffer.concat([u32(b.length), b]);
+};
+
+/** Which functions keep a name: workbus's own (and the closures inside them). */
+const keep = (name) => name.includes("workbus::");
+
+/** The new "name" section's payload: the module name (if any) and the short function names. */
+function shortNameSection(payload) {
+  const at = { p: 0 };
+  const kept = [];
+  while (at.p < payload.length) {
+    const id = payload[at.p++];
+    const size = readU32(payload, at);
+    const end = at.p + size;
+    if (id === 0) kept.push(Buffer.concat([Buffer.from([0]), u32(size), payload.subarray(at.p, end)]));
+    if (id === 1) {
+      const count = readU32(payload, at);
+      const entries = [];
+      for (let i = 0; i < count; i++) {
+        const index = readU32(payload, at);
+        const length = readU32(payload, at);
+        const name = payload.subarray(at.p, at.p + length).toString("utf8");
+        at.p += length;
+        if (keep(name)) entries.push(u32(index), str(shortName(name)));
+      }
+      const body = Buffer.concat([u32(entries.length / 2), ...entries]);
+      kept.push(Buffer.concat([Buffer.from([1]), u32(body.length), body]));
+    }
+    at.p = end;
+  }
+  return Buffer.concat(kept);
+}
+
+export function shortenNames(wasm) {
+  const parts = [wasm.subarray(0, 8)];
+  const at = { p: 8 };
+  while (at.p < wasm.length) {
+    const start = at.p;
+    const id = wasm[at.p++];
+    const size = readU32(wasm, at);
+    const end = at.p + size;
+    if (id === 0) {
+      const nameAt = { p: at.p };
+      const length = readU32(wasm, nameAt);
+      const name = wasm.subarray(nameAt.p, nameAt.p + length).toString("utf8");
+      if (name === "name") {
+        const body = Buffer.concat([str("name"), shortNameSection(wasm.subarray(nameAt.p + length, end))]);
+        parts.push(Buffer.from([0]), u32(body.length), body);
+        at.p = end;
+        continue;
+      }
+    }
+    parts.push(wasm.subarray(start, end));
+    at.p = end;
+  }
+  return Buffer.concat(parts);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const file of process.argv.slice(2)) writeFileSync(file, shortenNames(readFileSync(file)));
+}

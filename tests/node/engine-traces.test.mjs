@@ -1,0 +1,19 @@
+// Engine frames are readable: a stack through the wasm engine names its functions.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { T, startPair } from "./helpers.mjs";
+
+test("a stack through the engine names its wasm functions", T, async (t) => {
+  let stack = "";
+  const { r } = await startPair(t, (w) => w.onJob(() => {
+    stack = new Error("where am I").stack;
+    return "here";
+  }));
+  assert.equal(await r.job("w"), "here");
+  const wasmFrames = stack.split("\n").filter((line) => line.includes("wasm://"));
+  assert.ok(wasmFrames.length > 0, `the handler runs under the engine:\n${stack}`);
+  assert.ok(
+    wasmFrames.some((line) => /run_handler/.test(line)),
+    `the engine's frames are named (worker::run_handler), not wasm-function[N] alone:\n${stack}`,
+  );
+});
