@@ -3,6 +3,7 @@
 //
 // The server (127.0.0.1, a free port) serves
 //   /workbus/...  the repository's pkg/web/ (the browser entry of the built package)
+//   /contract/... tests/node/contract/ (the transport contract's cases, shared with Node)
 //   /readme/...   the README's Web Worker example, extracted from its code blocks (readme.mjs)
 //   /...          tests/browser/pages/, where /<name>.html is the page shell (shell.mjs) that runs
 //                 pages/<name>.js as its module script
@@ -24,6 +25,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const root = resolve(here, "..", "..");
 const pkgWeb = join(root, "pkg", "web");
 const pagesDir = join(here, "pages");
+const contractDir = join(root, "tests", "node", "contract");
 
 /** Every test's options: a hung page or worker fails the test instead of hanging the suite. */
 export const T = { timeout: 20_000 };
@@ -56,6 +58,9 @@ export async function startServer() {
     let type = null;
     if (pathname.startsWith("/workbus/")) {
       const file = fileUnder(pkgWeb, pathname.slice("/workbus/".length));
+      if (file) [body, type] = [readFileSync(file), TYPES[extname(file)]];
+    } else if (pathname.startsWith("/contract/")) {
+      const file = fileUnder(contractDir, pathname.slice("/contract/".length));
       if (file) [body, type] = [readFileSync(file), TYPES[extname(file)]];
     } else if (pathname.startsWith("/readme/")) {
       // Read on every request, so the test always runs the README as it is now.

@@ -23,7 +23,8 @@ export const FAR_WORKERS = ["echo", "streamer", "blocker", "abort-log", "asker"]
  * The far side's workers, made with the package's `Worker`:
  *   echo       answers { echoed: payload }
  *   streamer   two updates, then a stream of three chunks (its end answers the job)
- *   blocker    waits until its job aborts and records the abort reason
+ *   blocker    sends the update { started: true }, then waits until its job aborts and records the
+ *              abort reason
  *   abort-log  answers the reasons blocker recorded
  *   asker      asks the near side's "near-echo" for a job and answers with its response
  */
@@ -41,15 +42,17 @@ export function farWorkers(Worker) {
       await job.streamEnd({ n: 3 });
     }),
     new Worker("blocker").onJob(
-      (job) =>
-        new Promise((resolve) => {
+      async (job) => {
+        await job.update({ started: true });
+        return new Promise((resolve) => {
           const aborted = () => {
             aborts.push(typeof job.signal.reason === "string" ? job.signal.reason : String(job.signal.reason));
             resolve({});
           };
           if (job.signal.aborted) aborted();
           else job.signal.addEventListener("abort", aborted, { once: true });
-        }),
+        });
+      },
     ),
     new Worker("abort-log").onJob(() => ({ aborts })),
     asker,
@@ -87,6 +90,17 @@ async function until(predicate, ms, what) {
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * A job to "blocker", once its handler runs at the far side (its { started: true } update
+ * came): `{ ctx }` (wrapped, since returning the thenable context would wait for the job).
+ */
+async function blockedJob(near, params) {
+  await until(() => near.registry.has("blocker"), 5000, "blocker in the near registry");
+  const ctx = near.job("blocker", params);
+  for await (const event of ctx) if (event.data?.started) break;
+  return { ctx };
 }
 
 /** The far workers are in the near registry. */
@@ -144,8 +158,7 @@ export const contractCases = [
   {
     name: "a cancel crosses: the job fails with its reason and the far handler's signal aborts with it",
     async run({ near }) {
-      const ctx = near.job("blocker", { timeout: 5000 });
-      await ctx.started;
+      const { ctx } = await blockedJob(near, { timeout: 5000 });
       await ctx.cancel("enough");
       const error = await failure(ctx, "cancelled job");
       same([error.name, error.reason], ["JobError", "enough"], "cancel error");
@@ -167,8 +180,7 @@ export const contractCases = [
     name: "a far side that goes silent: its pending jobs fail \"worker '<w>' stopped\" and its workers leave",
     async run({ near, silenceFar }) {
       await until(() => farKnown(near), 5000, "the far workers");
-      const ctx = near.job("blocker");
-      await ctx.started;
+      const { ctx } = await blockedJob(near);
       await silenceFar();
       const started = Date.now();
       const error = await failure(ctx, "job on the silent side");
@@ -181,8 +193,7 @@ export const contractCases = [
     name: "close(): nothing crosses any more; pending jobs fail \"worker '<w>' stopped\"",
     async run({ near, close }) {
       await until(() => farKnown(near), 5000, "the far workers");
-      const ctx = near.job("blocker");
-      await ctx.started;
+      const { ctx } = await blockedJob(near);
       await close();
       const error = await failure(ctx, "job across a closed link");
       same([error.name, error.reason], ["JobError", "worker 'blocker' stopped"], "close error");
