@@ -71,11 +71,13 @@ pub struct JobFailure<V: Value> {
     pub response: Option<V>,
     /// The responses received before the failure, in arrival order.
     pub responses: Vec<(String, V)>,
+    /// The host's error behind the failure (a link's refusal of the payload).
+    pub cause: Option<V>,
 }
 
 impl<V: Value> JobFailure<V> {
     pub fn with_reason(reason: impl Into<String>) -> Self {
-        JobFailure { reason: reason.into(), not_ready: false, worker_name: None, status: None, response: None, responses: Vec::new() }
+        JobFailure { reason: reason.into(), not_ready: false, worker_name: None, status: None, response: None, responses: Vec::new(), cause: None }
     }
 }
 
@@ -432,9 +434,22 @@ impl<V: Value> Requester<V> {
             request
         };
         self.groups.borrow_mut().insert(job_id.clone(), group.clone());
-        for worker in group.worker_names() {
+        for (i, worker) in group.worker_names().iter().enumerate() {
             let body = Body::JobRequest { job_id: job_id.clone(), job_name: name.clone(), payload: payload.clone() };
-            link.bus.send(Message::new(&self.owner, Some(worker.clone()), body));
+            if let Err(refusal) = link.bus.try_send(Message::new(&self.owner, Some(worker.clone()), body)) {
+                // A request that cannot leave would never be answered: the group fails now, and
+                // the members it already reached are cancelled.
+                let mut failure = JobFailure::with_reason(format!("could not send the job to worker '{worker}': {}", refusal.message));
+                failure.worker_name = Some(worker.clone());
+                failure.cause = refusal.cause;
+                self.groups.borrow_mut().remove(&job_id);
+                for reached in &group.worker_names()[..i] {
+                    let body = Body::JobCancel { job_id: job_id.clone(), reason: Some(failure.reason.clone()) };
+                    link.bus.send(Message::new(&self.owner, Some(reached.clone()), body));
+                }
+                group.fail(failure);
+                return;
+            }
         }
         group.notify();
     }
@@ -539,6 +554,7 @@ impl<V: Value> Requester<V> {
                             status: Some(*status),
                             response: present(response.clone()),
                             responses: Vec::new(),
+                            cause: None,
                         };
                         let reason = failure.reason.clone();
                         self.cancel_group_with(job_id, Some(reason), failure);
@@ -552,6 +568,7 @@ impl<V: Value> Requester<V> {
                             status: Some(*status),
                             response: present(response.clone()),
                             responses: Vec::new(),
+                            cause: None,
                         };
                         self.cancel_group_with(job_id, Some(reason), failure);
                     }

@@ -60,6 +60,9 @@ pub fn failure(f: &JobFailure<JsValue>, job_id: Option<String>) -> JsValue {
     set(&o, "status", &opt(f.status.map(|s| JsValue::from_str(s.as_str()))));
     set(&o, "response", &opt(f.response.clone()));
     set(&o, "responses", &responses(&f.responses));
+    if let Some(cause) = &f.cause {
+        set(&o, "cause", cause);
+    }
     o.into()
 }
 
