@@ -449,6 +449,13 @@ class GroupContext {
   }
 }
 
+// Leaving a `using` scope cancels a job that has not finished (a finished one stays as it is).
+disposable(GroupContext.prototype, {
+  sync() {
+    this._core.cancel(undefined);
+  },
+});
+
 class JobContext extends GroupContext {
   constructor(coreGroup, workerName, signal) {
     super(coreGroup, false, signal);
@@ -745,6 +752,15 @@ export class LocalBus extends Listening {
 
 }
 
+disposable(LocalBus.prototype, {
+  sync() {
+    this.close();
+  },
+  async async() {
+    await this.close();
+  },
+});
+
 /** A bus linked to one postMessage endpoint (more can be added with `connect`). */
 export class MessagePortBus extends LocalBus {
   constructor(endpoint) {
@@ -899,6 +915,13 @@ export class WorkerRunner extends Requesting {
   }
 
 }
+
+// `await using runner = new WorkerRunner()` ends it (gracefully) when the scope is left.
+disposable(WorkerRunner.prototype, {
+  async() {
+    return this.end();
+  },
+});
 
 // ----- worker ----------------------------------------------------------------------------------
 
