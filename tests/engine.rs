@@ -997,7 +997,7 @@ fn a_value_a_link_refuses_fails_its_job_at_once_and_is_reported() {
 
     // a payload: the job fails before any deadline, with the link's error as its cause
     let t0 = sim.now();
-    let g = asker.start_group(vec!["echo".into()], params(Some(V::s("fn")), None), false).unwrap();
+    let g = asker.start_group(vec!["echo".into()], params(Some(V::s("fn")), Some(1000.0)), false).unwrap();
     let f = failure(wait(&sim, &g));
     assert_eq!(sim.now(), t0, "at once, not after a timeout");
     assert_eq!(f.reason, "could not send the job to worker 'echo': fn could not be cloned");
@@ -1006,14 +1006,14 @@ fn a_value_a_link_refuses_fails_its_job_at_once_and_is_reported() {
     assert_eq!(*page_refused.borrow(), vec!["BusJobRequestMessage: fn could not be cloned"]);
 
     // a response: the job is answered `error` with the refusal's message
-    let g = asker.start_group(vec!["answers".into()], params(None, None), false).unwrap();
+    let g = asker.start_group(vec!["answers".into()], params(None, Some(1000.0)), false).unwrap();
     let f = failure(wait(&sim, &g));
     assert_eq!(sim.now(), t0);
     assert_eq!((f.reason.as_str(), f.status), ("worker 'answers' errored", Some(JobStatus::Error)));
     assert_eq!(f.response, Some(V::error_object("fn could not be cloned")));
 
     // an update or stream chunk: the handler's call fails and the job stays active
-    let g = asker.start_group(vec!["updates".into()], params(None, None), true).unwrap();
+    let g = asker.start_group(vec!["updates".into()], params(None, Some(1000.0)), true).unwrap();
     assert!(matches!(wait(&sim, &g), Outcome::Completed));
     assert_eq!(g.response_of("updates"), Some(V::s("still answered")), "a refused stream end did not end the job");
     assert!(matches!(g.next_event(), NextEvent::Completed), "no event crossed");
