@@ -1024,3 +1024,21 @@ fn a_value_a_link_refuses_fails_its_job_at_once_and_is_reported() {
         ["BusJobResponseMessage", "BusJobUpdateMessage", "BusJobStreamDataMessage", "BusJobStreamEndMessage"].map(|t| format!("{t}: fn could not be cloned"))
     );
 }
+
+#[test]
+fn a_message_one_link_carries_is_sent_though_another_link_refuses_it() {
+    let sim = Sim::new();
+    let bus: Bus<V> = Bus::new(sim.env());
+    let carried = Rc::new(Wire(RefCell::new(Vec::new())));
+    let refusing = Rc::new(Refusing(Rc::new(Pipe { env: sim.env(), to: RefCell::new(None), open: std::cell::Cell::new(true) })));
+    bus.add_link(refusing.clone());
+    let request = || Message::new("asker", Some("far".into()), Body::JobRequest { job_id: "j".into(), job_name: None, payload: Some(V::s("fn")) });
+    assert_eq!(bus.try_send(request()).unwrap_err().message, "fn could not be cloned", "refused by its only link");
+    bus.add_link(carried.clone());
+    let reported = Rc::new(RefCell::new(0));
+    let r = reported.clone();
+    bus.on_refused(Some(Rc::new(move |_: &Message<V>, _: &Refusal<V>| *r.borrow_mut() += 1)));
+    assert!(bus.try_send(request()).is_ok(), "the other link carried it");
+    assert_eq!(*carried.0.borrow(), vec!["BusJobRequestMessage"]);
+    assert_eq!(*reported.borrow(), 1, "the refusal is still reported");
+}

@@ -191,8 +191,8 @@ impl<V: Value> Bus<V> {
         let _ = self.try_send(message);
     }
 
-    /// [`Bus::send`], returning the first refusal of a link (the message may still have
-    /// reached local subscribers and other links).
+    /// [`Bus::send`], failing with the first refusal when the message had to leave and no link
+    /// carried it.
     pub fn try_send(&self, message: Message<V>) -> Result<(), Refusal<V>> {
         self.route(Rc::new(message), None)
     }
@@ -208,20 +208,29 @@ impl<V: Value> Bus<V> {
         let _ = self.route(message, from);
     }
 
-    /// Carries `message` through `links`; every refusal is reported, the first returned.
+    /// Carries `message` through `links`; every refusal is reported. Fails (with the first
+    /// refusal) only when no link carried it: a message that reached its target's realm through
+    /// one link is sent, whatever another kind of link (say, a JSON one) could not carry.
     fn publish(&self, links: &[Rc<dyn Transport<V>>], message: &Rc<Message<V>>) -> Result<(), Refusal<V>> {
         let mut first = None;
+        let mut carried = false;
         for t in links {
-            if let Err(refusal) = t.publish(message) {
-                let sink = self.0.on_refused.borrow().clone();
-                match sink {
-                    Some(sink) => sink(message, &refusal),
-                    None => self.0.env.log(LogLevel::Error, &format!("a link refused {message}: {}", refusal.message)),
+            match t.publish(message) {
+                Ok(()) => carried = true,
+                Err(refusal) => {
+                    let sink = self.0.on_refused.borrow().clone();
+                    match sink {
+                        Some(sink) => sink(message, &refusal),
+                        None => self.0.env.log(LogLevel::Error, &format!("a link refused {message}: {}", refusal.message)),
+                    }
+                    first.get_or_insert(refusal);
                 }
-                first.get_or_insert(refusal);
             }
         }
-        first.map_or(Ok(()), Err)
+        match first {
+            Some(refusal) if !carried => Err(refusal),
+            _ => Ok(()),
+        }
     }
 
     fn route(&self, message: Rc<Message<V>>, from: Option<LinkId>) -> Result<(), Refusal<V>> {
