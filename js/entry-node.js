@@ -2,12 +2,19 @@
 // the wasm synchronously with `fs` when it is first required, so there is nothing to initialise:
 // `init()` and `initSync()` exist only so that the same code runs unchanged in a browser.
 import { setFlagsFromString } from "node:v8";
+import * as workerThreads from "node:worker_threads";
+import { host } from "./host.js";
 
 export * from "./workbus.js";
 
+// spawnWorker/serveWorkers use worker threads; `process.getBuiltinModule` only exists from
+// Node 20.16, so the entry hands the module over.
+host.workerThreads = workerThreads;
+
 // V8 11 (Node 20) can crash in its deoptimizer ("Fatal error ... unreachable code") when it has
 // inlined calls from JavaScript into WebAssembly; workbus makes many such calls, so it turns that
-// inlining off there. Later V8 versions are left alone.
+// inlining off there. Later V8 versions are left alone. This is why the package's Node files
+// are listed in `sideEffects` (scripts/assemble.mjs).
 if (Number.parseInt(process.versions.v8, 10) <= 11) setFlagsFromString("--no-turbo-inline-js-wasm-calls");
 
 export default async function init() {}

@@ -27,6 +27,22 @@ type HostTransferable = object;
 type HostBufferSource = ArrayBuffer | ArrayBufferView;
 
 // ---------------------------------------------------------------------------------------------
+// Disposal (`using` / `await using`)
+// ---------------------------------------------------------------------------------------------
+
+// The well-known symbols of explicit resource management, declared as TypeScript's
+// `esnext.disposable` lib (and @types/node) declare them, so that the disposal methods below
+// type-check without that lib. The `using` syntax itself needs it (`"lib": ["esnext"]` or
+// `"esnext.disposable"`); at run time the methods exist where the symbols do (Node >= 20.4,
+// recent browsers).
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+    readonly asyncDispose: unique symbol;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Loading
 // ---------------------------------------------------------------------------------------------
 
@@ -474,7 +490,15 @@ export declare class LocalBus implements Bus {
   connectChannel(name: string): BusLink;
   /** Closes every link. */
   close(): void;
-  /** `"error"`: a malformed message arrived on a link and was dropped (it is also logged). */
+  /** `using bus = …`: closes every link (as `close()`). */
+  [Symbol.dispose](): void;
+  /** `await using bus = …`: closes every link; for a `RedisBus`, also unsubscribes. */
+  [Symbol.asyncDispose](): Promise<void>;
+  /**
+   * `"error"`: a malformed message arrived on a link and was dropped, a link refused a value
+   * it cannot carry (`cause`: the link's error, e.g. a `DataCloneError`), or a realm started by
+   * `spawnWorker` failed after it was spawned (`cause`: the realm's error). Each is also logged.
+   */
   on(event: "error", listener: (error: Error) => unknown): this;
   /** `"message"`: every message routed through this bus, whatever its target (a bus log). */
   on(event: "message", listener: (message: BusMessage) => unknown): this;
@@ -587,6 +611,8 @@ export interface RemoteRealm {
   readonly worker: Endpoint & { terminate(): unknown };
   /** Terminates the realm; jobs pending on its workers fail at once with "worker '<w>' stopped". */
   terminate(): Promise<void>;
+  /** `await using realm = await spawnWorker(…)`: terminates the realm (as `terminate()`). */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Options of `spawnWorker`. */
@@ -601,6 +627,13 @@ export interface SpawnWorkerOptions {
  * Starts `script` as a module Web Worker (or a Node worker thread), links it to `runner.bus`,
  * and resolves once the realm's runner has announced its workers (they are then in
  * `runner.registry`). The realm is terminated when `runner` finishes.
+ *
+ * Rejects at once (not after `timeout`) with an `Error` naming the script when the script
+ * cannot be loaded or throws while loading; its `cause` is the realm's error (in Node the
+ * thrown value; in browsers an `Error` with the `ErrorEvent`'s message, as browsers do not hand
+ * over the worker's own error). A realm that fails later is reported on `runner.bus`'s
+ * `"error"` event and terminated: its workers are gone and jobs pending on them fail with
+ * `"worker '<w>' stopped"`. Never an unhandled error, in Node or on the page.
  */
 export function spawnWorker(runner: WorkerRunner, script: string | HostURL | (Endpoint & { terminate(): unknown }), options?: SpawnWorkerOptions): Promise<RemoteRealm>;
 
@@ -686,6 +719,10 @@ export interface JobContext<R = unknown> extends AsyncIterable<JobEventData>, Pr
   readonly status: JobStatus | undefined;
   /** Cancels the job (reason defaults to `"cancelled"`); works before the request is sent too. */
   cancel(reason?: string): Promise<void>;
+  /** `using ctx = runner.job(…)`: cancels the job if it has not finished (reason `"cancelled"`). */
+  [Symbol.dispose](): void;
+  /** The same, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -704,6 +741,10 @@ export interface JobGroupContext<R = Record<string, unknown>>
   readonly responses: Partial<R>;
   /** Cancels the group (reason defaults to `"cancelled"`); works before the requests are sent too. */
   cancel(reason?: string): Promise<void>;
+  /** `using group = runner.jobGroup(…)`: cancels the group if it has not finished (reason `"cancelled"`). */
+  [Symbol.dispose](): void;
+  /** The same, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** A job group as tracked by the worker that requested it. */
@@ -800,7 +841,11 @@ export interface JobRequest<P = unknown> {
   readonly source: string;
   /** Aborts when the job is cancelled or the worker stops. */
   readonly signal: HostAbortSignal;
-  /** Sends a progress update to the requester; the job stays active. */
+  /**
+   * Sends a progress update to the requester; the job stays active. Rejects (with the link's
+   * error as `cause`, e.g. a `DataCloneError`) when `data` cannot cross to the requester's realm;
+   * the stream calls below do the same, and the job then stays active.
+   */
   update(data?: unknown, options?: { urgent?: boolean }): Promise<void>;
   /** Starts streaming output. */
   streamStart(data?: unknown): Promise<void>;
@@ -808,7 +853,11 @@ export interface JobRequest<P = unknown> {
   streamData(data?: unknown): Promise<void>;
   /** Ends streaming; this completes the job with `data` as its response. */
   streamEnd(data?: unknown): Promise<void>;
-  /** Answers the job (status defaults to `"completed"`); the job is no longer active. */
+  /**
+   * Answers the job (status defaults to `"completed"`); the job is no longer active. A response
+   * that cannot cross to the requester's realm is replaced by an `"error"` answer
+   * `{ error: <the link's error message> }`.
+   */
   respond(response?: unknown, options?: { status?: JobStatus; urgent?: boolean }): Promise<void>;
 }
 
@@ -1043,6 +1092,8 @@ export declare class WorkerRunner {
   end(options?: { reason?: string; gracePeriod?: number } | string): Promise<void>;
   /** Like `end()` with no grace period. Resolves when finished. A string is the reason. */
   cancel(options?: { reason?: string } | string): Promise<void>;
+  /** `await using runner = new WorkerRunner()`: ends the runner (as `end()`) when the scope is left. */
+  [Symbol.asyncDispose](): Promise<void>;
 
   /** Requests a job as the runner itself (`source` = the runner's name). */
   job<R = unknown>(workerName: string, params?: JobParams): JobContext<R>;

@@ -3,6 +3,7 @@
 // the engine; this file only shapes values and calls for JavaScript.
 
 import * as core from "./core.js";
+import { host } from "./host.js";
 
 // ----- constants -----------------------------------------------------------------------------
 
@@ -23,6 +24,23 @@ const WORKER_EVENTS = [
 ];
 const RUNNER_EVENTS = ["ready", "error"];
 const REGISTRY_EVENTS = ["ready", "gone"];
+// `using` / `await using` (explicit resource management), where the runtime has the symbols.
+const dispose = typeof Symbol.dispose === "symbol" ? Symbol.dispose : undefined;
+const asyncDispose = typeof Symbol.asyncDispose === "symbol" ? Symbol.asyncDispose : undefined;
+
+/** Gives `target` (a prototype or an object) `[Symbol.dispose]` and `[Symbol.asyncDispose]`. */
+function disposable(target, { sync, async }) {
+  const define = (key, fn) => key && fn && Object.defineProperty(target, key, { value: fn, writable: true, configurable: true });
+  define(dispose, sync);
+  define(
+    asyncDispose,
+    async ??
+      async function () {
+        sync.call(this);
+      },
+  );
+  return target;
+}
 const STREAM = { start: 0, data: 1, end: 2 };
 
 /** Routes workbus log lines to `logger(level, message)`; `null` restores the console. */
@@ -445,6 +463,13 @@ class GroupContext {
   }
 }
 
+// Leaving a `using` scope cancels a job that has not finished (a finished one stays as it is).
+disposable(GroupContext.prototype, {
+  sync() {
+    this._core.cancel(undefined);
+  },
+});
+
 class JobContext extends GroupContext {
   constructor(coreGroup, workerName, signal) {
     super(coreGroup, false, signal);
@@ -696,6 +721,8 @@ export class LocalBus extends Listening {
     this._observer = undefined;
     // "message": every message routed through this bus (a log); "error": a dropped message.
     this._listeners = new Listeners(["error", "message"], (mask) => this._observe(mask & 2));
+    // A value a link cannot carry (the engine fails the job, the update or the response).
+    this._core.setRefusalSink((text, cause) => this._report(new Error(text, cause === undefined ? undefined : { cause })));
   }
 
   _observe(wanted) {
@@ -752,6 +779,15 @@ export class LocalBus extends Listening {
   }
 
 }
+
+disposable(LocalBus.prototype, {
+  sync() {
+    this.close();
+  },
+  async async() {
+    await this.close();
+  },
+});
 
 /** A bus linked to one postMessage endpoint (more can be added with `connect`). */
 export class MessagePortBus extends LocalBus {
@@ -915,6 +951,13 @@ export class WorkerRunner extends Requesting {
   }
 
 }
+
+// `await using runner = new WorkerRunner()` ends it (gracefully) when the scope is left.
+disposable(WorkerRunner.prototype, {
+  async() {
+    return this.end();
+  },
+});
 
 // ----- worker ----------------------------------------------------------------------------------
 
@@ -1162,9 +1205,31 @@ function isPlatformWorker(v) {
   return v !== null && typeof v === "object" && typeof v.postMessage === "function" && typeof v.terminate === "function";
 }
 
-/** Node's worker_threads, when this is Node. */
+/** Node's worker_threads, when this is Node (the Node entry hands it over; Deno's and Bun's
+ * `process` may offer it too). */
 function workerThreads() {
-  return globalThis.process?.getBuiltinModule?.("node:worker_threads");
+  return host.workerThreads ?? globalThis.process?.getBuiltinModule?.("node:worker_threads");
+}
+
+/** How an error names the script of a realm. */
+function scriptName(script) {
+  if (!isPlatformWorker(script)) return String(script instanceof URL ? script.href : script);
+  return typeof script.name === "string" && script.name ? `worker '${script.name}'` : "the given worker";
+}
+
+/**
+ * The realm's own error from its Worker's "error" event: Node gives the thrown value; browsers
+ * give an ErrorEvent (a script that threw: its message) or a bare Event (the script could not
+ * be fetched or parsed), never the worker's own Error object.
+ */
+function realmError(event, nodeStyle) {
+  if (nodeStyle) return event;
+  if (event?.error instanceof Error) return event.error;
+  return new Error(typeof event?.message === "string" && event.message ? event.message : "the script could not be loaded (missing, not a module, or a syntax error)");
+}
+
+function messageOf(e) {
+  return e instanceof Error ? e.message : String(e);
 }
 
 function createPlatformWorker(script, name) {
@@ -1188,12 +1253,14 @@ export async function spawnWorker(runner, script, options) {
     throw new TypeError(`script must be a URL, a string or a Worker, got ${describe(script)}`);
   }
   const worker = isPlatformWorker(script) ? script : createPlatformWorker(script, name);
+  const named = scriptName(script);
   let announce;
   const announced = new Promise((resolve) => (announce = resolve));
   const link = runner.bus._link(portAdapter(worker, "script"), (data) => {
     if (data?.type === "BusWorkerRegistryMessage" && Array.isArray(data.workers) && data.workers.length > 0) announce(data);
   });
   let realmRunner;
+  let spawned = false;
   const gone = () => {
     link.close();
     if (realmRunner) runner._core.remoteRunnerGone(realmRunner);
@@ -1202,25 +1269,56 @@ export async function spawnWorker(runner, script, options) {
     await worker.terminate();
     gone();
   };
+  // A realm that fails while loading rejects the spawn at once; one that fails later is
+  // reported on the bus and ended (its workers are gone). Either way the error is handled here:
+  // an unwatched "error" would crash a Node process, and would reach a page's onerror.
+  let failed;
+  const failure = new Promise((_, reject) => (failed = reject));
+  const nodeStyle = typeof worker.on === "function";
+  const onError = (event) => {
+    if (typeof event?.preventDefault === "function") event.preventDefault();
+    const cause = realmError(event, nodeStyle);
+    if (!spawned) {
+      failed(new Error(`the worker script ${named} failed to load: ${messageOf(cause)}`, { cause }));
+      return;
+    }
+    runner.bus._report(new Error(`the worker script ${named} failed: ${messageOf(cause)}`, { cause }));
+    terminate().catch(() => {});
+  };
   // Node tells when a thread ends (terminated or crashed); browsers rely on heartbeats.
-  if (typeof worker.on === "function") worker.on("exit", gone);
+  if (nodeStyle) {
+    worker.on("error", onError);
+    worker.on("exit", (code) => {
+      if (!spawned) failed(new Error(`the worker script ${named} exited (code ${code}) before announcing its workers`));
+      gone();
+    });
+  } else {
+    worker.addEventListener("error", onError);
+  }
   let timer;
   const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the worker realm did not announce its workers within ${timeout} ms`)), timeout);
+    timer = setTimeout(() => reject(new Error(`the worker script ${named} did not announce its workers within ${timeout} ms`)), timeout);
   });
   try {
-    const snapshot = await Promise.race([announced, late]);
+    const snapshot = await Promise.race([announced, late, failure]);
     realmRunner = snapshot.runner;
     const workers = snapshot.workers.map((w) => w.name);
-    await Promise.race([Promise.all(workers.map((w) => runner.registry.watch(w, resolveOnce()))), late]);
+    await Promise.race([Promise.all(workers.map((w) => runner.registry.watch(w, resolveOnce()))), late, failure]);
+    spawned = true;
     runner.finished.then(() => terminate().catch(() => {}));
-    return { runner: realmRunner, workers, worker, terminate };
+    return realmHandle({ runner: realmRunner, workers, worker, terminate });
   } catch (e) {
+    spawned = true; // from here on, the realm's errors are only reported
     await terminate().catch(() => {});
     throw e;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** What `spawnWorker` resolves with; `await using` terminates the realm. */
+function realmHandle(handle) {
+  return disposable(handle, { async: handle.terminate });
 }
 
 /** A registry watcher that only marks readiness (each call makes a distinct handler). */

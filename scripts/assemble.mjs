@@ -243,7 +243,9 @@ const manifest = {
     "./package.json": "./package.json",
   },
   files: ["node/", "web/", "workerd/", "deno/", "bun/", "workbus.d.cts", "workbus.d.mts", ...extras],
-  sideEffects: false,
+  // Loading the Node entry changes the process on Node 20 (a V8 flag: js/entry-node.js); every
+  // other file only defines things.
+  sideEffects: ["./node/index.cjs", "./node/index.mjs", "./bun/index.mjs"],
   engines: { node: ">=20" },
 };
 writeFileSync(join(pkg, "package.json"), JSON.stringify(manifest, null, 2) + "\n");

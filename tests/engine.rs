@@ -3,7 +3,7 @@
 use futures::future::LocalBoxFuture;
 use std::cell::RefCell;
 use std::rc::Rc;
-use workbus::core::bus::{Bus, Subscriber};
+use workbus::core::bus::{Bus, Refusal, Subscriber};
 use workbus::core::job::{JobFailure, JobParams, NextEvent, Outcome};
 use workbus::core::message::{Body, JobStatus, Message};
 use workbus::core::platform::Env;
@@ -656,8 +656,9 @@ fn events_follow_the_workers_own_handling() {
 struct Wire(RefCell<Vec<String>>);
 
 impl workbus::core::bus::Transport<V> for Wire {
-    fn publish(&self, m: &Rc<Message<V>>) {
+    fn publish(&self, m: &Rc<Message<V>>) -> Result<(), Refusal<V>> {
         self.0.borrow_mut().push(m.type_name().to_string());
+        Ok(())
     }
 }
 
@@ -758,11 +759,12 @@ struct Pipe {
 }
 
 impl workbus::core::bus::Transport<V> for Pipe {
-    fn publish(&self, m: &Rc<Message<V>>) {
+    fn publish(&self, m: &Rc<Message<V>>) -> Result<(), Refusal<V>> {
         if let (true, Some((bus, id))) = (self.open.get(), self.to.borrow().clone()) {
             let m = m.clone();
             self.env.spawn(Box::pin(async move { bus.receive(m, Some(id)) }));
         }
+        Ok(())
     }
 }
 
@@ -1154,4 +1156,122 @@ fn instances_lists_every_runner_hosting_a_name_local_first() {
     let runners: Vec<String> = reg.instances("ocr").into_iter().map(|d| d.runner).collect();
     assert_eq!(runners, vec!["r1", "far"]);
     assert!(reg.instances("nobody").is_empty());
+}
+
+// ----- links that refuse a value (a structured clone that fails) -----------------------------
+
+/// A link that refuses every message carrying `V::s("fn")` (as postMessage refuses a function).
+struct Refusing(Rc<Pipe>);
+
+impl workbus::core::bus::Transport<V> for Refusing {
+    fn publish(&self, m: &Rc<Message<V>>) -> Result<(), Refusal<V>> {
+        let value = match &m.body {
+            Body::JobRequest { payload, .. } => payload,
+            Body::JobResponse { response, .. } => response,
+            Body::JobUpdate { update, .. } => update,
+            Body::JobStreamStart { data, .. } | Body::JobStreamData { data, .. } | Body::JobStreamEnd { data, .. } => data,
+            _ => &None,
+        };
+        if value.as_ref() == Some(&V::s("fn")) {
+            return Err(Refusal { message: "fn could not be cloned".into(), cause: Some(V::s("DataCloneError")) });
+        }
+        self.0.publish(m)
+    }
+}
+
+/// A page runner and a realm runner joined by refusing links; each bus counts its refusals.
+fn refusing_realms(sim: &Sim, page_workers: Vec<Worker<V>>, realm_workers: Vec<Worker<V>>) -> (Rc<RefCell<Vec<String>>>, Rc<RefCell<Vec<String>>>) {
+    let (a, b) = (Bus::new(sim.env()), Bus::new(sim.env()));
+    let pipe = || Rc::new(Pipe { env: sim.env(), to: RefCell::new(None), open: std::cell::Cell::new(true) });
+    let (ab, ba) = (pipe(), pipe());
+    let id_a = a.add_link(Rc::new(Refusing(ab.clone())));
+    let id_b = b.add_link(Rc::new(Refusing(ba.clone())));
+    *ab.to.borrow_mut() = Some((b.clone(), id_b));
+    *ba.to.borrow_mut() = Some((a.clone(), id_a));
+    let reported = |bus: &Bus<V>| {
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let s = seen.clone();
+        bus.on_refused(Some(Rc::new(move |m: &Message<V>, r: &Refusal<V>| s.borrow_mut().push(format!("{}: {}", m.type_name(), r.message)))));
+        seen
+    };
+    let (page_refused, realm_refused) = (reported(&a), reported(&b));
+    let page = Runner::new(sim.env(), "page".into(), a).unwrap();
+    let realm = Runner::new(sim.env(), "realm".into(), b).unwrap();
+    sim.block_on(async move {
+        page.add_workers(page_workers).await.unwrap();
+        page.start(false).await.unwrap();
+        realm.add_workers(realm_workers).await.unwrap();
+        realm.start(false).await.unwrap();
+    });
+    sim.settle();
+    (page_refused, realm_refused)
+}
+
+#[test]
+fn a_value_a_link_refuses_fails_its_job_at_once_and_is_reported() {
+    let sim = Sim::new();
+    let asker = worker("asker", None);
+    let answers = worker("answers", Some(handler(|_| Box::pin(async { Ok(Some(V::s("fn"))) }))));
+    let sent: Rc<RefCell<Vec<String>>> = Rc::new(RefCell::new(Vec::new()));
+    let s = sent.clone();
+    let updates = worker(
+        "updates",
+        Some(handler(move |r| {
+            for result in [r.update(Some(V::s("fn")), false), r.stream(StreamPart::Data, Some(V::s("fn"))), r.stream(StreamPart::End, Some(V::s("fn")))] {
+                match result {
+                    Err(workbus::core::worker::SendError::Refused(refusal)) => s.borrow_mut().push(format!("{} / {:?}", refusal.message, refusal.cause)),
+                    other => s.borrow_mut().push(format!("unexpected: {other:?}")),
+                }
+            }
+            Box::pin(async { Ok(Some(V::s("still answered"))) })
+        })),
+    );
+    let (page_refused, realm_refused) = refusing_realms(&sim, vec![asker.clone()], vec![worker("echo", Some(echo())), answers, updates]);
+
+    // a payload: the job fails before any deadline, with the link's error as its cause
+    let t0 = sim.now();
+    let g = asker.start_group(vec!["echo".into()], params(Some(V::s("fn")), Some(1000.0)), false).unwrap();
+    let f = failure(wait(&sim, &g));
+    assert_eq!(sim.now(), t0, "at once, not after a timeout");
+    assert_eq!(f.reason, "could not send the job to worker 'echo': fn could not be cloned");
+    assert_eq!((f.worker_name.as_deref(), f.cause.clone()), (Some("echo"), Some(V::s("DataCloneError"))));
+    assert_eq!(asker.requester().open_count(), 0);
+    assert_eq!(*page_refused.borrow(), vec!["BusJobRequestMessage: fn could not be cloned"]);
+
+    // a response: the job is answered `error` with the refusal's message
+    let g = asker.start_group(vec!["answers".into()], params(None, Some(1000.0)), false).unwrap();
+    let f = failure(wait(&sim, &g));
+    assert_eq!(sim.now(), t0);
+    assert_eq!((f.reason.as_str(), f.status), ("worker 'answers' errored", Some(JobStatus::Error)));
+    assert_eq!(f.response, Some(V::error_object("fn could not be cloned")));
+
+    // an update or stream chunk: the handler's call fails and the job stays active
+    let g = asker.start_group(vec!["updates".into()], params(None, Some(1000.0)), true).unwrap();
+    assert!(matches!(wait(&sim, &g), Outcome::Completed));
+    assert_eq!(g.response_of("updates"), Some(V::s("still answered")), "a refused stream end did not end the job");
+    assert!(matches!(g.next_event(), NextEvent::Completed), "no event crossed");
+    let job = |what: &str| format!("Worker 'updates': could not send {what} of job '{}': fn could not be cloned / Some(Str(\"DataCloneError\"))", g.job_id().unwrap());
+    assert_eq!(*sent.borrow(), vec![job("an update"), job("a stream message"), job("a stream message")]);
+    assert_eq!(
+        *realm_refused.borrow(),
+        ["BusJobResponseMessage", "BusJobUpdateMessage", "BusJobStreamDataMessage", "BusJobStreamEndMessage"].map(|t| format!("{t}: fn could not be cloned"))
+    );
+}
+
+#[test]
+fn a_message_one_link_carries_is_sent_though_another_link_refuses_it() {
+    let sim = Sim::new();
+    let bus: Bus<V> = Bus::new(sim.env());
+    let carried = Rc::new(Wire(RefCell::new(Vec::new())));
+    let refusing = Rc::new(Refusing(Rc::new(Pipe { env: sim.env(), to: RefCell::new(None), open: std::cell::Cell::new(true) })));
+    bus.add_link(refusing.clone());
+    let request = || Message::new("asker", Some("far".into()), Body::JobRequest { job_id: "j".into(), job_name: None, payload: Some(V::s("fn")) });
+    assert_eq!(bus.try_send(request()).unwrap_err().message, "fn could not be cloned", "refused by its only link");
+    bus.add_link(carried.clone());
+    let reported = Rc::new(RefCell::new(0));
+    let r = reported.clone();
+    bus.on_refused(Some(Rc::new(move |_: &Message<V>, _: &Refusal<V>| *r.borrow_mut() += 1)));
+    assert!(bus.try_send(request()).is_ok(), "the other link carried it");
+    assert_eq!(*carried.0.borrow(), vec!["BusJobRequestMessage"]);
+    assert_eq!(*reported.borrow(), 1, "the refusal is still reported");
 }

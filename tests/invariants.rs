@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
-use workbus::core::bus::{Bus, LinkId, Transport};
+use workbus::core::bus::{Bus, LinkId, Refusal, Transport};
 use workbus::core::job::{JobGroup, JobParams, NextEvent, Outcome, Requester};
 use workbus::core::message::{JobStatus, Message};
 use workbus::core::platform::{Env, LogLevel, Platform};
@@ -383,11 +383,12 @@ struct Pipe {
 }
 
 impl Transport<V> for Pipe {
-    fn publish(&self, m: &Rc<Message<V>>) {
+    fn publish(&self, m: &Rc<Message<V>>) -> Result<(), Refusal<V>> {
         if let (true, Some((bus, id))) = (self.open.get(), self.to.borrow().clone()) {
             let m = m.clone();
             self.env.spawn(Box::pin(async move { bus.receive(m, Some(id)) }));
         }
+        Ok(())
     }
 }
 

@@ -25,8 +25,19 @@ pub trait Subscriber<V: Value> {
 /// Carries non-local messages to other realms or processes (a postMessage endpoint, a
 /// BroadcastChannel, a network bus).
 pub trait Transport<V: Value> {
-    fn publish(&self, message: &Rc<Message<V>>);
+    /// Sends at once; `Err` when the link refuses the message (a value it cannot carry).
+    fn publish(&self, message: &Rc<Message<V>>) -> Result<(), Refusal<V>>;
 }
+
+/// Why a link refused a message: what the host said, and its error object (a `DataCloneError`).
+#[derive(Clone, Debug)]
+pub struct Refusal<V: Value> {
+    pub message: String,
+    pub cause: Option<V>,
+}
+
+/// Told of every refused message (the bus's `"error"` event).
+pub type RefusalSink<V> = Rc<dyn Fn(&Message<V>, &Refusal<V>)>;
 
 /// Identifies one transport linked to a bus.
 pub type LinkId = u32;
@@ -49,6 +60,7 @@ struct BusInner<V: Value> {
     next_id: std::cell::Cell<u32>,
     /// Names that left the bus: a job sent to one of them is answered "stopped", not lost.
     departed: RefCell<HashSet<String>>,
+    on_refused: RefCell<Option<RefusalSink<V>>>,
 }
 
 struct Subscribers<V: Value> {
@@ -71,6 +83,7 @@ impl<V: Value> Bus<V> {
             links: RefCell::new(Vec::new()),
             next_id: std::cell::Cell::new(1),
             departed: RefCell::new(HashSet::new()),
+            on_refused: RefCell::new(None),
         }))
     }
 
@@ -167,9 +180,21 @@ impl<V: Value> Bus<V> {
         }
     }
 
-    /// Sends a message: to local subscribers, and through the links if it has to leave.
+    /// Where refused messages are reported (every refusal, whoever sent the message).
+    pub fn on_refused(&self, sink: Option<RefusalSink<V>>) {
+        *self.0.on_refused.borrow_mut() = sink;
+    }
+
+    /// Sends a message: to local subscribers, and through the links if it has to leave. A
+    /// refusal is reported to the sink; senders that must act on it use [`Bus::try_send`].
     pub fn send(&self, message: Message<V>) {
-        self.route(Rc::new(message), None);
+        let _ = self.try_send(message);
+    }
+
+    /// [`Bus::send`], failing with the first refusal when the message had to leave and no link
+    /// carried it.
+    pub fn try_send(&self, message: Message<V>) -> Result<(), Refusal<V>> {
+        self.route(Rc::new(message), None)
     }
 
     /// Delivers a message that arrived through link `from`, and relays it to the other links
@@ -180,10 +205,35 @@ impl<V: Value> Bus<V> {
             self.0.env.log(LogLevel::Warn, &format!("dropped a local-only message from a transport: {message}"));
             return;
         }
-        self.route(message, from);
+        let _ = self.route(message, from);
     }
 
-    fn route(&self, message: Rc<Message<V>>, from: Option<LinkId>) {
+    /// Carries `message` through `links`; every refusal is reported. Fails (with the first
+    /// refusal) only when no link carried it: a message that reached its target's realm through
+    /// one link is sent, whatever another kind of link (say, a JSON one) could not carry.
+    fn publish(&self, links: &[Rc<dyn Transport<V>>], message: &Rc<Message<V>>) -> Result<(), Refusal<V>> {
+        let mut first = None;
+        let mut carried = false;
+        for t in links {
+            match t.publish(message) {
+                Ok(()) => carried = true,
+                Err(refusal) => {
+                    let sink = self.0.on_refused.borrow().clone();
+                    match sink {
+                        Some(sink) => sink(message, &refusal),
+                        None => self.0.env.log(LogLevel::Error, &format!("a link refused {message}: {}", refusal.message)),
+                    }
+                    first.get_or_insert(refusal);
+                }
+            }
+        }
+        match first {
+            Some(refusal) if !carried => Err(refusal),
+            _ => Ok(()),
+        }
+    }
+
+    fn route(&self, message: Rc<Message<V>>, from: Option<LinkId>) -> Result<(), Refusal<V>> {
         let internal = matches!(message.body, Body::Deferred { .. });
         let observers: Vec<Rc<Subscription<V>>> =
             if internal { Vec::new() } else { self.0.subscribers.borrow().observers.iter().map(|(_, s)| s.clone()).collect() };
@@ -202,9 +252,10 @@ impl<V: Value> Bus<V> {
                     Some(s) => enqueue(&s, message),
                     // Only for local senders: a realm's complete snapshots tell remote ones.
                     None if from.is_none() && self.0.departed.borrow().contains(target) => self.bounce(&message),
-                    None if !links.is_empty() => links.iter().for_each(|t| t.publish(&message)),
+                    None if !links.is_empty() => return self.publish(&links, &message),
                     None => self.0.env.log(LogLevel::Debug, &format!("no subscriber for {message}")),
                 }
+                Ok(())
             }
             None => {
                 let all: Vec<Rc<Subscription<V>>> = {
@@ -214,7 +265,7 @@ impl<V: Value> Bus<V> {
                 for s in &all {
                     enqueue(s, message.clone());
                 }
-                links.iter().for_each(|t| t.publish(&message));
+                self.publish(&links, &message)
             }
         }
     }
@@ -230,7 +281,7 @@ impl<V: Value> Bus<V> {
                 response: Some(V::reason_object(&reason)),
                 urgent: false,
             };
-            self.route(Rc::new(Message::new(worker, Some(message.source.clone()), reply)), None);
+            let _ = self.route(Rc::new(Message::new(worker, Some(message.source.clone()), reply)), None);
         }
     }
 }

@@ -71,7 +71,8 @@ pub struct JobFailure<V: Value> {
     pub response: Option<V>,
     /// The responses received before the failure, in arrival order.
     pub responses: Vec<(String, V)>,
-    /// What caused it: what the worker's handler threw, or what the requester cancelled with.
+    /// What caused it: what the worker's handler threw, what the requester cancelled with, or
+    /// the host's error behind a link's refusal of the payload.
     pub cause: Option<V>,
 }
 
@@ -443,9 +444,22 @@ impl<V: Value> Requester<V> {
             request
         };
         self.groups.borrow_mut().insert(job_id.clone(), group.clone());
-        for worker in group.worker_names() {
+        for (i, worker) in group.worker_names().iter().enumerate() {
             let body = Body::JobRequest { job_id: job_id.clone(), job_name: name.clone(), payload: payload.clone() };
-            link.bus.send(Message::new(&self.owner, Some(worker.clone()), body));
+            if let Err(refusal) = link.bus.try_send(Message::new(&self.owner, Some(worker.clone()), body)) {
+                // A request that cannot leave would never be answered: the group fails now, and
+                // the members it already reached are cancelled.
+                let mut failure = JobFailure::with_reason(format!("could not send the job to worker '{worker}': {}", refusal.message));
+                failure.worker_name = Some(worker.clone());
+                failure.cause = refusal.cause;
+                self.groups.borrow_mut().remove(&job_id);
+                for reached in &group.worker_names()[..i] {
+                    let body = Body::JobCancel { job_id: job_id.clone(), reason: Some(failure.reason.clone()) };
+                    link.bus.send(Message::new(&self.owner, Some(reached.clone()), body));
+                }
+                group.fail(failure);
+                return;
+            }
         }
         group.notify();
     }

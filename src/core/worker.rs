@@ -1,7 +1,7 @@
 //! A worker: activation, its place in a parent/child tree, the jobs it handles and the jobs it
 //! requests, and its life from added to stopped.
 
-use super::bus::{Bus, Handling, Subscriber};
+use super::bus::{Bus, Handling, Refusal, Subscriber};
 use super::job::{JobGroup, JobParams, Requester};
 use super::message::{Body, JobStatus, Message};
 use super::platform::{Env, LogLevel};
@@ -134,14 +134,45 @@ impl<V: Value> JobRequest<V> {
             None => Err(ApiError::Error(format!("no active job '{}'", self.id))),
         }
     }
-    pub fn update(&self, update: Option<V>, urgent: bool) -> Result<(), ApiError> {
-        self.with_worker(|w| w.send_job_update(&self.id, update, urgent))
+    pub fn update(&self, update: Option<V>, urgent: bool) -> Result<(), SendError<V>> {
+        self.worker().ok_or_else(|| self.gone())?.send_job_update(&self.id, update, urgent)
     }
-    pub fn stream(&self, kind: StreamPart, data: Option<V>) -> Result<(), ApiError> {
-        self.with_worker(|w| w.send_job_stream(&self.id, kind, data))
+    pub fn stream(&self, kind: StreamPart, data: Option<V>) -> Result<(), SendError<V>> {
+        self.worker().ok_or_else(|| self.gone())?.send_job_stream(&self.id, kind, data)
+    }
+    fn gone(&self) -> SendError<V> {
+        SendError::Api(ApiError::Error(format!("no active job '{}'", self.id)))
     }
     pub fn respond(&self, response: Option<V>, status: JobStatus, urgent: bool) -> Result<(), ApiError> {
         self.with_worker(|w| w.send_job_response(&self.id, response, status, urgent))
+    }
+}
+
+/// Why an update or a stream chunk was not sent: a bad call, or a link that refused its value.
+pub enum SendError<V: Value> {
+    Api(ApiError),
+    /// The message names the job; the cause is the link's own error.
+    Refused(Refusal<V>),
+}
+
+impl<V: Value> From<ApiError> for SendError<V> {
+    fn from(e: ApiError) -> Self {
+        SendError::Api(e)
+    }
+}
+
+impl<V: Value> std::fmt::Display for SendError<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Api(e) => e.fmt(f),
+            SendError::Refused(r) => f.write_str(&r.message),
+        }
+    }
+}
+
+impl<V: Value> std::fmt::Debug for SendError<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }
 
@@ -394,6 +425,8 @@ impl<V: Value> Worker<V> {
         attached.bus.send(Message::new(&self.0.name, target, body));
     }
 
+    /// Answers a job. A response its link refuses is replaced by an `error` answer naming why,
+    /// so the requester learns at once instead of waiting for a deadline.
     pub fn send_job_response(&self, job_id: &str, response: Option<V>, status: JobStatus, urgent: bool) -> Result<(), ApiError> {
         self.answer(job_id, response, status, urgent, None)
     }
@@ -402,7 +435,10 @@ impl<V: Value> Worker<V> {
     fn answer(&self, job_id: &str, response: Option<V>, status: JobStatus, urgent: bool, cause: Option<V>) -> Result<(), ApiError> {
         let (attached, requester) = self.active_job(job_id, "respond to")?;
         let body = Body::JobResponse { job_id: job_id.to_string(), status, response, urgent };
-        attached.bus.send(Message::new(&self.0.name, Some(requester), body).with_cause(cause));
+        if let Err(refusal) = attached.bus.try_send(Message::new(&self.0.name, Some(requester.clone()), body).with_cause(cause)) {
+            let body = Body::JobResponse { job_id: job_id.to_string(), status: JobStatus::Error, response: Some(V::error_object(&refusal.message)), urgent };
+            self.send(&attached, Some(requester), body);
+        }
         self.finish_job(job_id);
         Ok(())
     }
@@ -419,22 +455,28 @@ impl<V: Value> Worker<V> {
         self.emit(WorkerEvent::Error(thrown.into_value()));
     }
 
-    pub fn send_job_update(&self, job_id: &str, update: Option<V>, urgent: bool) -> Result<(), ApiError> {
-        let (attached, requester) = self.active_job(job_id, "update")?;
-        self.send(&attached, Some(requester), Body::JobUpdate { job_id: job_id.to_string(), update, urgent });
-        Ok(())
+    /// Sends an update or a stream chunk; a refused one fails the call (the job stays active).
+    fn send_job_event(&self, job_id: &str, what: &str, body: Body<V>) -> Result<(), SendError<V>> {
+        let (attached, requester) = self.active_job(job_id, what)?;
+        attached.bus.try_send(Message::new(&self.0.name, Some(requester), body)).map_err(|r| {
+            let noun = if what == "update" { "an update" } else { "a stream message" };
+            SendError::Refused(Refusal { message: format!("Worker '{}': could not send {noun} of job '{job_id}': {}", self.0.name, r.message), cause: r.cause })
+        })
+    }
+
+    pub fn send_job_update(&self, job_id: &str, update: Option<V>, urgent: bool) -> Result<(), SendError<V>> {
+        self.send_job_event(job_id, "update", Body::JobUpdate { job_id: job_id.to_string(), update, urgent })
     }
 
     /// Stream start, data or end; the end completes the job with `data` as its response.
-    pub fn send_job_stream(&self, job_id: &str, part: StreamPart, data: Option<V>) -> Result<(), ApiError> {
-        let (attached, requester) = self.active_job(job_id, "stream")?;
+    pub fn send_job_stream(&self, job_id: &str, part: StreamPart, data: Option<V>) -> Result<(), SendError<V>> {
         let job_id = job_id.to_string();
         let body = match part {
             StreamPart::Start => Body::JobStreamStart { job_id: job_id.clone(), data },
             StreamPart::Data => Body::JobStreamData { job_id: job_id.clone(), data },
             StreamPart::End => Body::JobStreamEnd { job_id: job_id.clone(), data },
         };
-        self.send(&attached, Some(requester), body);
+        self.send_job_event(&job_id, "stream", body)?;
         if part == StreamPart::End {
             self.finish_job(&job_id);
         }

@@ -3,13 +3,13 @@
 
 use super::convert;
 use super::{env, error_message, get, opt, set};
-use crate::core::bus::Bus;
+use crate::core::bus::{Bus, Refusal};
 use crate::core::job::{JobGroup, JobParams, NextEvent, Outcome, Requester};
 use crate::core::message::JobStatus;
 use crate::core::platform::new_runner_name;
 use crate::core::registry::{ReadyData, Registry, RegistryEvent, WatchFn, WatchKey};
 use crate::core::runner::{Runner, RunnerEvent};
-use crate::core::worker::{JobHandler, JobRequest, StreamPart, Worker, WorkerEvent};
+use crate::core::worker::{JobHandler, JobRequest, SendError, StreamPart, Worker, WorkerEvent};
 use crate::core::{ApiError, Thrown};
 use js_sys::{Array, Function, Object, Promise};
 use std::rc::Rc;
@@ -25,6 +25,20 @@ fn to_js(e: ApiError) -> JsValue {
     match e {
         ApiError::Type(m) => js_sys::TypeError::new(&m).into(),
         ApiError::Error(m) => js_sys::Error::new(&m).into(),
+    }
+}
+
+/// A refused update or stream chunk: an `Error` naming the job, with the link's error as `cause`.
+fn send_error(e: SendError<JsValue>) -> JsValue {
+    match e {
+        SendError::Api(e) => to_js(e),
+        SendError::Refused(r) => {
+            let error = js_sys::Error::new(&r.message);
+            if let Some(cause) = r.cause {
+                set(&error, "cause", &cause);
+            }
+            error.into()
+        }
     }
 }
 
@@ -89,6 +103,14 @@ impl CoreBus {
     }
     pub fn unobserve(&self, id: u32) {
         self.bus.unobserve(id);
+    }
+    /// `sink(description, error)` for every message a link refused.
+    #[wasm_bindgen(js_name = setRefusalSink)]
+    pub fn set_refusal_sink(&self, sink: Function) {
+        self.bus.on_refused(Some(Rc::new(move |message: &crate::core::message::Message<JsValue>, refusal: &Refusal<JsValue>| {
+            let text = JsValue::from_str(&format!("a link refused {message}: {}", refusal.message));
+            let _ = sink.call2(&JsValue::UNDEFINED, &text, &opt(refusal.cause.clone()));
+        })));
     }
     /// Links another realm: `post(message)` carries what has to leave; returns the link's id.
     #[wasm_bindgen(js_name = addLink)]
@@ -161,7 +183,7 @@ struct JsonLink {
 }
 
 impl crate::core::bus::Transport<JsValue> for JsonLink {
-    fn publish(&self, message: &Rc<crate::core::message::Message<JsValue>>) {
+    fn publish(&self, message: &Rc<crate::core::message::Message<JsValue>>) -> Result<(), Refusal<JsValue>> {
         let sent = super::wire::encode(message).map_err(JsValue::from).and_then(|text| {
             let text = match &self.secret {
                 Some(secret) => crate::wire::auth::seal(secret, &text, js_sys::Date::now()),
@@ -170,10 +192,13 @@ impl crate::core::bus::Transport<JsValue> for JsonLink {
             let meta = [JsValue::from_str(&text), JsValue::from_str(message.type_name()), JsValue::from_str(&message.source), super::opt_str(message.target.as_deref())];
             self.post.apply(&JsValue::UNDEFINED, &meta.iter().collect::<Array>())
         });
-        if let Err(e) = sent {
-            super::log(crate::core::platform::LogLevel::Error, &format!("could not send {message} as Pipecat JSON: {}", error_message(&e)));
-        }
+        sent.map(|_| ()).map_err(refused)
     }
+}
+
+/// What a link's thrown error means to the engine: a refusal keeping the error as its cause.
+fn refused(e: JsValue) -> Refusal<JsValue> {
+    Refusal { message: error_message(&e), cause: Some(e) }
 }
 
 /// A link to another realm, as a JS function that posts message objects.
@@ -182,10 +207,8 @@ struct JsLink {
 }
 
 impl crate::core::bus::Transport<JsValue> for JsLink {
-    fn publish(&self, message: &Rc<crate::core::message::Message<JsValue>>) {
-        if let Err(e) = self.post.call1(&JsValue::UNDEFINED, &convert::message_for_link(message)) {
-            super::log(crate::core::platform::LogLevel::Error, &format!("a link could not post {message}: {}", error_message(&e)));
-        }
+    fn publish(&self, message: &Rc<crate::core::message::Message<JsValue>>) -> Result<(), Refusal<JsValue>> {
+        self.post.call1(&JsValue::UNDEFINED, &convert::message_for_link(message)).map(|_| ()).map_err(refused)
     }
 }
 
@@ -632,12 +655,12 @@ impl CoreWorker {
     }
     #[wasm_bindgen(js_name = sendJobUpdate)]
     pub fn send_job_update(&self, job_id: &str, update: JsValue, urgent: bool) -> Result<(), JsValue> {
-        self.worker.send_job_update(job_id, present(update), urgent).map_err(to_js)
+        self.worker.send_job_update(job_id, present(update), urgent).map_err(send_error)
     }
     /// `kind`: 0 start, 1 data, 2 end.
     #[wasm_bindgen(js_name = sendJobStream)]
     pub fn send_job_stream(&self, job_id: &str, kind: u8, data: JsValue) -> Result<(), JsValue> {
-        self.worker.send_job_stream(job_id, part(kind), present(data)).map_err(to_js)
+        self.worker.send_job_stream(job_id, part(kind), present(data)).map_err(send_error)
     }
     /// A handler's promise rejected after its job `job_id` was over (`aborted`: cancelled or
     /// stopped); the engine reports it.
