@@ -936,6 +936,11 @@ export interface WorkerRunnerOptions {
   heartbeatInterval?: number;
   /** Heartbeats a runner may miss before it is considered gone with its workers (default 3). */
   heartbeatMisses?: number;
+  /**
+   * Milliseconds after which a job (of this runner or of its workers) still waiting for workers
+   * that are not ready logs one warning naming them (default 5000). The job goes on waiting.
+   */
+  notReadyWarning?: number;
 }
 
 /** Options of `runner.start()` and `runner.run()`. */

@@ -410,7 +410,7 @@ impl<V: Value> Requester<V> {
             // Never completes: the race ends when the wait does, which drops the timer.
             let warning = async {
                 env.sleep(warn_after, false).await;
-                let missing: Vec<String> = g.worker_names().iter().filter(|n| !registry.has(n)).map(|n| format!("'{n}'")).collect();
+                let missing: Vec<&String> = g.worker_names().iter().filter(|n| !registry.has(n)).collect();
                 if !missing.is_empty() {
                     env.log(LogLevel::Warn, &not_ready_warning(&this.owner, job_name.as_deref(), &missing, warn_after));
                 }
@@ -647,20 +647,22 @@ fn fail_if_stopped<V: Value>(group: &JobGroup<V>, registry: &Registry) -> bool {
 }
 
 /// The warning of a job still waiting for workers that are not ready.
-fn not_ready_warning(owner: &str, job_name: Option<&str>, missing: &[String], waited_ms: f64) -> String {
-    let job = match job_name {
+fn not_ready_warning(owner: &str, job_name: Option<&str>, missing: &[&String], waited_ms: f64) -> String {
+    let one = missing.len() == 1;
+    let mut text = match job_name {
         Some(name) => format!("job '{name}'"),
         None => "a job".to_string(),
     };
-    let workers = if missing.len() == 1 { "worker" } else { "workers" };
-    // Whole milliseconds: formatting an f64 would add float-printing code to the wasm.
-    let waited_ms = waited_ms.round() as u64;
-    format!(
-        "{job} from '{owner}' has waited {waited_ms} ms for {workers} {} that {} not ready; it waits until {} ready or its timeout, if any, passes",
-        missing.join(", "),
-        if missing.len() == 1 { "is" } else { "are" },
-        if missing.len() == 1 { "it is" } else { "they are" },
-    )
+    // Whole milliseconds: printing an f64 would add float formatting to the wasm.
+    text += &format!(" from '{owner}' has waited {} ms for {}", waited_ms as u32, if one { "worker" } else { "workers" });
+    for (i, name) in missing.iter().enumerate() {
+        text += if i == 0 { " '" } else { ", '" };
+        text += name;
+        text += "'";
+    }
+    text += if one { " that is not ready; it waits until it is" } else { " that are not ready; it waits until they are" };
+    text += " ready or its timeout, if any, passes";
+    text
 }
 
 /// The value rules of a group request: a non-empty list of distinct names, a usable timeout.
