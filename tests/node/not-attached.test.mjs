@@ -8,7 +8,7 @@ import { T } from "./helpers.mjs";
 
 const NOT_ATTACHED = "Worker 'loose' is not attached to a runner";
 
-test("every method that needs a runner fails on a worker without one, stop() included", T, async () => {
+test("every method that needs a runner fails on a worker without one, stop() included; addWorkers and onWorkerReady work before", T, async () => {
   const w = new Worker("loose");
   const sync = { job: () => w.job("x"), jobGroup: () => w.jobGroup(["x"]) };
   const async_ = {
@@ -57,10 +57,7 @@ test("every method that needs a runner fails on a worker without one, stop() inc
     else if (outcome.constructor !== Error || outcome.message !== NOT_ATTACHED) wrong.push(`${name}: rejected with ${outcome.name}: ${outcome.message}`);
   }
   assert.deepEqual(wrong, []);
-});
-
-test("addWorkers and onWorkerReady may be called before the worker is attached", T, async () => {
-  const w = new Worker("loose");
+  // The two that may come first, and take effect when the worker starts.
   assert.equal(w.onWorkerReady("child", () => {}), w);
   assert.equal(await w.addWorkers(new Worker("child")), undefined);
 });
