@@ -48,8 +48,10 @@ declare global {
 
 /**
  * Loads the WebAssembly engine. Browsers, Web Workers and other ESM-only hosts must
- * `await init()` once before using anything else; in Node it is a no-op (the engine loads
- * on import/require). Calling it again is harmless.
+ * `await init()` once before using anything else (until then, constructing a worker, runner
+ * or bus throws an Error saying so); in Node it is a no-op (the engine loads on
+ * import/require). Calling it again is harmless. After bundling, pass the wasm's URL or bytes
+ * as `module_or_path` (README, "Bundlers").
  */
 export default function init(options?: InitOptions): Promise<void>;
 
@@ -548,7 +550,11 @@ export interface RedisClientLike {
 
 /** Options of `RedisBus`. */
 export interface RedisBusOptions extends DecodeLimits {
-  /** A connected node-redis or ioredis client, used to publish. */
+  /**
+   * A connected node-redis or ioredis client, used to publish. A node-redis client that is not
+   * open (`isOpen` false) or an ioredis client whose connection ended (`status` "end") throws a
+   * `TypeError`; an ioredis client with `lazyConnect` connects on first use.
+   */
   client: RedisClientLike;
   /** A connection to subscribe on (default: `client.duplicate()`, connected and closed by the bus). */
   subscriber?: RedisClientLike;
@@ -1009,7 +1015,10 @@ export declare class Worker {
   activateWorker(name: string, options?: ActivateWorkerOptions): Promise<void>;
   /** Deactivates worker `name`. */
   deactivateWorker(name: string): Promise<void>;
-  /** Stops this worker (and its children) only; handlers get `gracePeriod` ms (default 5000) to settle. Resolves when it has finished. */
+  /**
+   * Stops this worker (and its children) only; handlers get `gracePeriod` ms (default 5000) to
+   * settle. Resolves when it has finished; rejects when the worker is not attached to a runner.
+   */
   stop(options?: { reason?: string; gracePeriod?: number }): Promise<void>;
   /** Asks every runner on the bus to end. */
   endSession(options?: { reason?: string }): Promise<void>;
@@ -1040,6 +1049,11 @@ export interface WorkerRunnerOptions {
   heartbeatInterval?: number;
   /** Heartbeats a runner may miss before it is considered gone with its workers (default 3). */
   heartbeatMisses?: number;
+  /**
+   * Milliseconds after which a job (of this runner or of its workers) still waiting for workers
+   * that are not ready logs one warning naming them (default 5000). The job goes on waiting.
+   */
+  notReadyWarning?: number;
 }
 
 /** Options of `runner.start()` and `runner.run()`. */

@@ -4,6 +4,7 @@
 
 import * as core from "./core.js";
 import { host } from "./host.js";
+import { assertLoaded } from "./loading.js";
 
 // ----- constants -----------------------------------------------------------------------------
 
@@ -48,6 +49,7 @@ export function setLogger(logger) {
   if (logger !== null && logger !== undefined && typeof logger !== "function") {
     throw new TypeError(`logger must be a function or null, got ${describe(logger)}`);
   }
+  assertLoaded();
   core.setLogger(logger ?? undefined);
   currentLogger = logger ?? null;
 }
@@ -68,6 +70,7 @@ function logError(what, error) {
 
 function describe(v) {
   if (v === null) return "null";
+  if (v === undefined) return "undefined";
   if (Array.isArray(v)) return "an array";
   if (typeof v === "string") return `the string ${JSON.stringify(v)}`;
   if (typeof v === "number") return `the number ${v}`;
@@ -713,6 +716,7 @@ function channelAdapter(name) {
  */
 export class LocalBus extends Listening {
   constructor() {
+    assertLoaded();
     super();
     this._core = new core.CoreBus();
     this._links = new Set();
@@ -824,6 +828,7 @@ function handlerKey(fn) {
 export class WorkerRegistry extends Listening {
   constructor(runnerName, coreRegistry) {
     super();
+    if (!coreRegistry) assertLoaded();
     this._core = coreRegistry ?? new core.CoreRegistry(checkName(runnerName, "runnerName"));
     // "ready" / "gone": the engine reports them only while someone listens.
     this._listeners = new Listeners(REGISTRY_EVENTS, (mask) =>
@@ -883,6 +888,7 @@ class Requesting extends Listening {
 
 export class WorkerRunner extends Requesting {
   constructor(options) {
+    assertLoaded();
     super();
     const o = checkOptions(options, "options");
     const name = o.name === undefined ? undefined : checkName(o.name, "options.name");
@@ -895,6 +901,8 @@ export class WorkerRunner extends Requesting {
     const interval = checkDuration(o.heartbeatInterval, "options.heartbeatInterval");
     const misses = o.heartbeatMisses === undefined ? undefined : checkCount(o.heartbeatMisses, "options.heartbeatMisses");
     if (interval !== undefined || misses !== undefined) this._core.setLiveness(interval ?? DEFAULT_HEARTBEAT_MS, misses ?? DEFAULT_HEARTBEAT_MISSES);
+    const notReadyWarning = checkDuration(o.notReadyWarning, "options.notReadyWarning");
+    if (notReadyWarning !== undefined) this._core.setNotReadyWarning(notReadyWarning);
     this._requester = this._core.requester;
     this.name = this._core.name;
     this.registry = new WorkerRegistry(undefined, this._core.registry());
@@ -963,6 +971,7 @@ disposable(WorkerRunner.prototype, {
 
 export class Worker extends Requesting {
   constructor(name, options) {
+    assertLoaded();
     super();
     checkName(name, "name");
     const o = checkOptions(options, "options");
@@ -1026,7 +1035,10 @@ export class Worker extends Requesting {
       this._core.onJob(undefined, untilJobEnds(nameOrHandler, this._core), false);
       return this;
     }
-    if (nameOrHandler === undefined || nameOrHandler === null) checkFunction(nameOrHandler, "handler");
+    // onJob(x, handler) with a bad x is a bad job name; onJob(x) alone lacks the handler.
+    if (typeof nameOrHandler !== "string" && typeof handlerOrOptions !== "function") {
+      throw new TypeError(`handler must be a function (onJob(handler) or onJob(jobName, handler)), got ${describe(nameOrHandler)}`);
+    }
     checkName(nameOrHandler, "jobName");
     checkFunction(handlerOrOptions, "handler");
     const o = checkOptions(options, "options");
@@ -1156,6 +1168,11 @@ function checkDict(obj) {
   return obj;
 }
 
+function checkMessages(value, name) {
+  if (value !== undefined && value !== null && !Array.isArray(value)) throw new TypeError(`${name} must be an array, got ${describe(value)}`);
+  return value ?? null;
+}
+
 function checkMetadata(value, name) {
   if (value !== undefined && value !== null && (typeof value !== "object" || Array.isArray(value))) {
     throw new TypeError(`${name} must be an object, got ${describe(value)}`);
@@ -1166,10 +1183,10 @@ function checkMetadata(value, name) {
 export class WorkerActivationArgs {
   constructor(init) {
     const o = checkOptions(init, "init");
-    this.metadata = checkMetadata(o.metadata, "metadata");
+    this.metadata = checkMetadata(o.metadata, "init.metadata");
   }
   static fromDict(obj) {
-    return new WorkerActivationArgs({ metadata: checkDict(obj).metadata });
+    return new WorkerActivationArgs({ metadata: checkMetadata(checkDict(obj).metadata, "obj.metadata") });
   }
   toDict() {
     return withoutNullish([["metadata", this.metadata]]);
@@ -1179,16 +1196,18 @@ export class WorkerActivationArgs {
 export class LLMWorkerActivationArgs {
   constructor(init) {
     const o = checkOptions(init, "init");
-    this.metadata = checkMetadata(o.metadata, "metadata");
-    if (o.messages !== undefined && o.messages !== null && !Array.isArray(o.messages)) {
-      throw new TypeError(`messages must be an array, got ${describe(o.messages)}`);
-    }
-    this.messages = o.messages ?? null;
+    this.metadata = checkMetadata(o.metadata, "init.metadata");
+    this.messages = checkMessages(o.messages, "init.messages");
     this._runLlm = checkBoolean(o.runLlm ?? undefined, "init.runLlm", undefined);
   }
   static fromDict(obj) {
     const o = checkDict(obj);
-    return new LLMWorkerActivationArgs({ metadata: o.metadata, messages: o.messages, runLlm: o.run_llm ?? o.runLlm });
+    const runLlm = o.run_llm ?? o.runLlm;
+    return new LLMWorkerActivationArgs({
+      metadata: checkMetadata(o.metadata, "obj.metadata"),
+      messages: checkMessages(o.messages, "obj.messages"),
+      runLlm: checkBoolean(runLlm ?? undefined, o.run_llm != null ? "obj.run_llm" : "obj.runLlm", undefined),
+    });
   }
   /** As given; otherwise true exactly when there are messages to run. */
   get runLlm() {
@@ -1344,6 +1363,7 @@ export async function serveWorkers(workers, options) {
   if (!Array.isArray(workers)) throw new TypeError(`workers must be an array of Workers, got ${describe(workers)}`);
   workers.forEach((w, i) => checkWorker(w, `workers[${i}]`));
   const o = checkOptions(options, "options");
+  if (o.endpoint !== undefined && o.endpoint !== null) portAdapter(o.endpoint, "options.endpoint");
   const bus = new MessagePortBus(o.endpoint ?? defaultEndpoint());
   const runner = new WorkerRunner({ name: o.name, bus, heartbeatInterval: o.heartbeatInterval, heartbeatMisses: o.heartbeatMisses });
   await runner.addWorkers(...workers);
@@ -1361,6 +1381,7 @@ function checkLimit(value, name) {
 
 /** A message object (as listeners see it) in Pipecat's JSON envelope text. */
 export function encodeMessage(message) {
+  assertLoaded();
   return core.encodeMessage(message);
 }
 
@@ -1369,6 +1390,7 @@ export function encodeMessage(message) {
  * Pipecat's catalogue. Throws an Error naming the problem when the text is malformed.
  */
 export function decodeMessage(text, limits) {
+  assertLoaded();
   const l = checkOptions(limits, "limits");
   const maxBytes = checkLimit(l.maxBytes, "limits.maxBytes");
   return core.decodeMessage(withinLimit(textOf(text, "text"), maxBytes), maxBytes, checkLimit(l.maxDepth, "limits.maxDepth"));
@@ -1391,6 +1413,22 @@ function textOf(data, name) {
 const ECHO_MEMORY = 10000;
 
 /**
+ * Why a Redis client given to RedisBus cannot work, or undefined. A node-redis client does
+ * nothing until `connect()` (its commands fail with "The client is closed"), and an ioredis
+ * client whose connection has ended never reconnects; an ioredis client that is connecting,
+ * or waiting with `lazyConnect`, connects on its first command and is fine.
+ */
+function unusableRedisClient(client) {
+  if (typeof client.isOpen === "boolean" && !client.isOpen) {
+    return "is a node-redis client that is not connected (isOpen is false): call `await client.connect()` before passing it";
+  }
+  if (client.status === "end") {
+    return 'is an ioredis client whose connection has ended (status is "end"): pass a client that is connected or connecting';
+  }
+  return undefined;
+}
+
+/**
  * A bus joined to every process on a Redis pub/sub channel (Pipecat's `RedisBus`), speaking
  * Pipecat's JSON. Pass a connected node-redis or ioredis client; the bus subscribes on a
  * duplicate of it unless given `subscriber`. Await `ready` before starting runners on it.
@@ -1403,6 +1441,10 @@ export class RedisBus extends LocalBus {
     }
     if (o.subscriber !== undefined && (!o.subscriber || typeof o.subscriber.subscribe !== "function")) {
       throw new TypeError(`options.subscriber must be a Redis client, got ${describe(o.subscriber)}`);
+    }
+    for (const [client, name] of [[o.client, "options.client"], [o.subscriber, "options.subscriber"]]) {
+      const problem = client === undefined ? undefined : unusableRedisClient(client);
+      if (problem) throw new TypeError(`${name} ${problem}`);
     }
     const channel = o.channel === undefined ? "pipecat:bus" : checkName(o.channel, "options.channel");
     const maxBytes = checkLimit(o.maxBytes, "options.maxBytes");

@@ -388,7 +388,7 @@ fn a_stopped_worker_leaves_and_jobs_to_it_fail_stopped() {
     let sim = Sim::new();
     let r = started(&sim, vec![worker("w", Some(echo())), worker("other", Some(echo()))]);
     let w = r.get_worker("w").unwrap();
-    sim.block_on({ let w = w.clone(); async move { w.stop(None, None).await } });
+    sim.block_on({ let w = w.clone(); async move { w.stop(None, None).await.unwrap() } });
     assert!(!r.registry().has("w"));
     assert!(!r.bus().is_subscribed("w"));
     let g = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
@@ -404,7 +404,7 @@ fn a_request_already_queued_for_a_stopping_worker_is_answered_stopped() {
     let first = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
     sim.settle();
     let w = r.get_worker("w").unwrap();
-    sim.spawn({ let w = w.clone(); async move { w.stop(None, Some(50.0)).await } });
+    sim.spawn({ let w = w.clone(); async move { w.stop(None, Some(50.0)).await.unwrap() } });
     sim.settle();
     let second = r.start_group(vec!["w".into()], params(None, None), false).unwrap();
     sim.settle();
@@ -616,7 +616,7 @@ fn auto_end_finishes_when_every_root_has_finished() {
         r2.start(true).await.unwrap();
     });
     assert!(!r.is_finished());
-    sim.block_on({ let w = w.clone(); async move { w.stop(None, None).await } });
+    sim.block_on({ let w = w.clone(); async move { w.stop(None, None).await.unwrap() } });
     sim.settle();
     assert!(r.is_finished());
 }
@@ -853,7 +853,7 @@ fn a_realm_that_ends_says_goodbye_and_workers_can_come_back() {
     assert_eq!(*back.borrow(), 1);
     // one worker stops: the realm's new snapshot no longer lists it
     let spare = realm.get_worker("spare").unwrap();
-    sim.block_on(async move { spare.stop(None, None).await });
+    sim.block_on(async move { spare.stop(None, None).await.unwrap() });
     sim.settle();
     assert_eq!(page.registry().remote_workers(), vec!["ocr"]);
     let g = asker.start_group(vec!["ocr".into()], params(None, None), false).unwrap();
@@ -1274,4 +1274,82 @@ fn a_message_one_link_carries_is_sent_though_another_link_refuses_it() {
     assert!(bus.try_send(request()).is_ok(), "the other link carried it");
     assert_eq!(*carried.0.borrow(), vec!["BusJobRequestMessage"]);
     assert_eq!(*reported.borrow(), 1, "the refusal is still reported");
+}
+
+#[test]
+fn stop_on_a_worker_not_attached_to_a_runner_fails_naming_it() {
+    let sim = Sim::new();
+    let w = worker("loose", Some(echo()));
+    let result = sim.block_on(async move { w.stop(None, None).await });
+    assert_eq!(result, Err(ApiError::Error("Worker 'loose' is not attached to a runner".into())));
+}
+
+/// The warnings logged so far, in order.
+fn warnings(sim: &Sim) -> Vec<String> {
+    sim.env.logs.borrow().iter().filter(|(l, _)| *l == workbus::core::platform::LogLevel::Warn).map(|(_, m)| m.clone()).collect()
+}
+
+#[test]
+fn a_job_waiting_for_a_worker_that_is_not_ready_warns_once_after_the_delay_naming_it() {
+    use workbus::core::job::NOT_READY_WARNING_MS;
+    assert_eq!(NOT_READY_WARNING_MS, 5000.0);
+    let sim = Sim::new();
+    let r = started(&sim, vec![worker("here", Some(echo()))]);
+    let named = JobParams { name: Some("summarize".into()), ..JobParams::default() };
+    let g = r.start_group(vec!["here".into(), "late".into(), "never".into()], named, false).unwrap();
+    sim.advance(NOT_READY_WARNING_MS - 1.0);
+    assert!(warnings(&sim).is_empty(), "no warning before the delay");
+    let r2 = r.clone();
+    sim.block_on(async move { r2.add_workers(vec![worker("late", Some(echo()))]).await.unwrap() });
+    sim.advance(1.0);
+    assert_eq!(
+        warnings(&sim),
+        vec!["job 'summarize' from 'runner-test' has waited 5000 ms for worker 'never' that is not ready; it waits until it is ready or its timeout, if any, passes"],
+        "exactly at the delay, naming only the worker still missing"
+    );
+    sim.advance(60_000.0);
+    assert_eq!(warnings(&sim).len(), 1, "once per job");
+    assert!(!g.is_sent());
+    let r3 = r.clone();
+    sim.block_on(async move { r3.add_workers(vec![worker("never", Some(echo()))]).await.unwrap() });
+    assert!(matches!(wait(&sim, &g), Outcome::Completed));
+    assert_eq!(warnings(&sim).len(), 1);
+}
+
+#[test]
+fn no_readiness_warning_for_jobs_that_are_sent_or_settle_before_the_delay() {
+    let sim = Sim::new();
+    let r = started(&sim, vec![]);
+    let ready_later = r.start_group(vec!["x".into()], params(None, None), false).unwrap();
+    let timed_out = r.start_group(vec!["y".into()], params(None, Some(1000.0)), false).unwrap();
+    let cancelled = r.start_group(vec!["z".into()], params(None, None), false).unwrap();
+    sim.advance(4000.0);
+    let r2 = r.clone();
+    sim.block_on(async move { r2.add_workers(vec![worker("x", Some(echo()))]).await.unwrap() });
+    r.requester().cancel(&cancelled, None);
+    assert!(matches!(wait(&sim, &ready_later), Outcome::Completed));
+    assert_eq!(failure(wait(&sim, &timed_out)).reason, "workers not ready within timeout");
+    sim.advance(10_000.0);
+    assert!(warnings(&sim).is_empty(), "{:?}", warnings(&sim));
+}
+
+#[test]
+fn the_readiness_warning_delay_is_a_runner_setting_that_its_workers_follow() {
+    let sim = Sim::new();
+    let caller = worker("caller", None);
+    let r = runner(&sim, "runner-test");
+    r.set_not_ready_warning(250.0);
+    let (r2, c2) = (r.clone(), caller.clone());
+    sim.block_on(async move {
+        r2.add_workers(vec![c2]).await.unwrap();
+        r2.start(false).await.unwrap();
+    });
+    let _waiting = caller.start_group(vec!["a".into(), "b".into()], params(None, None), false).unwrap();
+    sim.advance(249.0);
+    assert!(warnings(&sim).is_empty());
+    sim.advance(1.0);
+    assert_eq!(
+        warnings(&sim),
+        vec!["a job from 'caller' has waited 250 ms for workers 'a', 'b' that are not ready; it waits until they are ready or its timeout, if any, passes"]
+    );
 }

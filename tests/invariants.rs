@@ -810,7 +810,7 @@ impl World {
                 match graceful {
                     Some(grace) => {
                         let grace = grace.map(f64::from);
-                        self.spawn_tracked(async move { w.stop(Some("stop".into()), grace).await });
+                        self.spawn_tracked(async move { w.stop(Some("stop".into()), grace).await.unwrap() });
                     }
                     None => w.cancel(Some("cancel".into())),
                 }
@@ -1417,7 +1417,7 @@ fn a_member_that_left_during_the_readiness_wait_is_answered_stopped() {
     let g = realm.start_group(vec!["w1".into(), "late".into()], JobParams::default(), false).unwrap();
     sim.settle();
     assert!(!g.is_sent(), "waits for 'late'");
-    sim.block_on(async move { w1.stop(None, None).await });
+    sim.block_on(async move { w1.stop(None, None).await.unwrap() });
     sim.settle();
     assert!(!realm.registry().has("w1"), "the page's snapshot told the realm");
     let p = page.clone();

@@ -7,13 +7,13 @@
 
 use super::bus::Bus;
 use super::message::{Body, JobStatus, Message};
-use super::platform::{new_uuid, Env};
+use super::platform::{new_uuid, Env, LogLevel};
 use super::registry::Registry;
 use super::sync::{race, Flag};
 use super::worker::WorkerEvent;
 use super::{present, ApiError, Value};
 use futures::future::{abortable, AbortHandle, FutureExt};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::{Rc, Weak};
 
@@ -271,16 +271,30 @@ impl<V: Value> JobGroup<V> {
     }
 }
 
+/// How long a job may wait for workers that are not ready before a warning names them, by
+/// default: long enough for workers that are merely starting (a Web Worker loading its wasm, a
+/// remote runner announcing itself), short enough that a misspelt name is not a silent hang.
+pub const NOT_READY_WARNING_MS: f64 = 5000.0;
+
+/// The runner's setting of that delay, shared with its workers' requesters.
+pub type WarningDelay = Rc<Cell<f64>>;
+
 /// Where a requester sends from.
 struct Link<V: Value> {
     env: Env,
     bus: Bus<V>,
     registry: Registry,
+    not_ready_warning: WarningDelay,
 }
 
 impl<V: Value> Clone for Link<V> {
     fn clone(&self) -> Self {
-        Link { env: self.env.clone(), bus: self.bus.clone(), registry: self.registry.clone() }
+        Link {
+            env: self.env.clone(),
+            bus: self.bus.clone(),
+            registry: self.registry.clone(),
+            not_ready_warning: self.not_ready_warning.clone(),
+        }
     }
 }
 
@@ -308,14 +322,14 @@ impl<V: Value> Requester<V> {
         })
     }
 
-    pub fn new(owner: &str, env: Env, bus: Bus<V>, registry: Registry) -> Rc<Self> {
+    pub fn new(owner: &str, env: Env, bus: Bus<V>, registry: Registry, not_ready_warning: WarningDelay) -> Rc<Self> {
         let requester = Self::detached(owner, String::new());
-        requester.attach(env, bus, registry);
+        requester.attach(env, bus, registry, not_ready_warning);
         requester
     }
 
-    pub fn attach(&self, env: Env, bus: Bus<V>, registry: Registry) {
-        *self.link.borrow_mut() = Some(Link { env, bus, registry });
+    pub fn attach(&self, env: Env, bus: Bus<V>, registry: Registry, not_ready_warning: WarningDelay) {
+        *self.link.borrow_mut() = Some(Link { env, bus, registry, not_ready_warning });
         *self.refusal.borrow_mut() = None;
     }
 
@@ -361,6 +375,7 @@ impl<V: Value> Requester<V> {
         with_events: bool,
     ) -> Result<JobGroup<V>, ApiError> {
         check_group(&worker_names, &params)?;
+        let job_name = params.name.clone();
         if let Some(refusal) = self.refusal.borrow().clone() {
             return Err(ApiError::Error(refusal));
         }
@@ -394,13 +409,26 @@ impl<V: Value> Requester<V> {
             self.arm_deadline(&link.env, &group, ms);
         }
         self.waiting.borrow_mut().push(group.clone());
-        let (this, g, registry) = (self.clone(), group.clone(), link.registry.clone());
+        let (this, g, registry, env) = (self.clone(), group.clone(), link.registry.clone(), link.env.clone());
+        let warn_after = link.not_ready_warning.get();
         link.env.spawn(Box::pin(async move {
-            // All members ready at once: one may leave while another is awaited.
-            while !g.is_done() && !g.worker_names().iter().all(|n| registry.has(n)) {
-                race(wait_ready(registry.clone(), g.worker_names().to_vec()), g.0.settled.wait()).await;
-                fail_if_stopped(&g, &registry);
-            }
+            let ready = async {
+                // All members ready at once: one may leave while another is awaited.
+                while !g.is_done() && !g.worker_names().iter().all(|n| registry.has(n)) {
+                    race(wait_ready(registry.clone(), g.worker_names().to_vec()), g.0.settled.wait()).await;
+                    fail_if_stopped(&g, &registry);
+                }
+            };
+            // Never completes: the race ends when the wait does, which drops the timer.
+            let warning = async {
+                env.sleep(warn_after, false).await;
+                let missing: Vec<&String> = g.worker_names().iter().filter(|n| !registry.has(n)).collect();
+                if !missing.is_empty() {
+                    env.log(LogLevel::Warn, &not_ready_warning(&this.owner, job_name.as_deref(), &missing, warn_after));
+                }
+                futures::future::pending::<()>().await
+            };
+            race(ready, warning).await;
             this.forget_waiting(&g);
             this.send(&g);
         }));
@@ -650,6 +678,25 @@ fn fail_if_stopped<V: Value>(group: &JobGroup<V>, registry: &Registry) -> bool {
         }
         None => false,
     }
+}
+
+/// The warning of a job still waiting for workers that are not ready.
+fn not_ready_warning(owner: &str, job_name: Option<&str>, missing: &[&String], waited_ms: f64) -> String {
+    let one = missing.len() == 1;
+    let mut text = match job_name {
+        Some(name) => format!("job '{name}'"),
+        None => "a job".to_string(),
+    };
+    // Whole milliseconds: printing an f64 would add float formatting to the wasm.
+    text += &format!(" from '{owner}' has waited {} ms for {}", waited_ms as u32, if one { "worker" } else { "workers" });
+    for (i, name) in missing.iter().enumerate() {
+        text += if i == 0 { " '" } else { ", '" };
+        text += name;
+        text += "'";
+    }
+    text += if one { " that is not ready; it waits until it is" } else { " that are not ready; it waits until they are" };
+    text += " ready or its timeout, if any, passes";
+    text
 }
 
 /// The value rules of a group request: a non-empty list of distinct names, a usable timeout.

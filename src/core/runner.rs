@@ -2,7 +2,7 @@
 //! roots have, and exchanges registry snapshots with the other runners on the bus.
 
 use super::bus::{Bus, Handling, Subscriber};
-use super::job::{JobGroup, JobParams, Requester};
+use super::job::{JobGroup, JobParams, Requester, WarningDelay, NOT_READY_WARNING_MS};
 use super::message::{Body, Message};
 use super::platform::{Env, LogLevel};
 use super::registry::{GoneReason, ReadyData, Registry, RegistryEntry};
@@ -96,6 +96,8 @@ pub struct RunnerInner<V: Value> {
     bus: Bus<V>,
     registry: Registry,
     requester: Rc<Requester<V>>,
+    /// After how long a job of this runner or its workers names the workers it still waits for.
+    pub(crate) not_ready_warning: WarningDelay,
     state: RefCell<RunnerState<V>>,
     finished: Flag,
 }
@@ -112,13 +114,15 @@ impl<V: Value> Clone for Runner<V> {
 impl<V: Value> Runner<V> {
     pub fn new(env: Env, name: String, bus: Bus<V>) -> Result<Self, ApiError> {
         let registry = Registry::new(env.clone(), &name);
-        let requester = Requester::new(&name, env.clone(), bus.clone(), registry.clone());
+        let not_ready_warning: WarningDelay = Rc::new(std::cell::Cell::new(NOT_READY_WARNING_MS));
+        let requester = Requester::new(&name, env.clone(), bus.clone(), registry.clone(), not_ready_warning.clone());
         let inner = Rc::new(RunnerInner {
             name: name.clone(),
             env,
             bus: bus.clone(),
             registry,
             requester,
+            not_ready_warning,
             state: RefCell::new(RunnerState {
                 phase: RunnerPhase::Idle,
                 auto_end: true,
@@ -162,6 +166,12 @@ impl<V: Value> Runner<V> {
     }
     pub fn set_liveness(&self, liveness: Liveness) {
         self.0.state.borrow_mut().liveness = liveness;
+    }
+    /// After how many ms a job still waiting for workers that are not ready logs a warning
+    /// naming them (once per job; default [`NOT_READY_WARNING_MS`]). Applies to jobs started
+    /// from then on, by the runner and by its workers.
+    pub fn set_not_ready_warning(&self, ms: f64) {
+        self.0.not_ready_warning.set(ms);
     }
 
     /// Sends this runner's snapshot (to a newly linked realm, say); the others answer with theirs.

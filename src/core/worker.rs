@@ -799,7 +799,7 @@ impl<V: Value> Worker<V> {
     pub(crate) fn attach(&self, runner: &Rc<RunnerInner<V>>, env: Env, bus: Bus<V>, registry: Registry) -> Result<(), ApiError> {
         let subscriber: Rc<dyn Subscriber<V>> = self.0.clone();
         bus.subscribe(&self.0.name, subscriber).map_err(ApiError::Error)?;
-        self.0.requester.attach(env.clone(), bus.clone(), registry.clone());
+        self.0.requester.attach(env.clone(), bus.clone(), registry.clone(), runner.not_ready_warning.clone());
         self.0.state.borrow_mut().attached =
             Some(Attachment { env, bus, registry, runner: Rc::downgrade(runner), runner_name: runner.name().to_string() });
         Ok(())
@@ -846,20 +846,21 @@ impl<V: Value> Worker<V> {
 
     /// Stops this worker and its children gracefully: no new jobs, running handlers get
     /// `grace_ms` (unbounded when `None`) to settle, then the rest are aborted. Resolves when
-    /// the worker has finished.
-    pub async fn stop(&self, reason: Option<String>, grace_ms: Option<f64>) {
-        let Ok(attached) = self.attachment() else {
-            self.finalize(reason.as_deref());
-            return;
-        };
+    /// the worker has finished. A worker not attached to a runner has nothing to stop: that is
+    /// the caller's mistake, reported like every other method that needs a runner.
+    pub async fn stop(&self, reason: Option<String>, grace_ms: Option<f64>) -> Result<(), ApiError> {
+        let attached = self.attachment()?;
         match self.phase() {
             Phase::Created => {
                 self.cancel_children(&attached, &reason);
                 self.finalize(reason.as_deref());
-                return;
+                return Ok(());
             }
             Phase::Running => self.0.state.borrow_mut().phase = Phase::Stopping,
-            Phase::Stopping | Phase::Stopped => return self.finished().await,
+            Phase::Stopping | Phase::Stopped => {
+                self.finished().await;
+                return Ok(());
+            }
         }
         let children = self.children();
         for c in &children {
@@ -881,6 +882,7 @@ impl<V: Value> Worker<V> {
             self.cancel(reason.clone());
         }
         self.finalize(reason.as_deref());
+        Ok(())
     }
 
     async fn wait_idle(&self) {
@@ -1047,7 +1049,9 @@ impl<V: Value> Subscriber<V> for WorkerInner<V> {
             Body::EndWorker { reason } => {
                 if let Ok(a) = worker.attachment() {
                     let (w, reason) = (worker.clone(), reason.clone());
-                    a.env.spawn(Box::pin(async move { w.stop(reason, None).await }));
+                    a.env.spawn(Box::pin(async move {
+                        let _ = w.stop(reason, None).await;
+                    }));
                 }
             }
             Body::CancelWorker { reason } => worker.cancel(reason.clone()),

@@ -524,6 +524,11 @@ impl CoreRunner {
     pub fn set_liveness(&self, interval: f64, misses: u32) {
         self.runner.set_liveness(crate::core::runner::Liveness { interval, misses });
     }
+    /// Ms after which a job still waiting for workers that are not ready warns, naming them.
+    #[wasm_bindgen(js_name = setNotReadyWarning)]
+    pub fn set_not_ready_warning(&self, ms: f64) {
+        self.runner.set_not_ready_warning(ms);
+    }
     /// Sends the runner's snapshot (a new link was made).
     pub fn announce(&self) {
         self.runner.announce();
@@ -708,8 +713,7 @@ impl CoreWorker {
     pub fn stop(&self, reason: Option<String>, grace_ms: Option<f64>) -> Promise {
         let w = self.worker.clone();
         future_to_promise(async move {
-            w.stop(reason, grace_ms).await;
-            Ok(JsValue::UNDEFINED)
+            w.stop(reason, grace_ms).await.map(|_| JsValue::UNDEFINED).map_err(to_js)
         })
     }
     #[wasm_bindgen(js_name = endSession)]

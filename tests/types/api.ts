@@ -75,6 +75,9 @@ new Worker("x", { active: "yes" });
 new WorkerRunner({ bus: {} });
 // @ts-expect-error: the name is a string
 new WorkerRunner({ name: 7 });
+const patientRunner = new WorkerRunner({ notReadyWarning: 10_000 });
+// @ts-expect-error: the warning delay is in milliseconds
+new WorkerRunner({ notReadyWarning: "10s" });
 
 // --- worker properties -----------------------------------------------------------------------
 
