@@ -135,7 +135,7 @@ test("'jobCancelled' listeners run after the cancel was handled: the job is no l
   const responses = record(r, "jobResponse");
   const ctx = r.job("w");
   const id = await ctx.started;
-  await sleep(5);
+  await waitFor(() => w.activeJobs.has(id), { what: "the job running at w" });
   await ctx.cancel("bye");
   await catchError(ctx);
   await waitFor(() => inListener.length === 2 && responses.length >= 1, { what: "listener and response" });
