@@ -11,6 +11,10 @@
 //! - every group settles exactly once (one transition seen by a listener, one `wait()`
 //!   resolved, an outcome that never changes), a requester's own cancel settles it at once and
 //!   a group with a timeout has settled by its deadline;
+//! - every failure has the cause its reason names: a group whose members all answered
+//!   completes (unless the last answer failed it, with cancelOnError), `timeout` only with a
+//!   deadline and exactly when it passes, the schedule's cancels settle with their own reasons,
+//!   and an answer fails a group only with cancelOnError and the answer's reason;
 //! - a group's responses and events come only from its members, for its own job: handlers
 //!   echo the group's tag, their own name, the job id and the requester, and every response a
 //!   group holds must match them (or be one of the engine's own `{reason}` / `{error}`);
@@ -536,7 +540,11 @@ struct Tracked {
     tag: f64,
     members: Vec<String>,
     timeout: Option<f64>,
+    cancel_on_error: bool,
     created_at: f64,
+    /// The cancel that found the group open: "user" (the requester's own) or "requested" (an
+    /// accepted `requestCancel`); it settles the group with that reason.
+    cancelled: Cell<Option<&'static str>>,
     /// Transitions to settled seen by the group's listener.
     settles: Rc<Cell<u32>>,
     /// `wait()`s that resolved.
@@ -749,7 +757,9 @@ impl World {
                     tag,
                     members: names,
                     timeout: timeout.map(f64::from),
+                    cancel_on_error: *cancel_on_error,
                     created_at,
+                    cancelled: Cell::new(None),
                     settles: Rc::new(Cell::new(0)),
                     waits: Rc::new(Cell::new(0)),
                     first: Rc::new(RefCell::new(None)),
@@ -795,8 +805,14 @@ impl World {
                         if accepted && !g.is_done() {
                             self.violation(format!("group {}: an accepted cancel request did not settle it", t.tag));
                         }
+                        if accepted {
+                            t.cancelled.set(Some("requested"));
+                        }
                     }
                     _ => {
+                        if !g.is_done() {
+                            t.cancelled.set(Some("user"));
+                        }
                         t.requester.cancel(g, Some("user".into()));
                         if !g.is_done() {
                             self.violation(format!("group {}: the requester's cancel did not settle it", t.tag));
@@ -903,6 +919,10 @@ impl World {
                     }
                 }
             } else {
+                // A group that has an answer from every member has settled.
+                if t.group.responses().len() == t.members.len() {
+                    self.h.violations.borrow_mut().push(format!("group {} of '{}' is open with an answer from every member", t.tag, t.requester_name));
+                }
                 // An open group has heard from every member that has finished.
                 for m in &t.members {
                     let hosts: Vec<_> = workers.iter().filter(|(w, _)| w.name() == m).collect();
@@ -1128,6 +1148,7 @@ fn check_group(t: &Tracked) -> Result<(), String> {
             if f.not_ready && (job_id.is_some() || t.timeout.is_none()) {
                 return Err("failed as not ready, yet it was sent or had no deadline".into());
             }
+            check_failure_cause(t, &f, settled_at)?;
         }
     }
     loop {
@@ -1144,6 +1165,57 @@ fn check_group(t: &Tracked) -> Result<(), String> {
             }
             NextEvent::Pending => return Err("its events end pending after it settled".into()),
             NextEvent::Completed | NextEvent::Failed(_) => break,
+        }
+    }
+    Ok(())
+}
+
+/// Outcome rules of a failed group: every failure has the cause its reason names.
+/// - A group whose members have all answered completes: it fails with every answer in hand
+///   only when the last answer itself failed it (an error or `cancelled` with cancelOnError).
+/// - `timeout` (and "not ready") only with a deadline, exactly when the deadline passes, and
+///   `timeout` only once the group was sent.
+/// - The reasons of the schedule's own cancels ("user", "requested") only from those cancels,
+///   and such a cancel on an open group settles it with its reason.
+/// - A failure caused by an answer (it has a status) only with cancelOnError, from a member,
+///   with the answer's reason: "worker '<w>' errored" for `error`/`failed`, the response's
+///   `reason` (or "cancelled") for `cancelled`.
+fn check_failure_cause(t: &Tracked, f: &workbus::core::job::JobFailure<V>, settled_at: f64) -> Result<(), String> {
+    let answered = |m: &String| f.responses.iter().any(|(w, _)| w == m);
+    if f.status.is_none() && t.members.iter().all(answered) {
+        return Err(format!("failed ({}) with an answer from every member in hand: it should have completed", f.reason));
+    }
+    if f.reason == "timeout" || f.not_ready {
+        let Some(timeout) = t.timeout else { return Err(format!("failed with '{}' without a deadline", f.reason)) };
+        if settled_at != t.created_at + timeout {
+            return Err(format!("failed with '{}' at {} ms, its deadline is {} ms", f.reason, settled_at - t.created_at, timeout));
+        }
+        if f.reason == "timeout" && t.group.job_id().is_none() {
+            return Err("failed with 'timeout' before it was sent (that is 'not ready')".into());
+        }
+    }
+    match t.cancelled.get() {
+        Some(reason) if f.reason != reason => return Err(format!("a '{reason}' cancel found it open, yet it failed with '{}'", f.reason)),
+        None if matches!(f.reason.as_str(), "user" | "requested") => return Err(format!("failed with '{}', but no such cancel found it open", f.reason)),
+        _ => {}
+    }
+    if let Some(status) = f.status {
+        if !t.cancel_on_error {
+            return Err(format!("failed on a '{status:?}' answer without cancelOnError"));
+        }
+        let Some(w) = f.worker_name.as_ref().filter(|w| t.members.contains(w)) else {
+            return Err(format!("failed on a '{status:?}' answer from {:?}, not a member", f.worker_name));
+        };
+        let expected = match status {
+            JobStatus::Cancelled => f.response.as_ref().and_then(|r| r.get("reason")).and_then(|r| match r {
+                V::Str(s) => Some(s.clone()),
+                _ => None,
+            }),
+            _ => Some(format!("worker '{w}' errored")),
+        }
+        .unwrap_or_else(|| "cancelled".into());
+        if f.reason != expected {
+            return Err(format!("failed on a '{status:?}' answer from '{w}' with '{}', expected '{expected}'", f.reason));
         }
     }
     Ok(())

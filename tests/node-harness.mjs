@@ -8,13 +8,15 @@
 //      `tsc --strict --noEmit -p types` runs there, so "workbus" resolves to the installed .d.ts;
 //   3. packaging checks (tests/package-lint.mjs: publint, arethetypeswrong, each file once,
 //      source maps, typings without the DOM lib);
-//   4. `node --test` on every *.test.mjs / *.test.cjs copied from tests/node/ (TAP output, so
-//      the closing `# pass N` / `# fail N` lines are printed, last).
-// Exits non-zero on the first failing step. Expects pkg/ to be built (scripts/build).
+//   4. `node --test` on every *.test.mjs / *.test.cjs copied from tests/node/ (TAP output, then
+//      a count of the tests that passed, failed and were skipped), through tests/lib/node-test.mjs.
+// Exits non-zero on the first failing step, and when no test ran. Expects pkg/ to be built
+// (scripts/build).
 //
+// Arguments are passed to `node --test` (e.g. --test-name-pattern=registry).
 // Environment: WORKBUS_KEEP_TMP=1 keeps the temporary project; WORKBUS_TEST_TIMEOUT_S (default
 // 900) kills a `node --test` run that does not finish, e.g. one kept alive by a leaked timer.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -147,39 +149,17 @@ if (existsSync(testsDir)) {
     .map((f) => relative(testsDir, f))
     .sort();
   if (files.length === 0) {
-    log("tests/node/ has no *.test.mjs or *.test.cjs file");
+    console.error("harness: tests/node/ has no *.test.mjs or *.test.cjs file");
+    finish(1);
   } else {
     log(`node --test on ${files.length} file(s) from tests/node/`);
-    const limit = Number(process.env.WORKBUS_TEST_TIMEOUT_S || 900);
-    // Own process group, so that a timeout also ends the per-file child processes.
-    const child = spawn(process.execPath, ["--test", "--test-reporter=tap", ...files], {
-      cwd: project,
-      stdio: ["ignore", "inherit", "inherit"],
-      detached: true,
-    });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {}
-    }, limit * 1000);
-    const [code, signal] = await new Promise((res, rej) => {
-      child.on("error", rej);
-      child.on("exit", (c, s) => res([c, s]));
-    });
-    clearTimeout(timer);
-    if (code !== 0) {
-      console.error(
-        timedOut
-          ? `harness: node --test did not finish within ${limit} s (a leaked timer or handle?): killed`
-          : `harness: node --test failed (${signal ?? `exit ${code}`})`,
-      );
-      finish(code || 1);
-    }
+    // tests/lib/node-test.mjs fails when no test ran, and kills a run that does not finish.
+    const limit = process.env.WORKBUS_TEST_TIMEOUT_S || "900";
+    mustRun("node --test", process.execPath, [join(root, "tests", "lib", "node-test.mjs"), "--label", "harness", "--timeout-s", limit, ...process.argv.slice(2), "--", ...files], { cwd: project });
   }
 } else {
-  log("no tests/node/ directory");
+  console.error("harness: no tests/node/ directory");
+  finish(1);
 }
 
 finish(0);

@@ -183,7 +183,7 @@ test("the playground: a live session driven by clicks and keys", { timeout: 120_
     await midway(page, 5, "slow-2");
     await button(page, "Cancel job #5").click();
     await job(page, 5).locator(".note", { hasText: "Cancel refused" }).waitFor();
-    await page.waitForTimeout(600);
+    await page.waitForTimeout(600); // a bounded wait for what must not happen: the refused cancel stops nothing
     assert.equal(await job(page, 5).getAttribute("data-status"), "running");
     assert.match(await job(page, 5).locator(".meta").innerText(), /not cancellable/);
   });

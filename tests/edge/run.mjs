@@ -56,8 +56,10 @@ function fail(message) {
 process.on("exit", killAll);
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => fail(`interrupted (${sig})`));
 
+let checksPassed = 0;
 function check(ok, message) {
   if (!ok) fail(message);
+  checksPassed++;
 }
 
 /** Runs a command to completion; returns its stdout (fails on a non-zero exit or a timeout). */
@@ -432,5 +434,8 @@ for (const api of apiNames) {
   console.log(`edge: ${api.padEnd(24)} ${["workerd", "deno", "bun"].map((r) => (httpResults[r].apis[api] ? "yes" : "no").padEnd(8)).join(" ")}`);
 }
 
+// A run that skipped its steps must not look green.
+const ran = ["deno", "bun", "node"].filter((rt) => sessions[rt]).length + ["workerd", "deno", "bun"].filter((rt) => httpResults[rt]).length;
+check(ran === 6, `only ${ran} of the 6 session and HTTP runs took place`);
 cleanup();
-log("all edge runtime checks passed");
+log(`all ${checksPassed} edge runtime checks passed`);

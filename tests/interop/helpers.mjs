@@ -37,6 +37,49 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Resolves with `promise`'s value, or throws if it has not settled within `ms`. */
+export async function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `predicate` until it is truthy (for a state no event announces); throws after `ms`. */
+export async function waitUntil(predicate, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/**
+ * Resolves with the next `count` "error" events of `bus` whose message matches `pattern`; throws
+ * after `ms`. Call it before causing the errors.
+ */
+export function busErrors(bus, pattern, count = 1, ms = 5_000) {
+  const seen = [];
+  return new Promise((resolve, reject) => {
+    const onError = (e) => {
+      if (!pattern.test(e.message) || seen.push(e) < count) return;
+      clearTimeout(timer);
+      bus.off("error", onError);
+      resolve(seen);
+    };
+    const timer = setTimeout(() => {
+      bus.off("error", onError);
+      reject(new Error(`${seen.length} of ${count} bus error(s) matching ${pattern} within ${ms} ms`));
+    }, ms);
+    bus.on("error", onError);
+  });
+}
+
 /** Converts the {"$bytes": base64} form of py_session.py's output into Uint8Arrays. */
 export function fromPy(value) {
   if (Array.isArray(value)) return value.map(fromPy);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { RedisBus, Worker, WorkerRunner, setLogger } from "workbus";
 import { startRedis } from "./redis.mjs";
-import { T, sleep } from "./helpers.mjs";
+import { T, busErrors, waitUntil } from "./helpers.mjs";
 
 let redis;
 const lines = [];
@@ -36,11 +36,13 @@ test("an unknown message type is a warning, a malformed message an error event, 
     const raw = createClient({ url: redis.url });
     await raw.connect();
     const unknown = JSON.stringify({ __type__: "pipecat.bus.messages.BusFutureMessage", __data__: { source: "elsewhere" } });
+    const reported = busErrors(bus, /malformed/);
     await raw.publish("input-test", unknown);
     await raw.publish("input-test", "{not json");
-    await sleep(200);
+    await reported;
     await raw.quit();
-    const warnings = lines.filter((l) => l.level === "warn" && l.message.includes("outside Pipecat's catalogue"));
+    const warned = () => lines.filter((l) => l.level === "warn" && l.message.includes("outside Pipecat's catalogue"));
+    const warnings = await waitUntil(() => warned().length > 0 && warned(), 5000, "the warning about the unknown type");
     assert.equal(warnings.length, 1, JSON.stringify(lines));
     assert.ok(warnings[0].message.includes("BusFutureMessage"), warnings[0].message);
     assert.equal(errors.length, 1, errors.join("; "));

@@ -15,7 +15,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerActivationArgs, LLMWorkerActivationArgs } from "workbus";
-import { T, sleep, startRunner, waitFor, record } from "./helpers.mjs";
+import { T, quietFor, startRunner, waitFor, record } from "./helpers.mjs";
 
 test("a worker is active by default and fires 'activated' with null on start", T, async (t) => {
   const w = new Worker("w");
@@ -24,7 +24,7 @@ test("a worker is active by default and fires 'activated' with null on start", T
   const activated = record(w, "activated");
   await startRunner(t, [w]);
   await waitFor(() => activated.length === 1, { what: "activated" });
-  await sleep(10);
+  await quietFor(10); // no second "activated"
   assert.deepEqual(activated, [null]);
   assert.equal(w.active, true);
   assert.equal(w.activationArgs, null);
@@ -35,7 +35,7 @@ test("active: false starts inactive and fires nothing", T, async (t) => {
   assert.equal(w.active, false);
   const activated = record(w, "activated");
   const runner = await startRunner(t, [w]);
-  await sleep(20);
+  await quietFor(20); // no "activated"
   assert.equal(w.active, false);
   assert.deepEqual(activated, []);
   const entry = runner.registry.entries().find((e) => e.name === "w");

@@ -32,7 +32,7 @@ import {
   LLMWorkerActivationArgs,
   setLogger,
 } from "workbus";
-import { T, sleep, deferred, within, addedRunner, startRunner, startPair, catchError, waitFor, catchSync } from "./helpers.mjs";
+import { T, sleep, quietFor, deferred, within, addedRunner, startRunner, startPair, catchError, waitFor, catchSync } from "./helpers.mjs";
 import { isSettled, drain, drainSettled, record, blockingHandler, blockingWorker, assertMessage, requestInOrder, trackUnhandledRejections, startBlockedJob } from "./helpers.mjs";
 
 // ----- cancelling a job while a loop waits for its events --------------------------------------
@@ -135,11 +135,11 @@ test("'jobCancelled' listeners run after the cancel was handled: the job is no l
   const responses = record(r, "jobResponse");
   const ctx = r.job("w");
   const id = await ctx.started;
-  await sleep(5);
+  await waitFor(() => w.activeJobs.has(id), { what: "the job running at w" });
   await ctx.cancel("bye");
   await catchError(ctx);
   await waitFor(() => inListener.length === 2 && responses.length >= 1, { what: "listener and response" });
-  await sleep(10);
+  await quietFor(10); // no second answer
   assert.deepEqual(inListener, [
     ["active", false],
     ["respond", `Worker 'w': no active job '${id}' to respond to`],
@@ -215,7 +215,7 @@ test("a function added with on() and once() keeps its on() registration after th
   });
   for (const payload of [1, 2, 3]) await r.job("w", { payload });
   await waitFor(() => calls.length >= 4, { what: "listener calls" });
-  await sleep(10);
+  await quietFor(10); // no fifth call
   assert.deepEqual(calls, [1, 1, 2, 3]);
 });
 
@@ -231,7 +231,7 @@ test("once listeners that remove themselves or add listeners while being called"
   await r.job("w");
   await r.job("w");
   await waitFor(() => calls.length === 2, { what: "listener calls" });
-  await sleep(10);
+  await quietFor(10); // no third call
   assert.deepEqual(calls, ["self", "added"]);
 });
 
@@ -255,7 +255,7 @@ test("listeners calling back into the worker and runner synchronously", T, async
   assert.equal(await r.job("w", { payload: 1 }), 1);
   await waitFor(() => nested.length === 2, { what: "jobs requested from listeners" });
   assert.deepEqual(nested, [2, 3]);
-  await sleep(10);
+  await waitFor(() => updates.length >= 3 && w.activeJobs.size === 0, { what: "three updates and no active job" });
   assert.deepEqual(
     updates.map((m) => m.update),
     ["seen 1", "seen 2", "seen 3"],
@@ -303,7 +303,7 @@ test("a handler that answers twice in one turn: the first answer counts, the sec
     `Worker 'w': no active job '${ctx.jobId}' to respond to`,
     `Worker 'w': no active job '${ctx.jobId}' to stream`,
   ]);
-  await sleep(10);
+  await quietFor(10); // no second response
   assert.equal(responses.length, 1);
   assert.equal(w.activeJobs.size, 0);
 });
@@ -540,7 +540,7 @@ test("runner.end({ gracePeriod }) is one deadline for the whole tree", T, async 
 test("end() without options gives running handlers the default grace period; cancel() cuts it", T, async (t) => {
   const { runner, ctx, job } = await startBlockedJob(t);
   const ending = runner.end();
-  await sleep(200);
+  await quietFor(200); // no abort within the grace period
   assert.equal(job.signal.aborted, false, "still within the 5000 ms default");
   assert.equal(await isSettled(ending), false);
   await within(runner.cancel(), 500, "cancel()");
@@ -604,7 +604,9 @@ test("fire-and-forget requests that fail later cause no unhandled rejection; wai
   await r.requestJobGroup(["w"], { name: "fail" });
   const failed = await r.createJobGroupAndRequestJob(["w"], { name: "fail" });
   const timedOut = await r.createJobGroupAndRequestJob(["w"], { name: "block", timeout: 10 });
-  await sleep(60);
+  // Every group settled (the fire-and-forget ones too); a rejection nobody handled would be
+  // reported by then (waitFor polls across macrotasks).
+  await waitFor(() => r.jobGroups.size === 0, { timeout: 2000, what: "every group to settle" });
   assert.deepEqual(unhandled, []);
   assert.equal(failed.isDone, true);
   assert.equal(timedOut.isDone, true);
@@ -786,7 +788,7 @@ test("bad input, systematically: every constructor, method and option field of a
     assert.equal(await typeErrorFrom(fn, re, label), "rejects", `${label} is asynchronous: it rejects`);
   }
   // Nothing broke and nothing was left pending: the held job is still the only one.
-  await sleep(10);
+  await quietFor(10);
   assert.deepEqual([...r.jobGroups.keys()], [held.jobId]);
   assert.deepEqual([...w.activeJobs.keys()], [held.jobId]);
   assert.deepEqual(runner.registry.localWorkers, ["r", "w"]);

@@ -19,7 +19,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, WorkerActivationArgs, LLMWorkerActivationArgs } from "workbus";
-import { T, sleep, addedRunner, startRunner, startPair, catchError, waitFor, catchSync } from "./helpers.mjs";
+import { T, quietFor, addedRunner, startRunner, startPair, catchError, waitFor, catchSync } from "./helpers.mjs";
 
 function throwsTypeError(fn, re, label = re ? String(re) : "") {
   const err = catchSync(fn);
@@ -102,7 +102,7 @@ test("job / jobGroup (worker and runner): TypeError naming the argument", T, asy
     throwsTypeError(() => requester.jobGroup(["w"], { cancelOnError: "x" }), /cancelOnError/);
   }
   // Nothing is pending and the runner still works.
-  await sleep(10);
+  await quietFor(10);
   assert.equal(r.jobGroups.size, 0);
   assert.equal(w.activeJobs.size, 0);
   assert.deepEqual(await r.job("w", { payload: 1 }), { ok: true, payload: 1 });
@@ -149,7 +149,7 @@ test("async methods reject with TypeError instead of throwing", T, async (t) => 
   await rejectsTypeError(() => runner.registry.register({ workerName: 5, runner: "x" }), /workerName/);
 
   // None of it stopped anything or left anything pending.
-  await sleep(10);
+  await quietFor(10);
   assert.equal(await r.job("w", { payload: "still" }).then((v) => v.payload), "still");
   assert.equal(r.jobGroups.size, 0);
   assert.equal(w.activeJobs.size, 0);

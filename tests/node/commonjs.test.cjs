@@ -18,7 +18,7 @@ const {
   LocalBus,
 } = workbus;
 
-const { T, sleep, startRunner, startPair, throwingWorker, catchError } = require("./helpers.cjs");
+const { T, sleep, within, startRunner, startPair, throwingWorker, catchError } = require("./helpers.cjs");
 
 test("CJS: every export of the contract is there", T, () => {
   for (const name of [
@@ -132,12 +132,10 @@ test("CJS: activation args and activation", T, async (t) => {
 
   const a = new Worker("a");
   const b = new Worker("b", { active: false });
-  const activated = [];
-  b.on("activated", (args) => activated.push(args));
+  const activated = new Promise((resolve) => b.once("activated", resolve));
   await startRunner(t, [a, b]);
   await a.activateWorker("b", { args: WorkerActivationArgs.fromDict({ metadata: { a: 1 } }) });
-  for (let i = 0; i < 200 && activated.length === 0; i++) await sleep(2);
-  assert.deepEqual(activated, [{ metadata: { a: 1 } }]);
+  assert.deepEqual(await within(activated, 1000, '"activated"'), { metadata: { a: 1 } });
   assert.equal(b.active, true);
 });
 

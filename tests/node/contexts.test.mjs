@@ -17,7 +17,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, JobError, JobGroupError, JobStatus, JobEvent, JobGroupEvent } from "workbus";
-import { T, UUID, sleep, deferred, startRunner, startPair, catchError, waitFor } from "./helpers.mjs";
+import { T, UUID, quietFor, deferred, startRunner, startPair, catchError, waitFor } from "./helpers.mjs";
 import { isSettled, drain, drainSettled, blockingHandler, blockingWorker, assertJobError, trackUnhandledRejections } from "./helpers.mjs";
 
 /** A runner with a requester "r" and a worker "w" with a few named handlers. */
@@ -148,7 +148,7 @@ test("cancel before the send: nothing is sent, the context rejects with the reas
   assert.ok(gerr instanceof JobGroupError);
   assert.equal(gerr.message, "group too early");
 
-  await sleep(20);
+  await quietFor(20);
   assert.deepEqual(calls, [], "no handler ran");
 });
 
@@ -274,7 +274,7 @@ test("break does not cancel the job; a later loop continues with the remaining e
     break;
   }
   assert.deepEqual(first, [{ type: "update", data: 1 }]);
-  await sleep(10);
+  await quietFor(10); // leaving the loop cancels nothing
   assert.equal(await isSettled(ctx), false, "still running");
   assert.equal(requests[0].signal.aborted, false, "not cancelled");
   gate.resolve();
@@ -372,7 +372,7 @@ test("an already aborted signal cancels at once; nothing is sent", T, async (t) 
   assert.equal(err.message, "pre-aborted");
   const err2 = await catchError(r.job("w", { name: "count", signal: AbortSignal.abort() }));
   assert.equal(err2.message, "cancelled");
-  await sleep(20);
+  await quietFor(20); // no handler runs
   assert.deepEqual(calls, []);
 });
 
@@ -395,7 +395,7 @@ test("a context never causes an unhandled rejection by itself", T, async (t) => 
   const it = broken[Symbol.asyncIterator]();
   it.next();
 
-  await sleep(100);
+  await quietFor(100); // no unhandled rejection
   assert.deepEqual(fired, []);
 });
 

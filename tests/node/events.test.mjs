@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker } from "workbus";
-import { T, sleep, deferred, startRunner, throwingWorker } from "./helpers.mjs";
+import { T, quietFor, deferred, startRunner, throwingWorker } from "./helpers.mjs";
 import { catchError, waitFor, record, blockingWorker, assertMessage } from "./helpers.mjs";
 
 test("on/off/once return this; once fires once; off removes a once listener", T, async (t) => {
@@ -34,7 +34,7 @@ test("on/off/once return this; once fires once; off removes a once listener", T,
   await r.job("w", { payload: 1 });
   await r.job("w", { payload: 2 });
   await waitFor(() => calls.length === 5, { what: "listener calls" });
-  await sleep(10);
+  await quietFor(10); // no sixth call
   assert.deepEqual(calls, [
     ["first", 1],
     ["once", 1],
@@ -142,7 +142,7 @@ test("jobError fires on the requester for an error answer with cancelOnError", T
     response: { error: "kaput" },
   });
   await waitFor(() => responses.length === 1, { what: "jobResponse" });
-  await sleep(10);
+  await quietFor(10); // no "jobCompleted"
   assert.deepEqual(completed, []);
 });
 

@@ -23,7 +23,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, JobError, JobGroupError, setLogger } from "workbus";
-import { T, sleep, within, startRunner, startPair, catchError, waitFor, deferred, isSettled, drain, trackUnhandledRejections } from "./helpers.mjs";
+import { T, sleep, quietFor, within, startRunner, startPair, catchError, waitFor, deferred, isSettled, drain, trackUnhandledRejections } from "./helpers.mjs";
 
 const WORKER_EVENTS = [
   "activated", "deactivated", "finished", "workerReady", "workerFailed", "jobRequest", "jobResponse",
@@ -108,7 +108,7 @@ test("runner.cancel() in the middle of a burst of 2000 jobs from several request
     assert.equal(w.jobGroups.size, 0, `${w.name} keeps job groups`);
     assert.equal(await isSettled(w.finished), true, `${w.name} finished`);
   }
-  await sleep(10);
+  await quietFor(10); // no late unhandled rejection
   assert.deepEqual(unhandled, []);
 });
 
@@ -220,8 +220,7 @@ test("listeners that throw on every event (sync and async): jobs, groups, cancel
   for (const event of ["activated", "deactivated", "finished", "jobRequest", "jobResponse", "jobUpdate", "jobError", "jobStreamStart", "jobStreamData", "jobStreamEnd", "jobCancelled", "busMessage", "jobCompleted"]) {
     assert.ok(fired.get(event) > 0, `no '${event}' listener ran`);
   }
-  await sleep(10);
-  assert.ok(log.some((l) => /listener/.test(l.message)), "the listener errors were logged");
+  await waitFor(() => log.some((l) => /listener/.test(l.message)), { what: "the listener errors logged" });
   assert.deepEqual(unhandled, []);
   for (const worker of [r, w, v]) {
     assert.equal(worker.activeJobs.size, 0);

@@ -17,7 +17,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MessageChannel } from "node:worker_threads";
 import { decodeMessage, MessagePortBus, Worker, setLogger } from "workbus";
-import { T, linkedEchoPair, sleep, startRunner, waitFor, within } from "./helpers.mjs";
+import { T, linkedEchoPair, quietFor, startRunner, waitFor, within } from "./helpers.mjs";
 import { GOLDEN, decodeInput, checkDecode, malformedObject } from "./fuzz-gen.mjs";
 
 const SEED = Number(process.env.WORKBUS_FUZZ_SEED ?? 0x5eed) >>> 0;
@@ -81,7 +81,7 @@ test("MessagePortBus: every malformed structured clone is reported on 'error'; j
     port2.postMessage(m);
   }
   await waitFor(() => errors.length >= N, { timeout: 10000, what: `${N} bus errors (got ${errors.length})` });
-  await sleep(50);
+  await quietFor(50); // no second error for any of them
   assert.equal(errors.length, N, "one error per malformed message");
   errors.forEach((error, i) => {
     assert.ok(error instanceof Error && !(error instanceof RangeError), `message ${i} (${show(JSON.stringify(sent[i]) ?? String(sent[i]))}): ${error}`);

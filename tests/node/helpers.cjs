@@ -9,6 +9,13 @@ const T = { timeout: 5000 };
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Waits `ms` during which something must NOT happen (a second event, a late answer, an abort
+ * before its time), before the assertion that it did not. The only fixed wait before an
+ * assertion: to wait for something that does happen, wait for its event (or waitFor).
+ */
+const quietFor = (ms) => sleep(ms);
+
 /** Resolves with `promise`'s value, or fails the test if it has not settled within `ms`. */
 async function within(promise, ms, what = "promise") {
   let timer;
@@ -92,4 +99,4 @@ function safeString(value) {
   }
 }
 
-module.exports = { T, sleep, within, cancelAfter, addedRunner, startRunner, startPair, throwingWorker, catchError };
+module.exports = { T, sleep, quietFor, within, cancelAfter, addedRunner, startRunner, startPair, throwingWorker, catchError };

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Worker, JobError } from "workbus";
 import shared from "./helpers.cjs";
 
-export const { T, sleep, within, cancelAfter, addedRunner, startRunner, startPair, throwingWorker, catchError } = shared;
+export const { T, sleep, quietFor, within, cancelAfter, addedRunner, startRunner, startPair, throwingWorker, catchError } = shared;
 
 /** A version-agnostic UUID shape (36 characters with hyphens). */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -19,7 +19,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, JobError, JobGroupError } from "workbus";
-import { T, UUID, sleep, deferred, within, startRunner, startPair, catchError } from "./helpers.mjs";
+import { T, UUID, sleep, quietFor, deferred, within, startRunner, startPair, catchError } from "./helpers.mjs";
 import { waitFor, record, blockingHandler, blockingWorker, echoWorker, assertMessage, assertJobError } from "./helpers.mjs";
 
 /**
@@ -251,7 +251,7 @@ test("requestJobUpdate: the worker gets 'jobUpdateRequested' and can answer with
   await iterating;
   // After the job is done an update request is ignored.
   await r.requestJobUpdate(id, "w");
-  await sleep(10);
+  await quietFor(10);
   assert.equal(requested.length, 1);
 });
 
@@ -322,7 +322,7 @@ test("readiness timeout: JobError for a job, JobGroupError for a group; nothing 
   assert.ok(cg instanceof JobGroupError);
   assert.equal(cg.message, "workers not ready within timeout");
 
-  await sleep(10);
+  await quietFor(10);
   assert.equal(aCalls, 0, "nothing was sent");
   assert.equal(r.jobGroups.size, 0);
 });
@@ -385,7 +385,7 @@ test("cancelOnError true: a failing member cancels the others; the group rejects
   assert.equal(slowCancelled[0].reason, "worker 'bad' errored");
   await waitFor(() => jobErrors.length === 1, { what: "jobError" });
   assertMessage(jobErrors[0], { type: "BusJobResponseMessage", source: "bad", jobId: group.jobId, status: "error", response });
-  await sleep(10);
+  await quietFor(10); // no "jobCompleted"
   assert.deepEqual(completed, []);
 });
 
@@ -449,7 +449,7 @@ test("workers of a group must all be ready: the group waits for a late member", 
   const r = new Worker("r");
   const runner = await startRunner(t, [r, echoWorker("a")]);
   const group = r.jobGroup(["a", "b"], { payload: 1 });
-  await sleep(20);
+  await quietFor(20);
   assert.equal(group.jobId, undefined, "not sent while b is not ready");
   await runner.addWorkers(echoWorker("b"));
   assert.deepEqual(await within(group, 1000, "group"), {

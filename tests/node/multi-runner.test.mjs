@@ -13,7 +13,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, LocalBus, JobError } from "workbus";
-import { T, sleep, within, cancelAfter, startRunner } from "./helpers.mjs";
+import { T, sleep, quietFor, within, cancelAfter, startRunner } from "./helpers.mjs";
 import { catchError, waitFor, isSettled, blockingWorker } from "./helpers.mjs";
 
 async function twoRunners(t, aWorkers, bWorkers) {
@@ -92,7 +92,7 @@ test("runner.end() is local: the other runner keeps running", T, async (t) => {
   const { A, B } = await twoRunners(t, [a1], [b1]);
   assert.equal(await a1.job("b1"), "still here");
   await within(A.end(), 1000, "A.end()");
-  await sleep(30);
+  await quietFor(30);
   assert.equal(await isSettled(B.finished), false);
   assert.equal(await B.job("b1"), "still here");
 });

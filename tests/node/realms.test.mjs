@@ -26,7 +26,7 @@ import {
   spawnWorker,
   transfer,
 } from "workbus";
-import { catchError, catchSync, drain, linkedEchoPair, sleep, startRunner, waitFor, within } from "./helpers.mjs";
+import { catchError, catchSync, drain, linkedEchoPair, quietFor, startRunner, waitFor, within } from "./helpers.mjs";
 
 const T = { timeout: 15_000 };
 const REALM = new URL("./realm.worker.mjs", import.meta.url);
@@ -339,8 +339,7 @@ test("a runner with no workers joining a BroadcastChannelBus sees the others' wo
   t.after(() => joinerBus.close());
   const joiner = await startRunner(t, [], { name: "joiner", bus: joinerBus });
   const wanted = ["bc-main", "bc-1", "relay-1"];
-  const deadline = Date.now() + 2000;
-  while (!wanted.every((name) => joiner.registry.has(name)) && Date.now() < deadline) await sleep(5);
+  await waitFor(() => wanted.every((name) => joiner.registry.has(name)), { timeout: 2000, what: "the joiner to learn every worker" });
   assert.deepEqual(new Set(joiner.registry.remoteWorkers), new Set(wanted), "the joiner's registry");
   const responses = await joiner.jobGroup(["bc-main", "bc-1"], { payload: 1, timeout: 3000 });
   assert.deepEqual(responses["bc-main"], { worker: "bc-main", source: "joiner" });
@@ -397,7 +396,7 @@ test("a malformed message on a port is dropped and reported on the bus; jobs go 
   port2.postMessage("garbage");
   port2.postMessage({ type: "BusJobRequestMessage" });
   await waitFor(() => errors.length >= 2, { timeout: 2000, what: "two bus errors" });
-  await sleep(50);
+  await quietFor(50); // and no third
   assert.equal(errors.length, 2, `errors: ${errors.map(String)}`);
   for (const error of errors) assert.ok(error instanceof Error, `an Error, got ${error}`);
   assert.deepEqual(await within(A.job("echo", { payload: 1 }), 2000, "a job after the malformed messages"), { echoed: 1 });
@@ -410,7 +409,7 @@ test("a malformed message from a worker thread is dropped and reported; jobs go 
   await spawnRealm(t, runner, 1);
   assert.deepEqual(await runner.job("raw-1", { timeout: 3000 }), { posted: 2 });
   await waitFor(() => errors.length >= 2, { timeout: 2000, what: "two bus errors" });
-  await sleep(50);
+  await quietFor(50); // and no third
   assert.equal(errors.length, 2, `errors: ${errors.map(String)}`);
   for (const error of errors) assert.ok(error instanceof Error, `an Error, got ${error}`);
   assert.equal((await within(runner.job("who-1"), 2000, "a job after the malformed messages")).worker, "who-1");

@@ -19,7 +19,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, WorkerRegistry } from "workbus";
-import { T, sleep, startRunner, waitFor, trackUnhandledRejections } from "./helpers.mjs";
+import { T, sleep, quietFor, startRunner, waitFor, trackUnhandledRejections } from "./helpers.mjs";
 
 /** A watch handler that pushes `map(data)` onto `list` and returns nothing. */
 const pushTo = (list, map = (d) => d) => (d) => {
@@ -171,7 +171,7 @@ test("watcher errors are logged, never thrown; later watchers still run", T, asy
   await reg.watch("e", () => {
     throw new Error("immediate watcher boom");
   });
-  await sleep(10);
+  await quietFor(10); // no unhandled rejection
   assert.deepEqual(unhandled, []);
   assert.equal(reg.has("e"), true);
 });

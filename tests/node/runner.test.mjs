@@ -21,7 +21,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { WorkerRunner, Worker, LocalBus, WorkerRegistry, JobError } from "workbus";
-import { T, UUID, sleep, deferred, within, cancelAfter } from "./helpers.mjs";
+import { T, UUID, sleep, quietFor, deferred, within, cancelAfter } from "./helpers.mjs";
 import { addedRunner, startRunner, catchError, waitFor, isSettled, startBlockedJob } from "./helpers.mjs";
 
 const STOPPED_OR_EXITING = (w) => [`worker '${w}' stopped`, "runner exiting"];
@@ -62,7 +62,7 @@ test("start resolves once workers started; finished resolves when every root fin
 
   assert.equal(await isSettled(runner.finished), false);
   await a.stop();
-  await sleep(20);
+  await quietFor(20);
   assert.equal(await isSettled(runner.finished), false, "b is still running");
   await b.stop();
   await within(runner.finished, 1000, "runner.finished");
@@ -87,7 +87,7 @@ test("autoEnd: false keeps the runner up until end()", T, async (t) => {
   const w = new Worker("w");
   const runner = await startRunner(t, [w], { autoEnd: false });
   await w.stop();
-  await sleep(30);
+  await quietFor(30);
   assert.equal(await isSettled(runner.finished), false);
   const ended = runner.end();
   await within(ended, 1000, "end()");
@@ -96,7 +96,7 @@ test("autoEnd: false keeps the runner up until end()", T, async (t) => {
 
 test("a runner with no workers never ends by itself", T, async (t) => {
   const runner = await startRunner(t, []);
-  await sleep(40);
+  await quietFor(40);
   assert.equal(await isSettled(runner.finished), false);
   await within(runner.cancel(), 1000, "cancel()");
   assert.equal(await isSettled(runner.finished), true);
@@ -105,7 +105,7 @@ test("a runner with no workers never ends by itself", T, async (t) => {
 test("run() with no workers stays up until cancel", T, async () => {
   const runner = new WorkerRunner();
   const running = runner.run();
-  await sleep(30);
+  await quietFor(30);
   assert.equal(await isSettled(running), false);
   await runner.cancel();
   await within(running, 1000, "run()");
@@ -185,7 +185,7 @@ test("cancel() during end() aborts at once", T, async (t) => {
   );
   await inHandler.promise;
   const ending = runner.end({ gracePeriod: 5000 });
-  await sleep(20);
+  await quietFor(20);
   assert.equal(await isSettled(ending), false, "end waits for the handler");
   const t0 = Date.now();
   await within(runner.cancel(), 1000, "cancel()");
@@ -287,7 +287,7 @@ test("'ready' event; on/off/once return the runner", T, async (t) => {
   await runner.addWorkers(new Worker("w"));
   await runner.start();
   await waitFor(() => calls.length >= 2, { what: "ready listeners" });
-  await sleep(10);
+  await quietFor(10); // no second "once" call
   assert.deepEqual(calls, [
     ["on", []],
     ["once", []],
@@ -331,7 +331,7 @@ test("pending work is never lost: jobs requested before start complete after sta
   const c2 = runner.job("w", { payload: 2 });
   const c3 = requester.job("w", { payload: 3 });
   const id4 = requester.requestJob("w", { payload: 4 });
-  await sleep(20);
+  await quietFor(20); // nothing runs before start()
   assert.deepEqual(seen, []);
   await runner.start();
   assert.deepEqual(await within(Promise.all([c1, c2, c3]), 2000, "jobs"), [{ double: 2 }, { double: 4 }, { double: 6 }]);
@@ -360,7 +360,7 @@ test("a worker added after start is started and can take jobs; autoEnd waits for
   await runner.addWorkers(late);
   assert.equal(await runner.job("late"), "late ok");
   await a.stop();
-  await sleep(20);
+  await quietFor(20);
   assert.equal(await isSettled(runner.finished), false, "late is still running");
   await late.stop();
   await within(runner.finished, 1000, "runner.finished");

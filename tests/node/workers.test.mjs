@@ -23,7 +23,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, JobError } from "workbus";
-import { T, sleep, deferred, within, startRunner } from "./helpers.mjs";
+import { T, sleep, quietFor, deferred, within, startRunner } from "./helpers.mjs";
 import { catchError, waitFor, isSettled, record, blockingWorker } from "./helpers.mjs";
 
 test("a new worker's properties", T, async () => {
@@ -129,7 +129,7 @@ test("runner.end() propagates to children; children finish before their parent",
   for (const w of [p, c1, c2]) w.finished.then(() => order.push(w.name));
   const runner = await startRunner(t, [p]);
   const ctx = runner.job("c1");
-  await sleep(5);
+  await waitFor(() => c1.activeJobs.size === 1, { what: "c1 running its job" });
   await within(runner.end({ gracePeriod: 1000 }), 1000, "end()");
   assert.equal(await ctx, "c1 done");
   await waitFor(() => order.length === 3, { what: "every worker finished" });
@@ -148,7 +148,7 @@ test("a child's sendBusErrorMessage reaches the parent's 'workerFailed'", T, asy
   assert.equal(await c.sendBusErrorMessage("x"), undefined);
   await waitFor(() => failed.length === 1, { what: "workerFailed" });
   assert.deepEqual(failed, [{ workerName: "c", error: "x" }]);
-  await sleep(10);
+  await quietFor(10);
   assert.deepEqual(otherFailed, [], "only the parent is told");
 });
 
@@ -174,7 +174,7 @@ test("watchWorkers fires 'workerReady' when each name becomes ready (at once if 
   const ready = record(a, "workerReady");
   const runner = await startRunner(t, [a, new Worker("early")], { name: "wr" });
   assert.equal(await a.watchWorkers("late1", "late2"), undefined);
-  await sleep(10);
+  await quietFor(10);
   assert.deepEqual(ready, []);
   await runner.addWorkers(new Worker("late2"));
   await waitFor(() => ready.length === 1, { what: "late2 ready" });
@@ -212,7 +212,7 @@ test("onWorkerReady: before start, after start, at once if ready; returns this",
 
   // Not yet ready: fires when it registers.
   a.onWorkerReady("c", (d) => calls.push(["c", d]));
-  await sleep(10);
+  await quietFor(10);
   assert.equal(calls.length, 2);
   await runner.addWorkers(new Worker("c"));
   await waitFor(() => calls.length === 3, { what: "listener for c" });
