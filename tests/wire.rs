@@ -139,3 +139,20 @@ fn base64_round_trips_and_rejects_garbage() {
     assert_eq!(wire::base64_decode("A"), None);
     assert_eq!(wire::base64_decode("A$=="), None);
 }
+
+/// The JavaScript codec (`js/wire.js`) reads the wire's tables from `js/wire-schema.js`, which is
+/// generated from the engine's definition of every message; this keeps the two the same.
+/// `WORKBUS_UPDATE_SCHEMA=1 cargo test --test wire` rewrites it.
+#[test]
+fn the_javascript_codec_schema_is_generated_from_the_engine() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/js/wire-schema.js");
+    let expected = format!(
+        "// Generated from the engine's definition of every message (src/wire/schema.rs) by\n// `WORKBUS_UPDATE_SCHEMA=1 cargo test --test wire`; tests/wire.rs checks it is up to date. Do not edit.\nexport default {};\n",
+        wire::schema::schema_text().unwrap()
+    );
+    if std::env::var("WORKBUS_UPDATE_SCHEMA").is_ok_and(|v| v == "1") {
+        std::fs::write(path, &expected).unwrap();
+    }
+    let actual = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(actual == expected, "js/wire-schema.js is out of date: run WORKBUS_UPDATE_SCHEMA=1 cargo test --test wire");
+}
