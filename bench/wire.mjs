@@ -10,7 +10,7 @@
 //           platform's base64 of the bytes computed first);
 //   decode: JSON.parse of the text (for bytes, plus the platform's base64 decoding).
 // The platform's base64: Uint8Array.prototype.toBase64 / Uint8Array.fromBase64 where they exist,
-// else Buffer in Node. Prints ns per operation and the ratio (workbus / baseline) of each.
+// else Buffer in Node. Prints CPU ns per operation and the ratio (workbus / baseline) of each.
 import { args, loadWorkbus, report } from "./lib/common.mjs";
 
 const opt = args({ rounds: 15, budgetMs: 60 });
@@ -55,11 +55,15 @@ function baselines(name, m) {
   };
 }
 
-/** ns per call of `fn`, timing a batch of `n` calls. */
+/**
+ * ns per call of `fn`, timing a batch of `n` calls in CPU time (user + system, all threads of the
+ * process): on a shared machine, time the process spends descheduled is not the code's.
+ */
 function batch(fn, n) {
-  const t0 = process.hrtime.bigint();
+  const t0 = process.cpuUsage();
   for (let i = 0; i < n; i++) fn();
-  return Number(process.hrtime.bigint() - t0) / n;
+  const t = process.cpuUsage(t0);
+  return ((t.user + t.system) * 1000) / n;
 }
 
 const median = (v) => {

@@ -17,16 +17,18 @@ let schema = null;
 function tables() {
   if (schema) return schema;
   const s = SCHEMA;
-  const prepare = (f, index) => ({ ...f, index, values: f.values && new Set(f.values), hasDefault: "default" in f });
+  const field = (f) => ({ ...f, values: f.values && new Set(f.values), hasDefault: "default" in f });
   const types = new Map();
   for (const [type, t] of Object.entries(s.types)) {
-    const fields = t.fields.map(prepare);
-    types.set(type, { type, tag: t.tag, fields, reads: t.reads.map((i) => fields[i]), count: 0 });
+    const fields = t.fields.map(field);
+    const values = new Set(fields.filter((f) => f.kind === "value").map((f) => f.key));
+    types.set(type, { type, tag: t.tag, fields, reads: t.reads.map((i) => fields[i]), values, count: 0 });
   }
+  const entry = s.entry.map(field);
   schema = {
     ...s,
     directions: new Set(s.directions),
-    entry: s.entry.map(prepare),
+    entry: { fields: entry, reads: entry },
     tags: new Map(Object.entries(s.tags).map(([tag, type]) => [tag, types.get(type)])),
     refused: new Map(Object.entries(s.refused)),
     types,
@@ -48,24 +50,35 @@ function toBase64(bytes) {
   return btoa(binary);
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*=*$/;
-
-/** Standard base64, padding optional (as Python writes and reads it); `null` for anything else. */
+/**
+ * Standard base64, padding optional (as Python writes and reads it); `null` for anything else.
+ * The platform's decoders skip what they cannot read (whitespace; Node's Buffer: any stray
+ * character), which shows as a shorter result; Buffer also reads the URL alphabet's - and _.
+ */
 function fromBase64(text) {
-  if (!BASE64.test(text)) return null;
   let end = text.length;
   while (end > 0 && text.charCodeAt(end - 1) === 61) end--;
   if (end % 4 === 1) return null;
   const digits = end === text.length ? text : text.slice(0, end);
-  if (nativeFromBase64) return Uint8Array.fromBase64(digits);
-  const bytes = new Uint8Array((end * 3) >> 2);
-  // Into an array of our own: a Buffer may be a view on a shared pool.
-  if (Buffer) Buffer.from(bytes.buffer).write(digits, "base64");
-  else {
-    const binary = atob(digits);
-    for (let i = 0; i < bytes.length; i++) bytes[i] = binary.charCodeAt(i);
+  if (digits.indexOf("=") !== -1) return null;
+  const size = (end * 3) >> 2;
+  let bytes;
+  try {
+    if (nativeFromBase64) bytes = Uint8Array.fromBase64(digits);
+    else if (Buffer) {
+      if (digits.indexOf("-") !== -1 || digits.indexOf("_") !== -1) return null;
+      const decoded = Buffer.from(digits, "base64");
+      // A copy of our own: a small Buffer is a view on a shared pool.
+      if (decoded.length === size) bytes = new Uint8Array(decoded);
+    } else {
+      const binary = atob(digits);
+      bytes = new Uint8Array(binary.length);
+      for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    }
+  } catch {
+    return null;
   }
-  return bytes;
+  return bytes !== undefined && bytes.length === size ? bytes : null;
 }
 
 // ----- limits -----------------------------------------------------------------------------------
@@ -115,7 +128,7 @@ function walk(v, depth, maxDepth, bytes) {
     const b = fromBase64(v.__data__);
     if (b) return b;
   }
-  for (const k of Object.keys(v)) {
+  for (const k in v) {
     const x = v[k];
     if (x !== null && typeof x === "object") {
       const y = walk(x, depth + 1, maxDepth, bytes);
@@ -153,6 +166,9 @@ function checkedWalk(v, depth, maxDepth, bytes) {
 }
 
 // ----- decoding ----------------------------------------------------------------------------------
+
+/** Thrown on a hot path to say "find the error": readFields names it, in the engine's order. */
+const INVALID = Symbol("invalid");
 
 const isTyped = (v) => v !== null && typeof v === "object" && typeof v.__type__ === "string" && v.__data__ !== undefined;
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -202,35 +218,39 @@ function readWireEntry(item) {
     data = item.__data__;
   }
   if (!isObject(data)) throw new WireError("a registry entry must be an object");
-  return objectOf(schema.entry, readFields(schema.entry, data, readWire, WireError, true), {});
+  return readFields(schema.entry, data, readWire, WireError, true, {}, putObject);
+}
+
+/** A field's value in `source` (under its wire `key` or its `name`) read with `read`, or its default. */
+function fieldOf(f, source, read, Failure, wire) {
+  const v = source[wire ? f.key : f.name];
+  if (v === undefined || v === null) {
+    if (f.required !== undefined) throw new Failure(f.required);
+    return f.hasDefault ? defaultOf(f) : null;
+  }
+  const value = read(f, v);
+  if (f.values !== undefined && !f.values.has(value)) throw new Failure(f.invalid.split("{}").join(value));
+  return value;
 }
 
 /**
- * Reads the fields of `reads` (in that order, so that the first error is the engine's) from
- * `source` (under `name`, or the wire's `key` with `wire`) with `read(field, raw)`; applies the
- * rules of presence and enums. Returns the values by field index (writing order).
+ * Reads the fields of `record` ({ fields, reads }) from `source` with `read(field, raw)` and
+ * `put(out, field, value)`s them in writing order. When a field is wrong, the error thrown is
+ * the one the engine reports first: fields checked in reading order.
  */
-function readFields(reads, source, read, Failure, wire) {
-  const values = new Array(reads.length);
-  for (const f of reads) {
-    let v = source[wire ? f.key : f.name];
-    if (v === undefined || v === null) {
-      if (f.required !== undefined) throw new Failure(f.required);
-      v = f.hasDefault ? defaultOf(f) : null;
-    } else {
-      v = read(f, v);
-      if (f.values !== undefined && !f.values.has(v)) throw new Failure(f.invalid.split("{}").join(v));
-    }
-    values[f.index] = v;
+function readFields(record, source, read, Failure, wire, out, put) {
+  try {
+    for (const f of record.fields) put(out, f, fieldOf(f, source, read, Failure, wire));
+  } catch (e) {
+    for (const f of record.reads) fieldOf(f, source, read, Failure, wire);
+    throw e;
   }
-  return values;
-}
-
-/** Values by field index → a message object's fields. */
-function objectOf(fields, values, out) {
-  for (let i = 0; i < fields.length; i++) out[fields[i].name] = values[i];
   return out;
 }
+
+const putObject = (out, f, v) => {
+  out[f.name] = v;
+};
 
 /** A fresh copy of a field's default (an object default must not be shared). */
 const defaultOf = (f) => (f.default !== null && typeof f.default === "object" ? structuredCloneJson(f.default) : f.default);
@@ -259,18 +279,17 @@ export function decodeWire(text, maxBytes, maxDepth) {
   const data = root.__data__;
   // The envelope's nesting, then the data's: bytes envelopes become Uint8Arrays in values only.
   if (1 > maxDepth) throw tooDeep(maxDepth);
-  for (const k of Object.keys(root)) {
+  for (const k in root) {
     const x = root[k];
     if (x !== null && typeof x === "object" && x !== data) checkedWalk(x, 2, maxDepth, false);
   }
   if (isObject(data)) {
     if (2 > maxDepth) throw tooDeep(maxDepth);
-    const values = new Set();
-    if (type) for (const f of type.fields) if (f.kind === "value") values.add(f.key);
-    for (const k of Object.keys(data)) {
+    const values = type?.values;
+    for (const k in data) {
       const x = data[k];
       if (x !== null && typeof x === "object") {
-        const y = checkedWalk(x, 3, maxDepth, values.has(k));
+        const y = checkedWalk(x, 3, maxDepth, values !== undefined && values.has(k));
         if (y !== x) data[k] = y;
       }
     }
@@ -282,7 +301,26 @@ export function decodeWire(text, maxBytes, maxDepth) {
   }
   if (!type) return null;
   if (!isObject(data)) throw new WireError(`the data of ${root.__type__.slice(root.__type__.lastIndexOf(".") + 1)} must be an object`);
-  return objectOf(type.fields, readFields(type.reads, data, readWire, WireError, true), { type: type.type });
+  const out = { type: type.type };
+  // readFields(type, data, readWire, WireError, true, out, putObject), inlined: the hot path.
+  try {
+    for (const f of type.fields) {
+      const v = data[f.key];
+      if (v === undefined || v === null) {
+        if (f.required !== undefined) throw INVALID;
+        out[f.name] = f.hasDefault ? defaultOf(f) : null;
+      } else {
+        const value = readWire(f, v);
+        if (f.values !== undefined && !f.values.has(value)) throw INVALID;
+        out[f.name] = value;
+      }
+    }
+  } catch (e) {
+    // The error the engine reports first.
+    readFields(type, data, readWire, WireError, true, {}, putObject);
+    throw e === INVALID ? new WireError("malformed") : e;
+  }
+  return out;
 }
 
 // ----- encoding ----------------------------------------------------------------------------------
@@ -314,43 +352,35 @@ function readObject(f, v) {
       if (!Array.isArray(v)) throw new TypeError(`'${f.key}' must be an array`);
       return v.map((e) => {
         if (e === null || (typeof e !== "object" && typeof e !== "function")) throw new TypeError(`each of '${f.key}' must be an object`);
-        return readFields(schema.entry, e, readObject, TypeError, false);
+        return { __type__: schema.entryTag, __data__: readFields(schema.entry, e, readObject, TypeError, false, {}, putWire) };
       });
   }
   throw new TypeError(`'${name}' has an unknown kind ${f.kind}`);
 }
 
-/** Values by field index → Pipecat's `__data__` fields (Python's names, seconds), into `out`. */
-function writeFields(fields, values, out) {
-  for (let i = 0; i < fields.length; i++) {
-    const v = values[i];
-    if (v === null) continue;
-    const f = fields[i];
-    switch (f.kind) {
-      case "time":
-        out[f.key] = v / 1000;
-        break;
-      case "value": {
-        let p;
-        try {
-          p = prepare(v, 0);
-        } catch (e) {
-          throw new TypeError(`${f.key}: ${e.message}`);
-        }
-        if (typeof p !== "function") out[f.key] = p;
-        break;
+/** A field of a message object as Pipecat's `__data__` holds it (Python's name, seconds); none left out. */
+function putWire(out, f, v) {
+  if (v === null) return;
+  switch (f.kind) {
+    case "time":
+      out[f.key] = v / 1000;
+      return;
+    case "value": {
+      let p;
+      try {
+        p = prepare(v, 0);
+      } catch (e) {
+        throw new TypeError(`${f.key}: ${e.message}`);
       }
-      case "entries":
-        out[f.key] = v.map((e) => ({ __type__: schema.entryTag, __data__: writeFields(schema.entry, e, {}) }));
-        break;
-      case "direction":
-        out[f.key] = { __type__: schema.directionTag, __data__: v };
-        break;
-      default:
-        out[f.key] = v;
+      if (typeof p !== "function") out[f.key] = p;
+      return;
     }
+    case "direction":
+      out[f.key] = { __type__: schema.directionTag, __data__: v };
+      return;
+    default:
+      out[f.key] = v;
   }
-  return out;
 }
 
 /**
@@ -379,20 +409,26 @@ function prepare(v, depth) {
     if (full) throw tooDeepToSend();
     return prepare(v.toJSON(), depth + 1);
   }
-  const keys = Object.keys(v);
-  if (full && keys.length > 0) throw tooDeepToSend();
-  let copy = null;
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
+  if (full && Object.keys(v).length > 0) throw tooDeepToSend();
+  // Most payloads need nothing: look without allocating, copy only when a value changes.
+  for (const k in v) {
     const x = v[k];
-    const y = typeof x === "object" || typeof x === "bigint" || typeof x === "symbol" ? prepare(x, depth + 1) : x;
-    if (y !== x && copy === null) {
-      copy = {};
-      for (let j = 0; j < i; j++) define(copy, keys[j], v[keys[j]]);
+    if (typeof x === "object" || typeof x === "bigint" || typeof x === "symbol") {
+      const y = prepare(x, depth + 1);
+      if (y !== x) return copyOf(v, k, y, depth);
     }
-    if (copy !== null) define(copy, k, y);
   }
-  return copy ?? v;
+  return v;
+}
+
+/** A copy of object `v` (its own enumerable keys, in order) with `changed` prepared as `y`. */
+function copyOf(v, changed, y, depth) {
+  const copy = {};
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    define(copy, k, k === changed ? y : typeof x === "object" || typeof x === "bigint" || typeof x === "symbol" ? prepare(x, depth + 1) : x);
+  }
+  return copy;
 }
 
 const tooDeepToSend = () => new TypeError(`nested deeper than ${schema.maxDepth} levels`);
@@ -412,10 +448,28 @@ export function encodeWire(message) {
   if (typeof name !== "string") throw new TypeError("'type' must be a string");
   const type = s.types.get(name);
   if (!type) throw new TypeError(s.refused.get(name) ?? `unknown message type '${name}'`);
-  const values = readFields(type.reads, message, readObject, TypeError, false);
   // Pipecat numbers every message (process-wide) and names it `<Class>#<n>` (per class).
-  const data = { id: ++lastId, name: `${name}#${type.count++}` };
-  writeFields(type.fields, values, data);
+  const data = { id: lastId + 1, name: `${name}#${type.count}` };
+  // readFields(type, message, readObject, TypeError, false, data, putWire), inlined: the hot path.
+  try {
+    for (const f of type.fields) {
+      const v = message[f.name];
+      if (v === undefined || v === null) {
+        if (f.required !== undefined) throw INVALID;
+        if (f.hasDefault) putWire(data, f, defaultOf(f));
+      } else {
+        const value = readObject(f, v);
+        if (f.values !== undefined && !f.values.has(value)) throw INVALID;
+        putWire(data, f, value);
+      }
+    }
+  } catch (e) {
+    // The error the engine reports first.
+    readFields(type, message, readObject, TypeError, false, {}, putWire);
+    throw e === INVALID ? new TypeError("malformed") : e;
+  }
+  lastId++;
+  type.count++;
   return JSON.stringify({ __type__: type.tag, __data__: data });
 }
 
