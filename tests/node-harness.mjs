@@ -149,6 +149,8 @@ if (existsSync(testsDir)) {
     // Own process group, so that a timeout also ends the per-file child processes.
     const child = spawn(process.execPath, ["--test", "--test-reporter=tap", ...files], {
       cwd: project,
+      // Where tests find the repository's fixtures (tests/fixtures, tests/fuzz-corpus).
+      env: { ...process.env, WORKBUS_REPO: root },
       stdio: ["ignore", "inherit", "inherit"],
       detached: true,
     });

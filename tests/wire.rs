@@ -111,6 +111,11 @@ fn pipecat_examples_encode_exactly() {
 fn decoding_never_resolves_tags_outside_the_table_and_names_what_is_wrong() {
     let unknown = parse(r#"{"__type__":"os.system","__data__":{"source":"x"}}"#);
     assert!(wire::decode::<V>(&unknown).unwrap().is_none());
+    // a class outside the catalogue is unknown whatever its data
+    for data in ["5", "null", "[1]", "{}"] {
+        let other = parse(&format!(r#"{{"__type__":"pipecat.bus.messages.BusNoSuchMessage","__data__":{data}}}"#));
+        assert!(wire::decode::<V>(&other).unwrap().is_none(), "{data}");
+    }
     let plain = parse(r#"{"source":"x"}"#);
     assert!(wire::decode::<V>(&plain).unwrap_err().contains("not a typed message"));
     let missing = parse(r#"{"__type__":"pipecat.bus.messages.BusJobRequestMessage","__data__":{"source":"a"}}"#);
