@@ -253,8 +253,8 @@ const putObject = (out, f, v) => {
 };
 
 /** A fresh copy of a field's default (an object default must not be shared). */
-const defaultOf = (f) => (f.default !== null && typeof f.default === "object" ? structuredCloneJson(f.default) : f.default);
-const structuredCloneJson = (v) => JSON.parse(JSON.stringify(v));
+const defaultOf = (f) => (f.default !== null && typeof f.default === "object" ? copyJson(f.default) : f.default);
+const copyJson = (v) => JSON.parse(JSON.stringify(v));
 
 /**
  * Pipecat's JSON text → a message object (`{ type, source, target, ...fields }`), or `null` for

@@ -104,6 +104,8 @@ test("encodeMessage: payloads as JSON.stringify writes them, within 64 levels; e
   const payloadOf = (p) => JSON.parse(encodeMessage(request(p))).__data__.payload;
   assert.deepEqual(payloadOf({ at: new Date(0), n: [NaN, Infinity, -0], s: "é\u0000" }), { at: "1970-01-01T00:00:00.000Z", n: [null, null, 0], s: "é\u0000" });
   assert.deepEqual(payloadOf({ nested: { toJSON: () => ({ bytes: new Uint8Array([255]) }) } }), { nested: { bytes: { __type__: "bytes", __data__: "/w==" } } });
+  // As JSON.stringify: properties holding undefined or a function are left out, array slots are null.
+  assert.deepEqual(payloadOf({ u: undefined, f() {}, list: [undefined, () => 1] }), { list: [null, null] });
   let deep = 1;
   for (let i = 0; i < 64; i++) deep = [deep];
   assert.equal(JSON.stringify(payloadOf(deep)).length, 64 * 2 + 1);
