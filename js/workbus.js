@@ -1264,8 +1264,8 @@ function textOf(data, name, maxBytes = DEFAULT_MAX_BYTES) {
   throw new TypeError(`${name} must be a string or bytes, got ${describe(data)}`);
 }
 
-/** Why a message from a wire is dropped (a WireError's text, or a sealed wrapper's refusal). */
-const problemOf = (e) => (e instanceof WireError ? e.message : typeof e === "string" ? e : null);
+/** Why a message from a wire is dropped: a WireError's text, a sealed wrapper's refusal (a string). */
+const problemOf = (e) => (typeof e === "string" ? e : (e?.message ?? String(e)));
 
 /** The Pipecat text inside a sealed wrapper, if it opens with `secret`; throws why not. */
 function unseal(text, secret, maxBytes, maxDepth) {
@@ -1348,9 +1348,8 @@ export class RedisBus extends LocalBus {
       try {
         message = decodeWire(secret === undefined ? text : unseal(text, secret, maxBytes, maxDepth), maxBytes, maxDepth);
       } catch (e) {
-        const problem = problemOf(e);
-        if (problem === null) throw e;
-        this._report(new Error(`dropped a malformed message: ${problem}`));
+        // Reported, never thrown into the Redis client's callback.
+        this._report(new Error(`dropped a malformed message: ${problemOf(e)}`));
         return;
       }
       if (message === null) {
