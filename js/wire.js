@@ -24,6 +24,7 @@ function tables() {
     const values = new Set(fields.filter((f) => f.kind === "value").map((f) => f.key));
     types.set(type, { type, tag: t.tag, fields, reads: t.reads.map((i) => fields[i]), values, count: 0 });
   }
+  for (const [alias, type] of Object.entries(s.aliases)) types.set(alias, types.get(type));
   const entry = s.entry.map(field);
   schema = {
     ...s,
@@ -449,7 +450,7 @@ export function encodeWire(message) {
   const type = s.types.get(name);
   if (!type) throw new TypeError(s.refused.get(name) ?? `unknown message type '${name}'`);
   // Pipecat numbers every message (process-wide) and names it `<Class>#<n>` (per class).
-  const data = { id: lastId + 1, name: `${name}#${type.count}` };
+  const data = { id: lastId + 1, name: `${type.type}#${type.count}` };
   // readFields(type, message, readObject, TypeError, false, data, putWire), inlined: the hot path.
   try {
     for (const f of type.fields) {

@@ -14,6 +14,7 @@
 //! { "bytesTag", "entryTag", "directionTag", "directions": [..], "maxBytes", "maxDepth",
 //!   "entry": [field..],                                    // a WorkerRegistryEntry's fields
 //!   "tags": { "<python class path>": "<message type>" },   // what decodes, and as what
+//!   "aliases": { "<class name>": "<message type>" },       // other names a message object may use
 //!   "refused": { "<python class path or message type>": "<error>" },  // local-only messages
 //!   "types": { "<message type>": { "tag", "fields": [field..], "reads": [index..] } } }
 //! field: { "key": snake_case, "name": camelCase, "kind", "required"?: error, "default"?: value,
@@ -221,6 +222,7 @@ pub fn schema() -> Result<Json, String> {
     let mut tags = Vec::new();
     let mut refused = Vec::new();
     let mut types: Vec<(String, Json)> = Vec::new();
+    let mut aliases = Vec::new();
     for name in NAMES {
         for module in MODULES {
             let tag = format!("{module}{name}");
@@ -238,7 +240,13 @@ pub fn schema() -> Result<Json, String> {
                 Ok(Some(m)) => {
                     let type_name = m.type_name();
                     tags.push((tag, Json::str(type_name)));
-                    if type_name != *name || types.iter().any(|(t, _)| t == type_name) {
+                    if type_name != *name {
+                        if !aliases.iter().any(|(a, _)| a == name) {
+                            aliases.push((name.to_string(), Json::str(type_name)));
+                        }
+                        continue;
+                    }
+                    if types.iter().any(|(t, _)| t == type_name) {
                         continue;
                     }
                     let (fields, reads) = fields(&MessageRecord(name))?;
@@ -248,11 +256,14 @@ pub fn schema() -> Result<Json, String> {
             }
         }
     }
-    // An alias reads as the type it names.
-    for (tag, type_name) in &tags {
+    // An alias reads as the type it names: the same fields.
+    for (alias, type_name) in &aliases {
         let Json::Str(type_name) = type_name else { continue };
-        if !types.iter().any(|(t, _)| t == type_name) {
-            return Err(format!("{tag} decodes to {type_name}, which is never read under its own name"));
+        let Some((_, entry)) = types.iter().find(|(t, _)| t == type_name) else {
+            return Err(format!("{alias} reads as {type_name}, which is never read under its own name"));
+        };
+        if Some(&Json::Arr(fields(&MessageRecord(alias))?.0)) != entry.get("fields") {
+            return Err(format!("{alias} does not read as {type_name} does"));
         }
     }
     let limits = Limits::default();
@@ -265,6 +276,7 @@ pub fn schema() -> Result<Json, String> {
         ("maxDepth".into(), Json::Num(limits.max_depth as f64)),
         ("entry".into(), Json::Arr(fields(&EntryRecord)?.0)),
         ("tags".into(), Json::Obj(tags)),
+        ("aliases".into(), Json::Obj(aliases)),
         ("refused".into(), Json::Obj(refused)),
         ("types".into(), Json::Obj(types)),
     ]))
@@ -313,6 +325,7 @@ mod tests {
         assert_eq!(tags.get("pipecat.bus.ui.messages.BusDataMessage"), Some(&Json::str("BusDataMessage")));
         assert_eq!(tags.get("pipecat.bus.ui.messages.BusJobRequestMessage"), None, "a class only in its own module");
         assert_eq!(tags.get("pipecat.bus.messages.BusUIEventMessage"), None);
+        assert_eq!(s.get("aliases"), Some(&Json::Obj(vec![("BusMessage".into(), Json::str("BusDataMessage")), ("BusUIDataMessage".into(), Json::str("BusDataMessage"))])));
         let refused = s.get("refused").unwrap();
         assert!(matches!(refused.get("pipecat.bus.messages.BusAddWorkerMessage"), Some(Json::Str(e)) if e.contains("local-only")));
         assert!(matches!(refused.get("BusWorkerLocalErrorMessage"), Some(Json::Str(e)) if e.contains("local-only")));

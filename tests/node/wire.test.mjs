@@ -130,6 +130,12 @@ test("fields: seconds on the wire, defaults written, absent optional fields left
   assert.equal(b.id, a.id + 1);
   assert.match(a.name, /^BusEndMessage#\d+$/);
   assert.equal(Number(b.name.split("#")[1]), Number(a.name.split("#")[1]) + 1);
+  // Pipecat's other names of a data message are accepted, and written as BusDataMessage.
+  for (const type of ["BusMessage", "BusUIDataMessage"]) {
+    const data = JSON.parse(encodeMessage({ type, source: "x" }));
+    assert.equal(data.__type__, "pipecat.bus.messages.BusDataMessage");
+    assert.match(data.__data__.name, /^BusDataMessage#\d+$/);
+  }
   const back = decodeMessage(JSON.stringify(ready));
   assert.equal(back.startedAt, 1500);
   assert.equal(back.parent, null);
