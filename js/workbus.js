@@ -1458,7 +1458,11 @@ export class WebSocketProxyClient extends Worker {
       this.runner?.bus._report(e);
       return;
     }
-    if (message === null || p.link === undefined) return;
+    if (p.link === undefined) return;
+    if (message === null) {
+      log("warn", `WebSocketProxyClient '${this.name}' dropped a message of a type outside Pipecat's catalogue: ${textOf(data, "data").slice(0, 200)}`);
+      return;
+    }
     const accepted = message.type === "BusWorkerRegistryMessage" || p.forward.has(message.type) || message.target === p.local;
     if (!accepted) {
       log("warn", `WebSocketProxyClient '${this.name}' dropped ${message.type} for '${message.target}'`);

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeMessage, encodeMessage } from "workbus";
-import { T } from "./helpers.mjs";
+import { decodeMessage, encodeMessage, setLogger, WebSocketProxyClient, Worker } from "workbus";
+import { T, startRunner, waitFor } from "./helpers.mjs";
 import { checkDecode } from "./fuzz-gen.mjs";
 
 // The repository (node-harness.mjs runs a copy of tests/node/ elsewhere and says where it is).
@@ -150,4 +150,46 @@ test("limits: counted in UTF-8 bytes, bytes refused before they are decoded", T,
   assert.throws(() => decodeMessage(bytes, { maxBytes: 10 }), { message: `malformed Pipecat message: message of ${bytes.length} bytes is over the limit of 10` });
   assert.throws(() => decodeMessage(envelope({ payload: [[[1]]] }), { maxDepth: 4 }), { message: "malformed Pipecat message: nested deeper than 4 levels" });
   assert.equal(decodeMessage(envelope({ payload: [[[1]]] }), { maxDepth: 5 }).payload[0][0][0], 1);
+});
+
+test("WebSocketProxyClient: Pipecat JSON both ways; an unknown type is warned about, a malformed message reported", T, async (t) => {
+  const sockets = [];
+  class FakeSocket {
+    constructor(url) {
+      this.url = url;
+      this.sent = [];
+      sockets.push(this);
+    }
+    send(data) {
+      this.sent.push(new TextDecoder().decode(data));
+    }
+    close() {}
+  }
+  const warnings = [];
+  setLogger((level, message) => level === "warn" && warnings.push(message));
+  t.after(() => setLogger(null));
+  const proxy = new WebSocketProxyClient("proxy", { url: "ws://proxy.invalid", remoteWorkerName: "remote", localWorkerName: "local", forwardMessages: ["BusWorkerErrorMessage"], WebSocket: FakeSocket, active: true });
+  const local = new Worker("local");
+  const received = [];
+  local.on("busMessage", (m) => received.push(m));
+  const runner = await startRunner(t, [proxy, local]);
+  const errors = [];
+  runner.bus.on("error", (e) => errors.push(e));
+  await waitFor(() => sockets.length === 1, { what: "the socket" });
+  const socket = sockets[0];
+  socket.onopen();
+
+  await local.sendBusErrorMessage("boom");
+  await waitFor(() => socket.sent.length === 1, { what: "the message out" });
+  const out = JSON.parse(socket.sent[0]);
+  assert.equal(out.__type__, "pipecat.bus.messages.BusWorkerErrorMessage");
+  assert.deepEqual({ ...out.__data__, id: 0, name: "" }, { id: 0, name: "", source: "local", error: "boom" });
+
+  socket.onmessage({ data: new TextEncoder().encode(JSON.stringify({ __type__: "pipecat.bus.messages.BusDataMessage", __data__: { source: "remote", target: "local" } })).buffer });
+  await waitFor(() => received.some((m) => m.type === "BusDataMessage" && m.source === "remote"), { what: "the message in" });
+  socket.onmessage({ data: JSON.stringify({ __type__: "pipecat.bus.messages.BusFromTheFuture", __data__: { source: "remote", target: "local" } }) });
+  assert.ok(warnings.some((w) => w.includes("outside Pipecat's catalogue") && w.includes("BusFromTheFuture")), warnings.join("\n"));
+  socket.onmessage({ data: "{not json" });
+  assert.equal(errors.length, 1);
+  assert.match(errors[0].message, /^malformed Pipecat message: invalid JSON/);
 });
