@@ -23,7 +23,7 @@ const QUICK = opt.quick === "true";
 const BROWSER = opt.noBrowser !== "true";
 const PROFILE = !QUICK && opt.noProfile !== "true";
 const WRITE = !QUICK || opt.write === "true";
-const ONLY = new Set(opt.only ? opt.only.split(",").map(Number) : [1, 2, 3, 4, 5, 6, 7]);
+const ONLY = new Set(opt.only ? opt.only.split(",").map(Number) : [1, 2, 3, 4, 5, 6, 7, 8]);
 const reps = (full, quick = 1) => opt.reps || (QUICK ? quick : full);
 
 // ----- running one benchmark process ---------------------------------------------------------
@@ -159,6 +159,7 @@ if (ONLY.has(7)) {
   bench("size", "7. package size and Node load time", ...node("size.mjs"), reps(5, 2));
   if (haveBrowser) bench("size.web", "7. browser load + init", ...node("crossrealm-browser.mjs", ["--impl", "load"]), reps(3));
 }
+if (ONLY.has(8)) bench("wire", "8. Pipecat JSON codec vs JSON.stringify / JSON.parse", ...node("wire.mjs", Q ? ["--rounds", 3, "--budget-ms", 20] : []), reps(5, 1));
 
 // ----- targets -----------------------------------------------------------------------------------
 
@@ -208,6 +209,16 @@ if (ONLY.has(7)) {
   const j = med("size", "glue_gzip");
   check(7, "wasm, gzip -9", w === null ? null : `${fmtNum(kb(w))} KB`, "≤ 80 KB", w !== null && w <= 80 * 1024, "size");
   check(7, "JS glue (web entry: façade + wasm-bindgen glue), gzip -9", j === null ? null : `${fmtNum(kb(j))} KB`, "≤ 10 KB", j !== null && j <= 10 * 1024, "size");
+}
+const WIRE_CASES = [["small", "a small job request"], ["json1m", "a 1 MB JSON payload"], ["bytes1m", "1 MB of bytes (baseline: the platform's base64 + JSON)"]];
+if (ONLY.has(8)) {
+  for (const [c, what] of WIRE_CASES) {
+    for (const [op, base] of [["encode", "JSON.stringify"], ["decode", "JSON.parse"]]) {
+      const s = stat("wire", `${c}_${op}_ratio`);
+      const value = s === null ? null : s.n > 1 ? `${fx(s.median, 2)} (${fx(s.min, 2)}–${fx(s.max, 2)})` : fx(s.median, 2);
+      check(8, `Pipecat JSON ${op} / ${base}, ${what}`, value, "≤ 2×", s !== null && s.max <= 2);
+    }
+  }
 }
 
 // ----- profiles of the misses ------------------------------------------------------------------
@@ -401,6 +412,16 @@ if (ONLY.has(7)) {
   if (has("size.web")) t.push(["Chromium: `import()` of the web entry + `await init()` (fetch, compile, instantiate)", fmtStat("size.web", "load_ms", "ms")], ["  of which `init()`", fmtStat("size.web", "init_ms", "ms")]);
   sections.push(["7. Package size and load time", `${table(["file", "raw", "gzip -9"], rows)}\n\n${table(["load + instantiate", "time"], t)}`]);
 }
+if (ONLY.has(8) && has("wire")) {
+  const rows = [];
+  for (const [c, what] of WIRE_CASES) {
+    for (const op of ["encode", "decode"]) {
+      const [unit, scale] = c === "small" ? ["µs", 1e-3] : ["ms", 1e-6];
+      rows.push([`${what}: ${op}`, fmtStat("wire", `${c}_${op}_ns`, unit, scale), fmtStat("wire", `${c}_${op}_base_ns`, unit, scale), fmtStat("wire", `${c}_${op}_ratio`, "×")]);
+    }
+  }
+  sections.push(["8. Pipecat JSON codec", table(["message: operation", "workbus (CPU time)", "baseline (CPU time)", "ratio"], rows)]);
+}
 
 const checkTable = table(["#", "figure", "value", "target", ""], checks.map((c) => [c.no, c.what, c.value ?? "–", c.target, c.status === "MISS" ? "**MISS**" : c.status]), 2);
 const errors = Object.entries(results).filter(([, r]) => r.error);
@@ -478,6 +499,15 @@ md += `
 7. **Size** (\`bench/size.mjs\`): the files of \`pkg/\`, gzip at level 9; load time of
    \`require("workbus")\` in a fresh Node process, and \`import()\` + \`init()\` of the web entry in
    Chromium.
+8. **Pipecat JSON codec** (\`bench/wire.mjs\`): \`encodeMessage\` and \`decodeMessage\` of a small
+   \`BusJobRequestMessage\`, of one whose payload is ~1 MB of JSON objects, and of one whose payload
+   holds 1 MB of bytes, each timed in batches alternating with its baseline in the same process:
+   \`JSON.stringify\` of the same Pipecat envelope as a plain object (for bytes, after the
+   platform's base64 of them: \`Uint8Array.prototype.toBase64\`, else \`Buffer\`), and
+   \`JSON.parse\` of the same text (for bytes, then the platform's base64 decoding). Times are the
+   process's CPU time (\`process.cpuUsage\`), so that time spent descheduled on a shared machine is
+   not counted; each figure is the median of 15 batches of about 60 ms; the ratio is workbus /
+   baseline.
 `;
 
 if (profiles.length) {

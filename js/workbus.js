@@ -5,6 +5,7 @@
 import * as core from "./core.js";
 import { host } from "./host.js";
 import { assertLoaded } from "./loading.js";
+import { WireError, decodeWire, encodeWire, parseWire } from "./wire.js";
 
 // ----- constants -----------------------------------------------------------------------------
 
@@ -1382,7 +1383,11 @@ function checkLimit(value, name) {
 /** A message object (as listeners see it) in Pipecat's JSON envelope text. */
 export function encodeMessage(message) {
   assertLoaded();
-  return core.encodeMessage(message);
+  try {
+    return encodeWire(message);
+  } catch (e) {
+    throw new TypeError(`message: ${e.message}`);
+  }
 }
 
 /**
@@ -1393,21 +1398,47 @@ export function decodeMessage(text, limits) {
   assertLoaded();
   const l = checkOptions(limits, "limits");
   const maxBytes = checkLimit(l.maxBytes, "limits.maxBytes");
-  return core.decodeMessage(withinLimit(textOf(text, "text"), maxBytes), maxBytes, checkLimit(l.maxDepth, "limits.maxDepth"));
+  const maxDepth = checkLimit(l.maxDepth, "limits.maxDepth");
+  const input = textOf(text, "text", maxBytes);
+  try {
+    return decodeWire(input, maxBytes, maxDepth);
+  } catch (e) {
+    if (e instanceof WireError) throw new Error(`malformed Pipecat message: ${e.message}`);
+    throw e;
+  }
 }
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
-/** Refuses text that cannot fit `maxBytes` before it is copied into the engine (UTF-8 is never shorter). */
-function withinLimit(text, maxBytes = DEFAULT_MAX_BYTES) {
-  if (text.length > maxBytes) throw new Error(`malformed Pipecat message: message of at least ${text.length} bytes is over the limit of ${maxBytes}`);
-  return text;
+/** Text of a string, or of UTF-8 bytes that fit `maxBytes` (refused before they are decoded). */
+function textOf(data, name, maxBytes = DEFAULT_MAX_BYTES) {
+  if (typeof data === "string") return data;
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
+    if (data.byteLength > maxBytes) throw new Error(`malformed Pipecat message: message of ${data.byteLength} bytes is over the limit of ${maxBytes}`);
+    return new TextDecoder().decode(data);
+  }
+  throw new TypeError(`${name} must be a string or bytes, got ${describe(data)}`);
 }
 
-function textOf(data, name) {
-  if (typeof data === "string") return data;
-  if (data instanceof Uint8Array || data instanceof ArrayBuffer) return new TextDecoder().decode(data);
-  throw new TypeError(`${name} must be a string or bytes, got ${describe(data)}`);
+/** Why a message from a wire is dropped: a WireError's text, a sealed wrapper's refusal (a string). */
+const problemOf = (e) => (typeof e === "string" ? e : (e?.message ?? String(e)));
+
+/** The Pipecat text inside a sealed wrapper, if it opens with `secret`; throws why not. */
+function unseal(text, secret, maxBytes, maxDepth) {
+  const sealed = parseWire(text, maxBytes, maxDepth);
+  const field = (k) => (sealed !== null && typeof sealed === "object" && !Array.isArray(sealed) ? sealed[k] : undefined);
+  return core.openSealed(secret, field("t"), field("mac"), field("msg"));
+}
+
+/** A message leaving for a Pipecat wire as text (sealed with `secret`); `null`, logged, if it cannot be. */
+function wireTextOf(message, secret) {
+  try {
+    const text = encodeWire(message);
+    return secret === undefined ? text : core.sealMessage(secret, text);
+  } catch (e) {
+    log("error", `could not send ${message.type} (source=${message.source}, target=${message.target ?? "None"}) as Pipecat JSON: ${e.message}`);
+    return null;
+  }
 }
 
 const ECHO_MEMORY = 10000;
@@ -1474,7 +1505,10 @@ export class RedisBus extends LocalBus {
       );
     };
     // Nothing leaves before the subscription is active, so no reply to us can be missed.
-    const id = this._core.addJsonLink((text) => (subscribed ? publish(text) : waiting.push(text)), secret);
+    const id = this._core.addLink((message) => {
+      const text = wireTextOf(message, secret);
+      if (text !== null) subscribed ? publish(text) : waiting.push(text);
+    });
     const receive = (text) => {
       const seen = echoes.get(text);
       if (seen !== undefined) {
@@ -1486,9 +1520,20 @@ export class RedisBus extends LocalBus {
         this._report(new Error(`dropped a message of at least ${text.length} bytes: over the limit`));
         return;
       }
-      const problem = this._core.receiveJson(text, id, maxBytes, maxDepth);
-      if (problem === null) log("warn", `dropped a message of a type outside Pipecat's catalogue: ${text.slice(0, 200)}`);
-      else if (problem !== undefined) this._report(new Error(`dropped a malformed message: ${problem}`));
+      let message;
+      try {
+        message = decodeWire(secret === undefined ? text : unseal(text, secret, maxBytes, maxDepth), maxBytes, maxDepth);
+      } catch (e) {
+        // Reported, never thrown into the Redis client's callback.
+        this._report(new Error(`dropped a malformed message: ${problemOf(e)}`));
+        return;
+      }
+      if (message === null) {
+        log("warn", `dropped a message of a type outside Pipecat's catalogue: ${text.slice(0, 200)}`);
+        return;
+      }
+      const problem = this._core.receive(message, id);
+      if (problem !== undefined) this._report(new Error(`dropped a malformed message: ${problem}`));
     };
     const isIoredis = typeof subscriber.status === "string";
     // A connection the bus made is the bus's to watch: an unwatched "error" would crash Node.
@@ -1517,10 +1562,11 @@ export class RedisBus extends LocalBus {
     };
   }
 
-  /** Unsubscribes, and closes the subscriber connection if the bus made it. */
+  /** Unsubscribes, and closes the subscriber connection if the bus made it; once. */
   async close() {
     super.close();
-    await this._closeRedis();
+    this._closed ??= this._closeRedis();
+    await this._closed;
   }
 }
 
@@ -1567,9 +1613,11 @@ export class WebSocketProxyClient extends Worker {
     const encoder = new TextEncoder();
     socket.onopen = () => {
       p.socket = socket;
-      p.link = bus._core.addJsonLink((text, type, source, target) => {
-        const outbound = target === p.remote || (p.forward.has(type) && source === p.local);
-        if (outbound && p.socket) socket.send(encoder.encode(text));
+      p.link = bus._core.addLink((message) => {
+        const outbound = message.target === p.remote || (p.forward.has(message.type) && message.source === p.local);
+        if (!outbound || !p.socket) return;
+        const text = wireTextOf(message);
+        if (text !== null) socket.send(encoder.encode(text));
       });
       this._listeners.emit("connected");
     };
@@ -1587,7 +1635,11 @@ export class WebSocketProxyClient extends Worker {
       this.runner?.bus._report(e);
       return;
     }
-    if (message === null || p.link === undefined) return;
+    if (p.link === undefined) return;
+    if (message === null) {
+      log("warn", `WebSocketProxyClient '${this.name}' dropped a message of a type outside Pipecat's catalogue: ${textOf(data, "data").slice(0, 200)}`);
+      return;
+    }
     const accepted = message.type === "BusWorkerRegistryMessage" || p.forward.has(message.type) || message.target === p.local;
     if (!accepted) {
       log("warn", `WebSocketProxyClient '${this.name}' dropped ${message.type} for '${message.target}'`);

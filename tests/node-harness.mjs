@@ -155,7 +155,11 @@ if (existsSync(testsDir)) {
     log(`node --test on ${files.length} file(s) from tests/node/`);
     // tests/lib/node-test.mjs fails when no test ran, and kills a run that does not finish.
     const limit = process.env.WORKBUS_TEST_TIMEOUT_S || "900";
-    mustRun("node --test", process.execPath, [join(root, "tests", "lib", "node-test.mjs"), "--label", "harness", "--timeout-s", limit, ...process.argv.slice(2), "--", ...files], { cwd: project });
+    mustRun("node --test", process.execPath, [join(root, "tests", "lib", "node-test.mjs"), "--label", "harness", "--timeout-s", limit, ...process.argv.slice(2), "--", ...files], {
+      cwd: project,
+      // Where tests find the repository's fixtures (tests/fixtures, tests/fuzz-corpus).
+      env: { ...process.env, WORKBUS_REPO: root },
+    });
   }
 } else {
   console.error("harness: no tests/node/ directory");

@@ -111,6 +111,11 @@ fn pipecat_examples_encode_exactly() {
 fn decoding_never_resolves_tags_outside_the_table_and_names_what_is_wrong() {
     let unknown = parse(r#"{"__type__":"os.system","__data__":{"source":"x"}}"#);
     assert!(wire::decode::<V>(&unknown).unwrap().is_none());
+    // a class outside the catalogue is unknown whatever its data
+    for data in ["5", "null", "[1]", "{}"] {
+        let other = parse(&format!(r#"{{"__type__":"pipecat.bus.messages.BusNoSuchMessage","__data__":{data}}}"#));
+        assert!(wire::decode::<V>(&other).unwrap().is_none(), "{data}");
+    }
     let plain = parse(r#"{"source":"x"}"#);
     assert!(wire::decode::<V>(&plain).unwrap_err().contains("not a typed message"));
     let missing = parse(r#"{"__type__":"pipecat.bus.messages.BusJobRequestMessage","__data__":{"source":"a"}}"#);
@@ -138,4 +143,21 @@ fn base64_round_trips_and_rejects_garbage() {
     assert_eq!(wire::base64_encode(b"\x00\x01\x02\x03"), "AAECAw==");
     assert_eq!(wire::base64_decode("A"), None);
     assert_eq!(wire::base64_decode("A$=="), None);
+}
+
+/// The JavaScript codec (`js/wire.js`) reads the wire's tables from `js/wire-schema.js`, which is
+/// generated from the engine's definition of every message; this keeps the two the same.
+/// `WORKBUS_UPDATE_SCHEMA=1 cargo test --test wire` rewrites it.
+#[test]
+fn the_javascript_codec_schema_is_generated_from_the_engine() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/js/wire-schema.js");
+    let expected = format!(
+        "// Generated from the engine's definition of every message (src/wire/schema.rs) by\n// `WORKBUS_UPDATE_SCHEMA=1 cargo test --test wire`; tests/wire.rs checks it is up to date. Do not edit.\nexport default {};\n",
+        wire::schema::schema_text().unwrap()
+    );
+    if std::env::var("WORKBUS_UPDATE_SCHEMA").is_ok_and(|v| v == "1") {
+        std::fs::write(path, &expected).unwrap();
+    }
+    let actual = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(actual == expected, "js/wire-schema.js is out of date: run WORKBUS_UPDATE_SCHEMA=1 cargo test --test wire");
 }

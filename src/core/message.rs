@@ -20,6 +20,7 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    pub const ALL: [JobStatus; 4] = [JobStatus::Completed, JobStatus::Cancelled, JobStatus::Failed, JobStatus::Error];
     pub fn as_str(self) -> &'static str {
         match self {
             JobStatus::Completed => "completed",
@@ -51,6 +52,7 @@ pub enum FrameDirection {
 }
 
 impl FrameDirection {
+    pub const ALL: [FrameDirection; 2] = [FrameDirection::Downstream, FrameDirection::Upstream];
     pub fn as_str(self) -> &'static str {
         match self {
             FrameDirection::Downstream => "DOWNSTREAM",

@@ -82,15 +82,13 @@ fn params(name: Option<String>, payload: JsValue, timeout: Option<f64>, label: O
 #[wasm_bindgen]
 pub struct CoreBus {
     bus: Bus<JsValue>,
-    /// The shared secret of each sealed link.
-    secrets: std::cell::RefCell<Vec<(u32, String)>>,
 }
 
 #[wasm_bindgen]
 impl CoreBus {
     #[wasm_bindgen(constructor)]
     pub fn new() -> CoreBus {
-        CoreBus { bus: Bus::new(env()), secrets: Default::default() }
+        CoreBus { bus: Bus::new(env()) }
     }
     #[wasm_bindgen(js_name = subscriberNames)]
     pub fn subscriber_names(&self) -> Array {
@@ -120,37 +118,6 @@ impl CoreBus {
     #[wasm_bindgen(js_name = removeLink)]
     pub fn remove_link(&self, id: u32) {
         self.bus.remove_link(id);
-        self.secrets.borrow_mut().retain(|(l, _)| *l != id);
-    }
-    /// Links a realm that speaks Pipecat's JSON (Redis, a WebSocket): `post(text)` carries what
-    /// has to leave; returns the link's id.
-    /// With a `secret`, messages are sealed and only sealed ones are accepted on this link.
-    #[wasm_bindgen(js_name = addJsonLink)]
-    pub fn add_json_link(&self, post: Function, secret: Option<String>) -> u32 {
-        let id = self.bus.add_link(Rc::new(JsonLink { post, secret: secret.clone() }));
-        if let Some(secret) = secret {
-            self.secrets.borrow_mut().push((id, secret));
-        }
-        id
-    }
-    /// Delivers Pipecat JSON text that arrived through link `from`. Returns `undefined` when
-    /// delivered, `null` for a message type outside Pipecat's catalogue, or why it was dropped.
-    #[wasm_bindgen(js_name = receiveJson)]
-    pub fn receive_json(&self, text: &str, from: u32, max_bytes: Option<f64>, max_depth: Option<f64>) -> JsValue {
-        let limits = super::wire::limits(max_bytes, max_depth);
-        let secret = self.secrets.borrow().iter().find(|(l, _)| *l == from).map(|(_, s)| s.clone());
-        let decoded = match secret {
-            Some(secret) => super::wire::decode_sealed(text, &secret, limits, js_sys::Date::now()),
-            None => super::wire::decode(text, limits),
-        };
-        match decoded {
-            Ok(Some(m)) => {
-                self.bus.receive(Rc::new(m), Some(from));
-                JsValue::UNDEFINED
-            }
-            Ok(None) => JsValue::NULL,
-            Err(e) => JsValue::from_str(&e),
-        }
     }
     /// Delivers a message object that arrived through link `from`; a malformed one is
     /// dropped, and the reason returned.
@@ -173,26 +140,6 @@ struct Observer {
 impl crate::core::bus::Subscriber<JsValue> for Observer {
     fn on_message(self: Rc<Self>, message: &Rc<crate::core::message::Message<JsValue>>) -> crate::core::bus::Handling {
         self.listener.call1(&JsValue::UNDEFINED, &convert::message(message)).map(|_| None).map_err(|e| error_message(&e))
-    }
-}
-
-/// A link that speaks Pipecat's JSON, as a JS function that posts text.
-struct JsonLink {
-    post: Function,
-    secret: Option<String>,
-}
-
-impl crate::core::bus::Transport<JsValue> for JsonLink {
-    fn publish(&self, message: &Rc<crate::core::message::Message<JsValue>>) -> Result<(), Refusal<JsValue>> {
-        let sent = super::wire::encode(message).map_err(JsValue::from).and_then(|text| {
-            let text = match &self.secret {
-                Some(secret) => crate::wire::auth::seal(secret, &text, js_sys::Date::now()),
-                None => text,
-            };
-            let meta = [JsValue::from_str(&text), JsValue::from_str(message.type_name()), JsValue::from_str(&message.source), super::opt_str(message.target.as_deref())];
-            self.post.apply(&JsValue::UNDEFINED, &meta.iter().collect::<Array>())
-        });
-        sent.map(|_| ()).map_err(refused)
     }
 }
 

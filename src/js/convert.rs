@@ -3,7 +3,7 @@
 use super::{get, opt, opt_str, set};
 use crate::core::job::{JobEvent, JobFailure};
 use crate::core::message::{Body, FrameDirection, Message};
-use crate::wire::fields::{camel_case, read_body, write_body, FieldReader, FieldWriter};
+use crate::wire::fields::{camel_case, read_body, read_entry, write_body, write_entry, FieldReader, FieldWriter};
 use crate::core::registry::{ReadyData, RegistryEntry};
 use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
@@ -20,13 +20,9 @@ pub fn ready_data(d: &ReadyData) -> JsValue {
 }
 
 pub fn registry_entry(e: &RegistryEntry) -> JsValue {
-    let o = Object::new();
-    set(&o, "name", &JsValue::from_str(&e.name));
-    set(&o, "parent", &opt_str(e.parent.as_deref()));
-    set(&o, "active", &JsValue::from_bool(e.active));
-    set(&o, "bridged", &JsValue::from_bool(e.bridged));
-    set(&o, "startedAt", &num_or_null(e.started_at));
-    o.into()
+    let mut w = ObjectWriter(Object::new());
+    write_entry::<JsValue>(e, &mut w);
+    w.0.into()
 }
 
 pub fn responses(list: &[(String, JsValue)]) -> JsValue {
@@ -199,14 +195,7 @@ impl FieldReader<JsValue> for ObjectReader<'_> {
                 if !e.is_object() {
                     return Err(format!("each of '{key}' must be an object"));
                 }
-                let r = ObjectReader(&e);
-                Ok(RegistryEntry {
-                    name: r.string("name")?.ok_or("'name' is missing")?,
-                    parent: r.string("parent")?,
-                    active: r.boolean("active")?.unwrap_or(false),
-                    bridged: r.boolean("bridged")?.unwrap_or(false),
-                    started_at: r.time("started_at")?,
-                })
+                read_entry::<JsValue>(&ObjectReader(&e))
             })
             .collect::<Result<_, _>>()
             .map(Some)

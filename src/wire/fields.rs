@@ -3,7 +3,7 @@
 //! JavaScript sees and posts between realms (`camelCase` keys, milliseconds). Keys are given
 //! here in Pipecat's spelling; each form spells and converts them itself.
 
-use crate::core::message::{Body, FrameDirection, JobStatus};
+use crate::core::message::{Body, FrameDirection, JobStatus, Message};
 use crate::core::registry::RegistryEntry;
 use crate::core::Value;
 
@@ -29,6 +29,52 @@ pub trait FieldReader<V: Value> {
     fn strings(&self, key: &str) -> Result<Option<Vec<String>>, String>;
     fn entries(&self, key: &str) -> Result<Option<Vec<RegistryEntry>>, String>;
     fn direction(&self, key: &str) -> Result<Option<FrameDirection>, String>;
+}
+
+/// Every class name `read_body` knows, aliases and local-only ones included (the wire schema is
+/// probed from it, see `super::schema`).
+pub const NAMES: &[&str] = &[
+    "BusMessage", "BusDataMessage", "BusUIDataMessage", "BusSystemMessage", "BusFrameMessage", "BusTTSSpeakMessage",
+    "BusFlushProgressMessage", "BusActivateWorkerMessage", "BusDeactivateWorkerMessage", "BusEndMessage", "BusEndWorkerMessage",
+    "BusCancelMessage", "BusCancelWorkerMessage", "BusWorkerRegistryMessage", "BusWorkerReadyMessage", "BusWorkerErrorMessage",
+    "BusJobRequestMessage", "BusJobResponseMessage", "BusJobResponseUrgentMessage", "BusJobUpdateMessage", "BusJobUpdateUrgentMessage",
+    "BusJobUpdateRequestMessage", "BusJobCancelMessage", "BusJobStreamStartMessage", "BusJobStreamDataMessage", "BusJobStreamEndMessage",
+    "BusUIEventMessage", "BusUICommandMessage", "BusUIJobGroupStartedMessage", "BusUIJobUpdateMessage", "BusUIJobCompletedMessage",
+    "BusUIJobGroupCompletedMessage", "BusAddWorkerMessage", "BusWorkerLocalErrorMessage",
+];
+
+/// Writes a message's fields in Pipecat's declaration order: `source`, `target`, then the body's.
+pub fn write_message<V: Value>(message: &Message<V>, w: &mut dyn FieldWriter<V>) -> Result<(), String> {
+    w.string("source", Some(&message.source));
+    w.string("target", message.target.as_deref());
+    write_body(&message.body, w)
+}
+
+/// Reads a message of the type `name` (Pipecat's class name): its body, then `source` and
+/// `target`. `Ok(None)` for a name outside the catalogue.
+pub fn read_message<V: Value>(name: &str, r: &dyn FieldReader<V>) -> Result<Option<Message<V>>, String> {
+    let Some(body) = read_body(name, r)? else { return Ok(None) };
+    let source = required(r.string("source"), "source")?;
+    Ok(Some(Message::new(source, r.string("target")?, body)))
+}
+
+/// The fields of a registry entry (`WorkerRegistryEntry`).
+pub fn write_entry<V: Value>(entry: &RegistryEntry, w: &mut dyn FieldWriter<V>) {
+    w.string("name", Some(&entry.name));
+    w.string("parent", entry.parent.as_deref());
+    w.boolean("active", entry.active);
+    w.boolean("bridged", entry.bridged);
+    w.time("started_at", entry.started_at);
+}
+
+pub fn read_entry<V: Value>(r: &dyn FieldReader<V>) -> Result<RegistryEntry, String> {
+    Ok(RegistryEntry {
+        name: required(r.string("name"), "name")?,
+        parent: r.string("parent")?,
+        active: r.boolean("active")?.unwrap_or(false),
+        bridged: r.boolean("bridged")?.unwrap_or(false),
+        started_at: r.time("started_at")?,
+    })
 }
 
 /// Writes a body's fields in Pipecat's declaration order (after `source` and `target`).

@@ -9,11 +9,12 @@
 
 pub mod auth;
 pub mod fields;
+pub mod schema;
 
 use crate::core::message::{FrameDirection, Message};
 use crate::core::registry::RegistryEntry;
 use crate::core::Value;
-use fields::{read_body, write_body, FieldReader, FieldWriter};
+use fields::{read_entry, read_message, write_entry, write_message, FieldReader, FieldWriter};
 
 /// A JSON value; objects keep their key order.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,8 +61,8 @@ pub trait WireValue: Value {
 pub const BYTES_TAG: &str = "bytes";
 const MESSAGES: &str = "pipecat.bus.messages.";
 const UI_MESSAGES: &str = "pipecat.bus.ui.messages.";
-const ENTRY_TAG: &str = "pipecat.registry.types.WorkerRegistryEntry";
-const DIRECTION_TAG: &str = "pipecat.processors.frame_processor.FrameDirection";
+pub const ENTRY_TAG: &str = "pipecat.registry.types.WorkerRegistryEntry";
+pub const DIRECTION_TAG: &str = "pipecat.processors.frame_processor.FrameDirection";
 
 thread_local! {
     static IDS: std::cell::RefCell<(u64, Vec<(&'static str, u64)>)> = const { std::cell::RefCell::new((0, Vec::new())) };
@@ -89,7 +90,11 @@ fn next_ids(class: &'static str) -> (u64, u64) {
 
 /// The Python class path of a message type.
 pub fn tag_of<V: Value>(message: &Message<V>) -> String {
-    let name = message.type_name();
+    tag_for(message.type_name())
+}
+
+/// The Python class path of the message type `name`.
+pub fn tag_for(name: &str) -> String {
     let module = if name.starts_with("BusUI") { UI_MESSAGES } else { MESSAGES };
     format!("{module}{name}")
 }
@@ -138,11 +143,7 @@ impl<V: WireValue> FieldWriter<V> for JsonWriter {
             .iter()
             .map(|e| {
                 let mut w = JsonWriter(Vec::new());
-                w.put("name", Json::str(&e.name));
-                w.put("parent", e.parent.as_deref().map(Json::str).unwrap_or(Json::Null));
-                w.put("active", Json::Bool(e.active));
-                w.put("bridged", Json::Bool(e.bridged));
-                w.put("started_at", seconds(e.started_at));
+                write_entry::<V>(e, &mut w);
                 Json::typed(ENTRY_TAG, Json::Obj(w.0))
             })
             .collect();
@@ -163,9 +164,7 @@ pub fn encode<V: WireValue>(message: &Message<V>) -> Result<Json, String> {
     let (id, count) = next_ids(message.type_name());
     w.put("id", Json::Num(id as f64));
     w.put("name", Json::Str(format!("{}#{count}", message.type_name())));
-    w.put("source", Json::str(&message.source));
-    w.put("target", message.target.as_deref().map(Json::str).unwrap_or(Json::Null));
-    write_body(&message.body, &mut w)?;
+    write_message(message, &mut w)?;
     Ok(Json::typed(&tag_of(message), Json::Obj(w.0)))
 }
 
@@ -207,7 +206,7 @@ fn seconds_to_ms(key: &str, seconds: Option<f64>) -> Result<Option<f64>, String>
     }
 }
 
-fn entry_from(json: &Json) -> Result<RegistryEntry, String> {
+fn entry_from<V: WireValue>(json: &Json) -> Result<RegistryEntry, String> {
     let data = match json.as_typed() {
         Some((ENTRY_TAG, data)) => data,
         Some((tag, _)) => return Err(format!("a registry entry must be a WorkerRegistryEntry, not '{tag}'")),
@@ -216,14 +215,7 @@ fn entry_from(json: &Json) -> Result<RegistryEntry, String> {
     if !matches!(data, Json::Obj(_)) {
         return Err("a registry entry must be an object".into());
     }
-    let r = JsonReader(data);
-    Ok(RegistryEntry {
-        name: r.str_field("name")?.ok_or("'name' is missing")?,
-        parent: r.str_field("parent")?,
-        active: r.bool_field("active")?.unwrap_or(false),
-        bridged: r.bool_field("bridged")?.unwrap_or(false),
-        started_at: seconds_to_ms("started_at", r.num_field("started_at")?)?,
-    })
+    read_entry::<V>(&JsonReader(data))
 }
 
 impl<V: WireValue> FieldReader<V> for JsonReader<'_> {
@@ -256,7 +248,7 @@ impl<V: WireValue> FieldReader<V> for JsonReader<'_> {
     fn entries(&self, key: &str) -> Result<Option<Vec<RegistryEntry>>, String> {
         match self.raw(key) {
             None => Ok(None),
-            Some(Json::Arr(list)) => list.iter().map(entry_from).collect::<Result<_, _>>().map(Some),
+            Some(Json::Arr(list)) => list.iter().map(entry_from::<V>).collect::<Result<_, _>>().map(Some),
             Some(_) => Err(format!("'{key}' must be a list")),
         }
     }
@@ -273,54 +265,47 @@ impl<V: WireValue> FieldReader<V> for JsonReader<'_> {
 /// warning), an error for anything malformed or local-only.
 pub fn decode<V: WireValue>(json: &Json) -> Result<Option<Message<V>>, String> {
     let (tag, data) = json.as_typed().ok_or("not a typed message (no __type__/__data__)")?;
-    // Each class only under its own module, as Python would resolve it.
-    let name = match (tag.strip_prefix(MESSAGES), tag.strip_prefix(UI_MESSAGES)) {
-        (Some(name), _) if !name.starts_with("BusUI") => name,
-        (_, Some(name)) if name.starts_with("BusUI") || name == "BusDataMessage" => name,
-        _ => return Ok(None),
-    };
+    // A class outside the catalogue is unknown, whatever its data.
+    let Some(name) = class_of(tag).filter(|name| fields::NAMES.contains(name)) else { return Ok(None) };
     if !matches!(data, Json::Obj(_)) {
         return Err(format!("the data of {name} must be an object"));
     }
-    let r = JsonReader(data);
-    let Some(body) = read_body::<V>(name, &r)? else { return Ok(None) };
-    let source = r.str_field("source")?.ok_or("'source' is missing")?;
-    Ok(Some(Message::new(source, r.str_field("target")?, body)))
+    read_message::<V>(name, &JsonReader(data))
 }
 
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// The class name a message tag may resolve to: each class only under its own module, as
+/// Python would resolve it.
+pub fn class_of(tag: &str) -> Option<&str> {
+    match (tag.strip_prefix(MESSAGES), tag.strip_prefix(UI_MESSAGES)) {
+        (Some(name), _) if !name.starts_with("BusUI") => Some(name),
+        (_, Some(name)) if name.starts_with("BusUI") || name == "BusDataMessage" => Some(name),
+        _ => None,
+    }
+}
+
+/// The message modules of Pipecat's catalogue.
+pub const MODULES: [&str; 2] = [MESSAGES, UI_MESSAGES];
+
+/// Python's `base64.b64decode` reading: the standard alphabet, padding optional, stray bits in
+/// the last digit ignored (the `base64` crate, configured so).
+const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// Standard base64 with padding, as Python's `base64.b64encode`.
 pub fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(BASE64[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine;
+    BASE64.encode(bytes)
 }
 
-/// Decodes standard base64 (padding optional); `None` for anything else.
+/// Decodes standard base64 (padding optional, trailing `=` of any number); `None` for anything
+/// else.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let digits: Vec<u8> = text.trim_end_matches('=').bytes().map(|c| BASE64.iter().position(|&d| d == c).map(|p| p as u8)).collect::<Option<_>>()?;
-    if digits.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
-    for chunk in digits.chunks(4) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, d)| n | (*d as u32) << (18 - 6 * i));
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
+    use base64::Engine;
+    BASE64.decode(text.trim_end_matches('=')).ok()
 }
 
 /// Limits on what a decoder accepts from a peer.
