@@ -1,6 +1,6 @@
 //! Engine values as plain JavaScript objects (camelCase fields, Pipecat's type names).
 
-use super::{get, opt, opt_str, set};
+use super::{get, interned, opt, opt_str, set};
 use crate::core::job::{JobEvent, JobFailure};
 use crate::core::message::{Body, FrameDirection, Message};
 use crate::wire::fields::{camel_case, read_body, write_body, FieldReader, FieldWriter};
@@ -97,9 +97,10 @@ impl FieldWriter<JsValue> for ObjectWriter {
 /// A bus message as listeners see it: `{ type, source, target, ...fields }`.
 pub fn message(m: &Message<JsValue>) -> JsValue {
     let o = Object::new();
-    set(&o, "type", &JsValue::from_str(m.type_name()));
-    set(&o, "source", &JsValue::from_str(&m.source));
-    set(&o, "target", &opt_str(m.target.as_deref()));
+    // Type and worker names recur on every message: made into JS strings once.
+    set(&o, "type", &interned(m.type_name()));
+    set(&o, "source", &interned(&m.source));
+    set(&o, "target", &m.target.as_deref().map(interned).unwrap_or(JsValue::NULL));
     let mut w = ObjectWriter(o);
     match &m.body {
         // Shown to local listeners only; it never leaves the realm.
