@@ -1,6 +1,6 @@
 //! Engine values as plain JavaScript objects (camelCase fields, Pipecat's type names).
 
-use super::{get, interned, opt, opt_str, set};
+use super::{get, interned, opt, opt_str, recent_id, set};
 use crate::core::job::{JobEvent, JobFailure};
 use crate::core::message::{Body, FrameDirection, Message};
 use crate::wire::fields::{camel_case, read_body, write_body, FieldReader, FieldWriter};
@@ -68,7 +68,15 @@ struct ObjectWriter(Object);
 
 impl FieldWriter<JsValue> for ObjectWriter {
     fn string(&mut self, key: &str, value: Option<&str>) {
-        set(&self.0, &camel_case(key), &opt_str(value));
+        // Fields whose values come from a small set (statuses, job and worker names) are
+        // interned; ids and free text are not.
+        let recurring = matches!(key, "status" | "job_name" | "worker_name" | "runner" | "parent");
+        let value = match value {
+            Some(v) if recurring => interned(v),
+            Some(v) if key == "job_id" => recent_id(v),
+            _ => opt_str(value),
+        };
+        set(&self.0, &camel_case(key), &value);
     }
     fn boolean(&mut self, key: &str, value: bool) {
         set(&self.0, &camel_case(key), &JsValue::from_bool(value));

@@ -36,6 +36,27 @@ pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
     }
 }
 
+/// How many ids `recent_id` keeps.
+const RECENT_IDS: usize = 8;
+
+/// `id` as a JavaScript string, reusing one made lately: a job's id leaves wasm a second time
+/// soon after the first (in its request, then to its context; in the request object a handler
+/// gets, then in the answer), and ids are too many to intern.
+pub(crate) fn recent_id(id: &str) -> JsValue {
+    RECENT.with(|recent| {
+        if let Some((_, s)) = recent.borrow().iter().find(|(known, _)| known == id) {
+            return s.clone();
+        }
+        let s = JsValue::from_str(id);
+        let mut recent = recent.borrow_mut();
+        if recent.len() == RECENT_IDS {
+            recent.pop_front();
+        }
+        recent.push_back((id.to_owned(), s.clone()));
+        s
+    })
+}
+
 /// How many distinct strings `interned` keeps; later ones are made afresh each time.
 const INTERNED_LIMIT: usize = 512;
 
@@ -123,6 +144,7 @@ fn refill(pool: &mut Vec<u8>) {
 thread_local! {
     static RANDOM: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static LOGGER: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static RECENT: RefCell<std::collections::VecDeque<(String, JsValue)>> = const { RefCell::new(std::collections::VecDeque::new()) };
     static INTERNED: RefCell<std::collections::HashMap<String, JsValue>> = RefCell::new(std::collections::HashMap::new());
     static PLATFORM: Rc<JsPlatform> = Rc::new(JsPlatform);
 }
