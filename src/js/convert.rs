@@ -129,7 +129,7 @@ struct ObjectReader<'a>(&'a JsValue);
 impl ObjectReader<'_> {
     fn field(&self, key: &str) -> Option<JsValue> {
         let v = get(self.0, &camel_case(key));
-        (!v.is_null() && !v.is_undefined()).then_some(v)
+        (!v.is_null_or_undefined()).then_some(v)
     }
 }
 

@@ -122,7 +122,7 @@ impl Value for JsValue {
         get(self, key).as_string()
     }
     fn is_nullish(&self) -> bool {
-        self.is_null() || self.is_undefined()
+        self.is_null_or_undefined()
     }
 }
 
