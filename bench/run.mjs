@@ -143,6 +143,7 @@ if (ONLY.has(5)) {
   if (haveBrowser) {
     const xb = { n: Q ? 1000 : 10000, warmup: Q ? 200 : 2000 };
     group(["raw", "comlink", "workbus"].map((impl) => [`xr.web.${impl}`, `5. cross-realm (Web Worker): ${impl}`, ...node("crossrealm-browser.mjs", ["--impl", impl, "--n", xb.n, "--warmup", xb.warmup]), reps(3)]));
+    bench("xr.web.count", "5. cross-realm (Web Worker): what one job costs, counted", ...node("crossrealm-browser.mjs", ["--impl", "count", "--n", Q ? 200 : 2000, "--warmup", Q ? 100 : 500]), 1);
   }
 }
 if (ONLY.has(6)) {
@@ -373,7 +374,16 @@ if (ONLY.has(5)) {
       rows.push([realm, name, fmtStat(key, "p50_us", "µs"), fmtStat(key, "p99_us", "µs"), fmtStat(key, "mean_us", "µs"), fmtStat(key, "per_s", "jobs/s")]);
     }
   }
-  sections.push(["5. Cross-realm job round trip", table(["realm", "implementation", "p50", "p99", "mean", "throughput"], rows, 2)]);
+  let body = table(["realm", "implementation", "p50", "p99", "mean", "throughput"], rows, 2);
+  const counted = results["xr.web.count"]?.runs?.[0];
+  if (counted) {
+    // Deterministic, unlike the times: what one job costs on each side of the link.
+    const keys = ["postMessage", "message events (tasks)", "setTimeout", "queueMicrotask", "JS -> wasm calls", "wasm -> JS calls", "strings decoded out of wasm"];
+    const per = (side, k) => (side[k] ?? 0).toFixed(2).replace(/\.00$/, "");
+    const countRows = keys.map((k) => [k, per(counted.page, k), per(counted.worker, k)]);
+    body += `\n\nPer workbus job in Chromium, counted (\`--impl count\`, ${counted.n} jobs after a warm-up; the worker's column includes the reading of the counters, ±1/${counted.n}):\n\n${table(["per job", "page", "Web Worker"], countRows, 1)}`;
+  }
+  sections.push(["5. Cross-realm job round trip", body]);
 }
 if (ONLY.has(6)) {
   const rows = [];
