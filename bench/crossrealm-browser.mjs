@@ -1,7 +1,8 @@
 // Benchmark 5 (browser) and the browser half of benchmark 7: runs bench/realm/browser/page.js
 // in headless Chromium (playwright-core driving the system's Chromium, CHROMIUM or
 // /usr/bin/chromium), served from the repository root by a static server on 127.0.0.1.
-//   node bench/crossrealm-browser.mjs --impl raw|comlink|workbus|load [--n 20000] [--warmup 5000]
+//   node bench/crossrealm-browser.mjs --impl raw|comlink|workbus|count|load [--n 20000] [--warmup 5000]
+// count: not a timing, what one workbus job costs on each side (bench/realm/browser/count-hooks.js).
 import { createReadStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";

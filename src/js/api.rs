@@ -246,7 +246,7 @@ impl CoreGroup {
             _ => None,
         })
         .collect();
-        [opt(self.job_id().map(|s| JsValue::from_str(&s))), JsValue::from(self.state()), opt(self.last_status().map(|s| JsValue::from_str(&s))), self.failure(), self.responses(), events.into()]
+        [opt(self.job_id().map(|s| super::recent_id(&s))), JsValue::from(self.state()), opt(self.last_status().map(|s| super::interned(&s))), self.failure(), self.responses(), events.into()]
             .iter()
             .collect()
     }
@@ -718,7 +718,8 @@ fn host_request(factory: &Factory, request: &JobRequest<JsValue>) -> JsValue {
         return existing;
     }
     let Some(make) = factory.borrow().clone() else { return JsValue::UNDEFINED };
-    let args: Array = [JsValue::from_str(&request.id), super::opt_str(request.name.as_deref()), opt(request.payload.clone()), JsValue::from_str(&request.source)]
+    let name = request.name.as_deref().map(super::interned).unwrap_or(JsValue::NULL);
+    let args: Array = [super::recent_id(&request.id), name, opt(request.payload.clone()), super::interned(&request.source)]
         .iter()
         .collect();
     let Ok(object) = make.apply(&JsValue::UNDEFINED, &args) else { return JsValue::UNDEFINED };

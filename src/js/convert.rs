@@ -1,6 +1,6 @@
 //! Engine values as plain JavaScript objects (camelCase fields, Pipecat's type names).
 
-use super::{get, opt, opt_str, set};
+use super::{get, interned, opt, opt_str, recent_id, set};
 use crate::core::job::{JobEvent, JobFailure};
 use crate::core::message::{Body, FrameDirection, Message};
 use crate::wire::fields::{camel_case, read_body, read_entry, write_body, write_entry, FieldReader, FieldWriter};
@@ -104,7 +104,15 @@ struct ObjectWriter(Object);
 
 impl FieldWriter<JsValue> for ObjectWriter {
     fn string(&mut self, key: &str, value: Option<&str>) {
-        set(&self.0, &camel_case(key), &opt_str(value));
+        // Fields whose values come from a small set (statuses, job and worker names) are
+        // interned; ids and free text are not.
+        let recurring = matches!(key, "status" | "job_name" | "worker_name" | "runner" | "parent");
+        let value = match value {
+            Some(v) if recurring => interned(v),
+            Some(v) if key == "job_id" => recent_id(v),
+            _ => opt_str(value),
+        };
+        set(&self.0, &camel_case(key), &value);
     }
     fn boolean(&mut self, key: &str, value: bool) {
         set(&self.0, &camel_case(key), &JsValue::from_bool(value));
@@ -133,9 +141,10 @@ impl FieldWriter<JsValue> for ObjectWriter {
 /// A bus message as listeners see it: `{ type, source, target, ...fields }`.
 pub fn message(m: &Message<JsValue>) -> JsValue {
     let o = Object::new();
-    set(&o, "type", &JsValue::from_str(m.type_name()));
-    set(&o, "source", &JsValue::from_str(&m.source));
-    set(&o, "target", &opt_str(m.target.as_deref()));
+    // Type and worker names recur on every message: made into JS strings once.
+    set(&o, "type", &interned(m.type_name()));
+    set(&o, "source", &interned(&m.source));
+    set(&o, "target", &m.target.as_deref().map(interned).unwrap_or(JsValue::NULL));
     let mut w = ObjectWriter(o);
     match &m.body {
         // Shown to local listeners only; it never leaves the realm.
@@ -156,7 +165,7 @@ struct ObjectReader<'a>(&'a JsValue);
 impl ObjectReader<'_> {
     fn field(&self, key: &str) -> Option<JsValue> {
         let v = get(self.0, &camel_case(key));
-        (!v.is_null() && !v.is_undefined()).then_some(v)
+        (!v.is_null_or_undefined()).then_some(v)
     }
 }
 

@@ -25,15 +25,56 @@ extern "C" {
 
 /// Sets `obj[key] = value` on a plain object we just created (cannot fail).
 pub(crate) fn set(obj: &Object, key: &str, value: &JsValue) {
-    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+    let _ = Reflect::set(obj, &interned(key), value);
 }
 
 pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
     if obj.is_object() {
-        Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+        Reflect::get(obj, &interned(key)).unwrap_or(JsValue::UNDEFINED)
     } else {
         JsValue::UNDEFINED
     }
+}
+
+/// How many ids `recent_id` keeps.
+const RECENT_IDS: usize = 8;
+
+/// `id` as a JavaScript string, reusing one made lately: a job's id leaves wasm a second time
+/// soon after the first (in its request, then to its context; in the request object a handler
+/// gets, then in the answer), and ids are too many to intern.
+pub(crate) fn recent_id(id: &str) -> JsValue {
+    RECENT.with(|recent| {
+        if let Some((_, s)) = recent.borrow().iter().find(|(known, _)| known == id) {
+            return s.clone();
+        }
+        let s = JsValue::from_str(id);
+        let mut recent = recent.borrow_mut();
+        if recent.len() == RECENT_IDS {
+            recent.pop_front();
+        }
+        recent.push_back((id.to_owned(), s.clone()));
+        s
+    })
+}
+
+/// How many distinct strings `interned` keeps; later ones are made afresh each time.
+const INTERNED_LIMIT: usize = 512;
+
+/// `key` as a JavaScript string, made once per realm. Every string that leaves wasm is decoded
+/// by a `TextDecoder` call (about a microsecond in Chromium), and a message crossing a link
+/// carries a dozen property names and type names: the same few strings, over and over.
+pub(crate) fn interned(key: &str) -> JsValue {
+    INTERNED.with(|strings| {
+        if let Some(s) = strings.borrow().get(key) {
+            return s.clone();
+        }
+        let s = JsValue::from_str(key);
+        let mut strings = strings.borrow_mut();
+        if strings.len() < INTERNED_LIMIT {
+            strings.insert(key.to_owned(), s.clone());
+        }
+        s
+    })
 }
 
 pub(crate) fn opt(v: Option<JsValue>) -> JsValue {
@@ -81,7 +122,7 @@ impl Value for JsValue {
         get(self, key).as_string()
     }
     fn is_nullish(&self) -> bool {
-        self.is_null() || self.is_undefined()
+        self.is_null_or_undefined()
     }
     fn error_from_message(message: &str) -> Self {
         js_sys::Error::new(message).into()
@@ -106,6 +147,8 @@ fn refill(pool: &mut Vec<u8>) {
 thread_local! {
     static RANDOM: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static LOGGER: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static RECENT: RefCell<std::collections::VecDeque<(String, JsValue)>> = const { RefCell::new(std::collections::VecDeque::new()) };
+    static INTERNED: RefCell<std::collections::HashMap<String, JsValue>> = RefCell::new(std::collections::HashMap::new());
     static PLATFORM: Rc<JsPlatform> = Rc::new(JsPlatform);
 }
 

@@ -1,4 +1,4 @@
-// The page side of bench/crossrealm-browser.mjs: ?impl=raw|comlink|workbus|load&n=&warmup=
+// The page side of bench/crossrealm-browser.mjs: ?impl=raw|comlink|workbus|count|load&n=&warmup=
 // Publishes { result } or { error } on window.__bench.
 import { echoPayload as payload, measureEcho, spawnEchoRealm } from "../../lib/latency.mjs";
 
@@ -50,6 +50,22 @@ async function main() {
     const runner = new wb.WorkerRunner({ name: "page" });
     ({ once, finish } = await spawnEchoRealm(wb, runner, workerUrl));
     // <<<
+  } else if (impl === "count") {
+    // Not a timing: what one workbus job costs on each side (see count-hooks.js).
+    const { installCounters, resetCounters, countsPerJob } = await import("./count-hooks.js");
+    installCounters(window, Worker.prototype);
+    const wb = await import("/pkg/web/index.js");
+    await wb.default();
+    const runner = new wb.WorkerRunner({ name: "page" });
+    ({ once, finish } = await spawnEchoRealm(wb, runner, workerUrl));
+    for (let i = 0; i < warmup; i++) await once(i);
+    await runner.job("counts", { name: "reset" });
+    resetCounters();
+    for (let i = 0; i < n; i++) await once(i);
+    const page = countsPerJob(n);
+    const worker = await runner.job("counts", { name: "take", payload: { jobs: n } });
+    await finish();
+    return { impl, n, page, worker };
   } else {
     throw new Error(`unknown impl ${impl}`);
   }
