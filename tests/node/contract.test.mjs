@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { once } from "node:events";
 import { MessageChannel, Worker as Thread } from "node:worker_threads";
 import * as workbus from "workbus";
-import { LIVENESS, farWorkers, nearWorkers, runContract } from "./contract/cases.mjs";
+import { LIVENESS, farWorkers, nearWorkers, realmLink, runContract } from "./contract/cases.mjs";
 import { startRunner } from "./helpers.mjs";
 
 const { BroadcastChannelBus, MessagePortBus, Worker, WorkerRunner, spawnWorker } = workbus;
@@ -66,12 +66,5 @@ runContract(test, "worker thread", T, async (t) => {
     control.port1.postMessage(what);
     await once(control.port1, "message");
   };
-  return {
-    workbus,
-    near,
-    nearBus: near.bus,
-    injectMalformed: () => command("malformed"),
-    silenceFar: () => command("silence"),
-    close: () => near.bus.close(),
-  };
+  return realmLink(workbus, near, command);
 });

@@ -4,8 +4,8 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { MessageChannel } from "node:worker_threads";
-import { JobError, JobGroupError, MessagePortBus, RedisBus, Worker, setLogger } from "workbus";
-import { T, catchError, deferred, startPair, startRunner, waitFor } from "./helpers.mjs";
+import { JobError, JobGroupError, RedisBus, Worker, setLogger } from "workbus";
+import { T, catchError, deferred, startPair, startRunner, waitFor, linkedBuses } from "./helpers.mjs";
 
 class ScannerError extends Error {
   constructor(message) {
@@ -61,14 +61,7 @@ test("a failed group's JobGroupError.cause is what the failing member threw", T,
 });
 
 test("across a MessageChannel link, the cause is an Error rebuilt with the same name, message and stack", T, async (t) => {
-  const { port1, port2 } = new MessageChannel();
-  const busA = new MessagePortBus(port1);
-  const busB = new MessagePortBus(port2);
-  t.after(() => {
-    busA.close();
-    busB.close();
-    port1.close();
-  });
+  const { busA, busB } = await linkedBuses(t);
   const thrown = new ScannerError("jammed far away");
   const far = new Worker("far").onJob(() => {
     throw thrown;

@@ -156,12 +156,9 @@ export async function startBlockedJob(t) {
   return { runner, worker, ctx, job: await started };
 }
 
-/**
- * Two runners on buses linked by a MessageChannel: "ra" (no workers) and "rb" hosting an
- * "echo" worker; resolves once ra knows echo. `errors` collects what busA reports.
- */
-export async function linkedEchoPair(t) {
-  const { MessagePortBus, Worker } = await import("workbus");
+/** Two MessagePortBus instances linked by a MessageChannel, closed when the test ends. */
+export async function linkedBuses(t) {
+  const { MessagePortBus } = await import("workbus");
   const { port1, port2 } = new MessageChannel();
   const busA = new MessagePortBus(port1);
   const busB = new MessagePortBus(port2);
@@ -170,6 +167,16 @@ export async function linkedEchoPair(t) {
     busB.close();
     port1.close();
   });
+  return { busA, busB, port1, port2 };
+}
+
+/**
+ * Two runners on buses linked by a MessageChannel: "ra" (no workers) and "rb" hosting an
+ * "echo" worker; resolves once ra knows echo. `errors` collects what busA reports.
+ */
+export async function linkedEchoPair(t) {
+  const { Worker } = await import("workbus");
+  const { busA, busB, port1, port2 } = await linkedBuses(t);
   const errors = [];
   busA.on("error", (error) => errors.push(error));
   const echo = new Worker("echo").onJob((job) => ({ echoed: job.payload }));

@@ -6,8 +6,8 @@ import { spawnSync } from "node:child_process";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MessageChannel } from "node:worker_threads";
-import { MessagePortBus, Worker, WorkerRunner } from "workbus";
-import { T, catchSync, deferred, startRunner, waitFor } from "./helpers.mjs";
+import { Worker, WorkerRunner } from "workbus";
+import { T, catchSync, deferred, startRunner, waitFor, linkedBuses } from "./helpers.mjs";
 
 test("in a fresh process, the first registry.watch of a child's name fires", T, () => {
   // The parent is the process's first worker and the watcher its first handler.
@@ -58,14 +58,7 @@ test("once and off: a listener removed hears nothing more", T, async (t) => {
 });
 
 test("a remote runner's workers are ready, listed in instances(), and gone when it ends", T, async (t) => {
-  const { port1, port2 } = new MessageChannel();
-  const busA = new MessagePortBus(port1);
-  const busB = new MessagePortBus(port2);
-  t.after(() => {
-    busA.close();
-    busB.close();
-    port1.close();
-  });
+  const { busA, busB } = await linkedBuses(t);
   const A = await startRunner(t, [new Worker("ocr")], { name: "ra", bus: busA });
   const ready = deferred();
   A.registry.on("ready", (d) => d.runner === "rb" && ready.resolve(d));
@@ -85,13 +78,7 @@ test("a remote runner's workers are ready, listed in instances(), and gone when 
 });
 
 test("a runner that goes silent: its workers are gone with the reason \"runner silent\"", T, async (t) => {
-  const { port1, port2 } = new MessageChannel();
-  const busA = new MessagePortBus(port1);
-  const busB = new MessagePortBus(port2);
-  t.after(() => {
-    busA.close();
-    port1.close();
-  });
+  const { busA, busB } = await linkedBuses(t);
   const liveness = { heartbeatInterval: 20, heartbeatMisses: 3 };
   const A = await startRunner(t, [], { name: "ra", bus: busA, ...liveness });
   await startRunner(t, [new Worker("quiet")], { name: "rb", bus: busB, ...liveness });

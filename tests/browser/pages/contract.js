@@ -3,7 +3,7 @@
 // started with spawnWorker, serving the far workers) and resolves with { ok } or { error }.
 // The worker takes commands ("malformed", "silence") on a BroadcastChannel named in its URL.
 import init, * as workbus from "workbus";
-import { LIVENESS, contractCases, nearWorkers } from "/contract/cases.mjs";
+import { LIVENESS, contractCases, nearWorkers, realmLink } from "/contract/cases.mjs";
 
 await init();
 
@@ -22,14 +22,7 @@ window.runCase = async (i) => {
       control.postMessage(what);
     });
   try {
-    await contractCases[i].run({
-      workbus,
-      near,
-      nearBus: near.bus,
-      injectMalformed: () => command("malformed"),
-      silenceFar: () => command("silence"),
-      close: () => near.bus.close(),
-    });
+    await contractCases[i].run(realmLink(workbus, near, command));
     return { ok: true };
   } catch (error) {
     return { error: String(error?.stack ?? error) };

@@ -205,6 +205,21 @@ export const contractCases = [
 ];
 
 /**
+ * The link to a far realm started with spawnWorker (a worker thread, a Web Worker) that takes
+ * commands ("malformed", "silence") through `command(what)`, resolving once it has obeyed.
+ */
+export function realmLink(workbus, near, command) {
+  return {
+    workbus,
+    near,
+    nearBus: near.bus,
+    injectMalformed: () => command("malformed"),
+    silenceFar: () => command("silence"),
+    close: () => near.bus.close(),
+  };
+}
+
+/**
  * Registers every case with a `test(name, options, fn)` function (node:test's): each runs on a
  * fresh link made by `makeLink(t)`, named "<transport> contract: <case>".
  */
