@@ -1,22 +1,30 @@
 // The names and numbers the façade shares with the engine: statuses, event names (in the
-// engine's order), stream parts and the defaults of durations.
+// engine's order), group states, stream parts and the defaults of durations. They come from
+// ./boundary.js, generated from the engine's side of the boundary (src/boundary.rs).
 
-export const JobStatus = Object.freeze({ COMPLETED: "completed", CANCELLED: "cancelled", FAILED: "failed", ERROR: "error" });
-export const JobEvent = Object.freeze({ UPDATE: "update", STREAM_START: "stream_start", STREAM_DATA: "stream_data", STREAM_END: "stream_end" });
+import BOUNDARY from "./boundary.js";
+
+/** `{ COMPLETED: "completed", ... }` from `["completed", ...]`. */
+const named = (values) => Object.freeze(Object.fromEntries(values.map((v) => [v.toUpperCase(), v])));
+
+export const JobStatus = named(BOUNDARY.jobStatuses);
+export const JobEvent = named(BOUNDARY.jobEvents);
 export const JobGroupEvent = JobEvent;
 
 export const STATUSES = new Set(Object.values(JobStatus));
-export const DEFAULT_GRACE_MS = 5000;
-export const DEFAULT_HEARTBEAT_MS = 1000;
-export const DEFAULT_HEARTBEAT_MISSES = 3;
+export const DEFAULT_GRACE_MS = BOUNDARY.defaultGracePeriodMs;
+export const DEFAULT_HEARTBEAT_MS = BOUNDARY.defaultHeartbeatIntervalMs;
+export const DEFAULT_HEARTBEAT_MISSES = BOUNDARY.defaultHeartbeatMisses;
+// How long spawnWorker waits for a realm to announce its workers (the engine has no part in it).
 export const DEFAULT_SPAWN_TIMEOUT_MS = 10000;
-// Bit i of a worker's event mask is WORKER_EVENTS[i] (the engine's order).
-export const WORKER_EVENTS = [
-  "activated", "deactivated", "finished", "workerReady", "workerFailed", "jobRequest", "jobResponse",
-  "jobUpdate", "jobUpdateRequested", "jobError", "jobStreamStart", "jobStreamData", "jobStreamEnd",
-  "jobCancelled", "busMessage", "jobCompleted", "error",
-];
-export const RUNNER_EVENTS = ["ready", "error"];
-export const REGISTRY_EVENTS = ["ready", "gone"];
-// Which part of a job stream a message is, as the engine numbers them.
-export const STREAM = { start: 0, data: 1, end: 2 };
+// Bit i of a worker's event mask is WORKER_EVENTS[i]; a runner's or registry's event kind k is
+// RUNNER_EVENTS[k] or REGISTRY_EVENTS[k].
+export const WORKER_EVENTS = BOUNDARY.workerEvents;
+export const RUNNER_EVENTS = BOUNDARY.runnerEvents;
+export const REGISTRY_EVENTS = BOUNDARY.registryEvents;
+// A job group's state (`waiting`, `sent`, `completed`, `failed`, in that order).
+export const GROUP = BOUNDARY.groupStates;
+// Which part of a job stream a message is.
+export const STREAM = BOUNDARY.streamParts;
+// The message with which a runner announces its workers on a new link.
+export const REGISTRY_MESSAGE = BOUNDARY.registryMessage;

@@ -3,6 +3,7 @@
 // jobs.
 
 import { checkName, checkOptionalString, checkWorkerNames, jobParams, rejecting } from "./checks.js";
+import { GROUP } from "./constants.js";
 import { disposable } from "./disposable.js";
 import { toError } from "./errors.js";
 import { Listening } from "./listeners.js";
@@ -26,7 +27,7 @@ class SettledGroup {
     return this._responses[name];
   }
   nextEvent() {
-    return this._events.length > 0 ? this._events.shift() : this.state === 2;
+    return this._events.length > 0 ? this._events.shift() : this.state === GROUP.completed;
   }
   cancel() {}
 }
@@ -68,7 +69,7 @@ class GroupContext {
     const onAbort = () => this._core.cancel(abortReason(signal.reason), signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     this._whenChanged(() => {
-      if (this._core.state < 2) return true;
+      if (this._core.state < GROUP.completed) return true;
       signal.removeEventListener("abort", onAbort);
       return false;
     });
@@ -97,7 +98,7 @@ class GroupContext {
       core.removeOnChange(this._listening);
       this._listening = undefined;
     }
-    if (this._owned && !(core instanceof SettledGroup) && core.state >= 2) {
+    if (this._owned && !(core instanceof SettledGroup) && core.state >= GROUP.completed) {
       this._core = new SettledGroup(core, this._isGroup);
       // Not now: this may run inside a call on `core` (its cancel), which holds it.
       queueMicrotask(() => core.free());
@@ -127,7 +128,7 @@ class GroupContext {
       this._started = this._until((resolve, reject) => {
         const id = this._core.jobId;
         if (id !== undefined) resolve(id);
-        else if (this._core.state === 3) reject(this._failure());
+        else if (this._core.state === GROUP.failed) reject(this._failure());
         else return true;
         return false;
       });
@@ -139,8 +140,8 @@ class GroupContext {
     if (!this._promise) {
       this._promise = this._until((resolve, reject) => {
         const state = this._core.state;
-        if (state === 2) resolve(this._value());
-        else if (state === 3) reject(this._failure());
+        if (state === GROUP.completed) resolve(this._value());
+        else if (state === GROUP.failed) reject(this._failure());
         else return true;
         return false;
       });
@@ -214,7 +215,7 @@ class JobContext extends GroupContext {
     return this._core.responseOf(this._workerName);
   }
   get response() {
-    return this._core.state === 2 ? this._value() : undefined;
+    return this._core.state === GROUP.completed ? this._value() : undefined;
   }
   get status() {
     return this._core.lastStatus;

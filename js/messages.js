@@ -5,6 +5,7 @@ import * as core from "./core.js";
 import { checkCount, checkOptions, describe } from "./checks.js";
 import { assertLoaded } from "./loading.js";
 import { log } from "./log.js";
+import SCHEMA from "./wire-schema.js";
 import { WireError, decodeWire, encodeWire, parseWire } from "./wire.js";
 
 export function checkLimit(value, name) {
@@ -39,7 +40,8 @@ export function decodeMessage(text, limits) {
   }
 }
 
-export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+// The engine's limit on the size of a message (its wire codec's).
+export const DEFAULT_MAX_BYTES = SCHEMA.maxBytes;
 
 /** Text of a string, or of UTF-8 bytes that fit `maxBytes` (refused before they are decoded). */
 export function textOf(data, name, maxBytes = DEFAULT_MAX_BYTES) {

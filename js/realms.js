@@ -3,7 +3,7 @@
 
 import { linkBus, MessagePortBus, portAdapter, reportOnBus } from "./buses.js";
 import { checkDuration, checkOptionalString, checkOptions, describe } from "./checks.js";
-import { DEFAULT_SPAWN_TIMEOUT_MS } from "./constants.js";
+import { DEFAULT_SPAWN_TIMEOUT_MS, REGISTRY_MESSAGE } from "./constants.js";
 import { disposable } from "./disposable.js";
 import { host } from "./host.js";
 import { remoteRunnerGone, WorkerRunner } from "./runner.js";
@@ -65,7 +65,7 @@ export async function spawnWorker(runner, script, options) {
   let announce;
   const announced = new Promise((resolve) => (announce = resolve));
   const link = linkBus(runner.bus, portAdapter(worker, "script"), (data) => {
-    if (data?.type === "BusWorkerRegistryMessage" && Array.isArray(data.workers) && data.workers.length > 0) announce(data);
+    if (data?.type === REGISTRY_MESSAGE && Array.isArray(data.workers) && data.workers.length > 0) announce(data);
   });
   let realmRunner;
   let spawned = false;

@@ -34,7 +34,7 @@ export class WorkerRunner extends Requesting {
     this._workers = new Map();
     this._listeners = new Listeners(RUNNER_EVENTS, () => {});
     this._core.setEventSink((kind, message) => {
-      if (kind === 0) this._listeners.emit("ready");
+      if (RUNNER_EVENTS[kind] === "ready") this._listeners.emit("ready");
       else this._listeners.emit("error", new Error(message));
     });
   }

@@ -2,7 +2,7 @@
 
 import { busCore, reportOnBus } from "./buses.js";
 import { checkBoolean, checkFunction, checkName, checkOptions, describe } from "./checks.js";
-import { WORKER_EVENTS } from "./constants.js";
+import { REGISTRY_MESSAGE, WORKER_EVENTS } from "./constants.js";
 import { log, logError } from "./log.js";
 import { decodeMessage, textOf, wireTextOf } from "./messages.js";
 import { Worker } from "./worker.js";
@@ -77,7 +77,7 @@ export class WebSocketProxyClient extends Worker {
       log("warn", `WebSocketProxyClient '${this.name}' dropped a message of a type outside Pipecat's catalogue: ${textOf(data, "data").slice(0, 200)}`);
       return;
     }
-    const accepted = message.type === "BusWorkerRegistryMessage" || p.forward.has(message.type) || message.target === p.local;
+    const accepted = message.type === REGISTRY_MESSAGE || p.forward.has(message.type) || message.target === p.local;
     if (!accepted) {
       log("warn", `WebSocketProxyClient '${this.name}' dropped ${message.type} for '${message.target}'`);
       return;
