@@ -15,7 +15,13 @@ import { Listening } from "./listeners.js";
  */
 class SettledGroup {
   constructor(core, withWorker) {
-    [this.jobId, this.state, this.lastStatus, this._failure, this._responses, this._events] = core.snapshot(withWorker);
+    const [jobId, state, lastStatus, failure, responses, events] = core.snapshot(withWorker);
+    this.jobId = jobId;
+    this.state = state;
+    this.lastStatus = lastStatus;
+    this._failure = failure;
+    this._responses = responses;
+    this._events = events;
   }
   failure() {
     return this._failure;
@@ -112,6 +118,11 @@ class GroupContext {
 
   get jobId() {
     return this._core.jobId;
+  }
+
+  /** What the context resolves with: each kind of context says. */
+  _value() {
+    throw new Error("a GroupContext without a value");
   }
 
   /** A promise that settles through `check` (which returns true to keep waiting). */
@@ -281,6 +292,9 @@ export async function startJobGroup(requester, workerNames, params) {
 
 /** What runners and workers share: listeners and the requester side of jobs. */
 export class Requesting extends Listening {
+  /** The engine's requester of the runner or worker (each sets it). */
+  _requester;
+
   job(workerName, params) {
     checkName(workerName, "workerName");
     return startContext(this._requester, [workerName], params, false, "params");

@@ -4,7 +4,13 @@
 const dispose = typeof Symbol.dispose === "symbol" ? Symbol.dispose : undefined;
 const asyncDispose = typeof Symbol.asyncDispose === "symbol" ? Symbol.asyncDispose : undefined;
 
-/** Gives `target` (a prototype or an object) `[Symbol.dispose]` and `[Symbol.asyncDispose]`. */
+/**
+ * Gives `target` (a prototype or an object) `[Symbol.dispose]` and `[Symbol.asyncDispose]`.
+ * @template T
+ * @param {T} target
+ * @param {{ sync?: () => void, async?: () => unknown } & ThisType<any>} hooks
+ * @returns {T}
+ */
 export function disposable(target, { sync, async }) {
   const define = (key, fn) => key && fn && Object.defineProperty(target, key, { value: fn, writable: true, configurable: true });
   define(dispose, sync);

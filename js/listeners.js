@@ -61,6 +61,9 @@ export class Listeners {
 
 /** `on`/`off`/`once` over `this._listeners`, returning `this`. */
 export class Listening {
+  /** @type {Listeners} (each subclass sets it) */
+  _listeners;
+
   on(event, listener) {
     this._listeners.add(event, listener, false);
     return this;

@@ -115,6 +115,7 @@ export class RedisBus extends LocalBus {
       waiting.splice(0).forEach(publish);
     })();
     this.ready.catch(() => {}); // reported where awaited
+    this._closed = undefined;
     this._closeRedis = async () => {
       this._core.removeLink(id);
       subscribed = false;

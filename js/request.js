@@ -25,7 +25,7 @@ class JobRequest {
   }
   /** Resolves once the job is over (answered or aborted), whatever its handler does. */
   _ended() {
-    this._endedPromise ??= this._isOver ? Promise.resolve() : new Promise((resolve) => (this._resolveEnded = resolve));
+    this._endedPromise ??= this._isOver ? Promise.resolve() : new Promise((resolve) => (this._resolveEnded = () => resolve(undefined)));
     return this._endedPromise;
   }
   _end() {
