@@ -8,6 +8,7 @@ import { log } from "./log.js";
 import SCHEMA from "./wire-schema.js";
 import { WireError, decodeWire, encodeWire, parseWire } from "./wire.js";
 
+/** A size or depth limit: a whole number >= 1, or undefined for the engine's. */
 export function checkLimit(value, name) {
   return value === undefined ? undefined : checkCount(value, name);
 }

@@ -5,16 +5,24 @@
 // This module is the public surface: it only re-exports the public names of the façade's
 // modules (the entries re-export everything it exports).
 //
-//   constants.js   statuses, event names, stream parts, defaults   log.js       setLogger
-//   checks.js      argument checks (TypeError naming the argument) errors.js    JobError, JobGroupError
-//   listeners.js   on/off/once                                     disposable.js  `using` support
-//   contexts.js    JobContext, JobGroupContext, JobGroup (requester side of jobs)
-//   request.js     JobRequest (worker side of jobs)
-//   buses.js       LocalBus, MessagePortBus, BroadcastChannelBus, transfer
-//   registry.js    WorkerRegistry              runner.js   WorkerRunner      worker.js   Worker
-//   activation.js  activation arguments        realms.js   spawnWorker, serveWorkers
-//   messages.js    Pipecat's JSON (encodeMessage, decodeMessage); wire.js does the reading/writing
-//   redis-bus.js   RedisBus                    websocket-proxy-client.js   WebSocketProxyClient
+//   constants.js      statuses, event names, stream parts, defaults (from boundary.js, generated
+//                     from src/boundary.rs)
+//   checks.js         argument checks (TypeError naming the argument)
+//   log.js            setLogger and the façade's log lines
+//   errors.js         JobError, JobGroupError
+//   listeners.js      on/off/once
+//   disposable.js     `using` / `await using`
+//   contexts.js       JobContext, JobGroupContext, JobGroup: the requester side of jobs
+//   request.js        JobRequest: the worker side of jobs
+//   buses.js          LocalBus, MessagePortBus, BroadcastChannelBus, transfer
+//   registry.js       WorkerRegistry
+//   runner.js         WorkerRunner
+//   worker.js         Worker
+//   activation.js     WorkerActivationArgs, LLMWorkerActivationArgs
+//   realms.js         spawnWorker, serveWorkers
+//   messages.js       encodeMessage, decodeMessage (Pipecat's JSON; wire.js reads and writes it)
+//   redis-bus.js      RedisBus
+//   websocket-proxy-client.js  WebSocketProxyClient
 
 export { JobStatus, JobEvent, JobGroupEvent } from "./constants.js";
 export { setLogger } from "./log.js";
