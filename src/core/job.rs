@@ -43,6 +43,7 @@ pub enum JobEventKind {
 }
 
 impl JobEventKind {
+    pub const ALL: [JobEventKind; 4] = [JobEventKind::Update, JobEventKind::StreamStart, JobEventKind::StreamData, JobEventKind::StreamEnd];
     pub fn as_str(self) -> &'static str {
         match self {
             JobEventKind::Update => "update",

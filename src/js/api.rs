@@ -3,13 +3,14 @@
 
 use super::convert;
 use super::{env, error_message, get, opt, set};
+use crate::boundary;
 use crate::core::bus::{Bus, Refusal};
 use crate::core::job::{JobGroup, JobParams, NextEvent, Outcome, Requester};
 use crate::core::message::JobStatus;
 use crate::core::platform::new_runner_name;
 use crate::core::registry::{ReadyData, Registry, RegistryEvent, WatchFn, WatchKey};
 use crate::core::runner::{Runner, RunnerEvent};
-use crate::core::worker::{JobHandler, JobRequest, SendError, StreamPart, Worker, WorkerEvent};
+use crate::core::worker::{JobHandler, JobRequest, SendError, Worker, WorkerEvent};
 use crate::core::{ApiError, Thrown};
 use js_sys::{Array, Function, Object, Promise};
 use std::rc::Rc;
@@ -210,14 +211,14 @@ impl CoreGroup {
     pub fn last_status(&self) -> Option<String> {
         self.group.last_status().map(|s| s.as_str().to_string())
     }
-    /// 0 waiting for workers, 1 sent, 2 completed, 3 failed.
+    /// Waiting for workers, sent, completed or failed (`crate::boundary::GROUP_*`).
     #[wasm_bindgen(getter)]
     pub fn state(&self) -> u8 {
         match self.group.outcome() {
-            Some(Outcome::Completed) => 2,
-            Some(Outcome::Failed(_)) => 3,
-            None if self.group.is_sent() => 1,
-            None => 0,
+            Some(Outcome::Completed) => boundary::GROUP_COMPLETED,
+            Some(Outcome::Failed(_)) => boundary::GROUP_FAILED,
+            None if self.group.is_sent() => boundary::GROUP_SENT,
+            None => boundary::GROUP_WAITING,
         }
     }
     /// The failure as a plain object, or undefined.
@@ -351,17 +352,18 @@ impl CoreRegistry {
     pub fn instances(&self, name: &str) -> Array {
         self.registry.instances(name).iter().map(convert::ready_data).collect()
     }
-    /// `sink(kind, data)`: kind 0 = ready (`{ workerName, runner }`), 1 = gone (with `reason`).
+    /// `sink(kind, data)`: `boundary::REGISTRY_EVENTS[kind]`; ready gives `{ workerName, runner }`,
+    /// gone the same with `reason`.
     #[wasm_bindgen(js_name = setEventSink)]
     pub fn set_event_sink(&self, sink: Option<Function>) {
         self.registry.set_event_sink(sink.map(|f| {
             Rc::new(move |e: RegistryEvent| {
                 let (kind, data) = match e {
-                    RegistryEvent::Ready(d) => (0, convert::ready_data(&d)),
+                    RegistryEvent::Ready(d) => (boundary::REGISTRY_READY, convert::ready_data(&d)),
                     RegistryEvent::Gone(d, reason) => {
                         let data = convert::ready_data(&d);
                         super::set(data.unchecked_ref(), "reason", &JsValue::from_str(reason.as_str()));
-                        (1, data)
+                        (boundary::REGISTRY_GONE, data)
                     }
                 };
                 let _ = f.call2(&JsValue::UNDEFINED, &JsValue::from_f64(kind as f64), &data);
@@ -449,14 +451,14 @@ impl CoreRunner {
             Ok(JsValue::UNDEFINED)
         })
     }
-    /// `sink(kind, arg)`: kind 0 = ready, 1 = error (arg: the message).
+    /// `sink(kind, arg)`: `boundary::RUNNER_EVENTS[kind]`; error gives the message.
     #[wasm_bindgen(js_name = setEventSink)]
     pub fn set_event_sink(&self, sink: Option<Function>) {
         self.runner.set_event_sink(sink.map(|f| {
             Rc::new(move |e: RunnerEvent| {
                 let (kind, arg) = match e {
-                    RunnerEvent::Ready => (0, JsValue::UNDEFINED),
-                    RunnerEvent::Error(m) => (1, JsValue::from_str(&m)),
+                    RunnerEvent::Ready => (boundary::RUNNER_READY, JsValue::UNDEFINED),
+                    RunnerEvent::Error(m) => (boundary::RUNNER_ERROR, JsValue::from_str(&m)),
                 };
                 let _ = f.call2(&JsValue::UNDEFINED, &JsValue::from_f64(kind as f64), &arg);
             }) as Rc<dyn Fn(RunnerEvent)>
@@ -495,14 +497,6 @@ type Factory = Rc<std::cell::RefCell<Option<Function>>>;
 pub struct CoreWorker {
     worker: Worker<JsValue>,
     factory: Factory,
-}
-
-fn part(p: u8) -> StreamPart {
-    match p {
-        0 => StreamPart::Start,
-        1 => StreamPart::Data,
-        _ => StreamPart::End,
-    }
 }
 
 #[wasm_bindgen]
@@ -609,10 +603,10 @@ impl CoreWorker {
     pub fn send_job_update(&self, job_id: &str, update: JsValue, urgent: bool) -> Result<(), JsValue> {
         self.worker.send_job_update(job_id, present(update), urgent).map_err(send_error)
     }
-    /// `kind`: 0 start, 1 data, 2 end.
+    /// `kind`: the part's number in `boundary::STREAM_PARTS`.
     #[wasm_bindgen(js_name = sendJobStream)]
     pub fn send_job_stream(&self, job_id: &str, kind: u8, data: JsValue) -> Result<(), JsValue> {
-        self.worker.send_job_stream(job_id, part(kind), present(data)).map_err(send_error)
+        self.worker.send_job_stream(job_id, boundary::stream_part(kind), present(data)).map_err(send_error)
     }
     /// A handler's promise rejected after its job `job_id` was over (`aborted`: cancelled or
     /// stopped); the engine reports it.

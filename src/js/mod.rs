@@ -1,5 +1,6 @@
 //! The wasm-bindgen layer: JavaScript values as payloads, `setTimeout` timers, `spawn_local`
-//! tasks, a pluggable logger, and the `Core*` classes the JS façade (`js/workbus.js`) wraps.
+//! tasks, a pluggable logger, and the `Core*` classes the JS façade (`js/`, its public names
+//! re-exported by `js/workbus.js`) wraps.
 //! It adapts only: every rule lives in `crate::core`.
 
 mod api;

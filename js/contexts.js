@@ -1,0 +1,307 @@
+// The requester side of jobs: JobContext and JobGroupContext (thenables and async iterators over
+// a job group of the engine), the JobGroup record, and what runners and workers share to start
+// jobs.
+
+import { checkName, checkOptionalString, checkWorkerNames, jobParams, rejecting } from "./checks.js";
+import { GROUP } from "./constants.js";
+import { disposable } from "./disposable.js";
+import { toError } from "./errors.js";
+import { Listening } from "./listeners.js";
+
+/**
+ * A settled group, kept in JavaScript: once a context has seen its group settle it takes these
+ * values and frees the wasm handle at once, rather than waiting for the garbage collector
+ * (finalizers only run between tasks, and job loops can run for long on microtasks alone).
+ */
+class SettledGroup {
+  constructor(core, withWorker) {
+    const [jobId, state, lastStatus, failure, responses, events] = core.snapshot(withWorker);
+    this.jobId = jobId;
+    this.state = state;
+    this.lastStatus = lastStatus;
+    this._failure = failure;
+    this._responses = responses;
+    this._events = events;
+  }
+  failure() {
+    return this._failure;
+  }
+  responses() {
+    return { ...this._responses };
+  }
+  responseOf(name) {
+    return this._responses[name];
+  }
+  nextEvent() {
+    return this._events.length > 0 ? this._events.shift() : this.state === GROUP.completed;
+  }
+  cancel() {}
+}
+
+/**
+ * The failure reason of a job whose abort signal fired: a string as it is, `AbortSignal.timeout`
+ * "timeout", `abort()` with no reason "cancelled", any other Error its message.
+ */
+function abortReason(reason) {
+  if (typeof reason === "string") return reason;
+  if (typeof DOMException === "function" && reason instanceof DOMException) {
+    if (reason.name === "TimeoutError") return "timeout";
+    if (reason.name === "AbortError") return "cancelled";
+  }
+  if (reason instanceof Error) return reason.message;
+  return "cancelled";
+}
+
+/** Shared by JobContext and JobGroupContext: a thenable and an async iterator over a group. */
+class GroupContext {
+  /** `owned`: this context alone holds `coreGroup`, so it may free it once settled. */
+  constructor(coreGroup, isGroup, signal, owned = true) {
+    this._core = coreGroup;
+    this._isGroup = isGroup;
+    this._owned = owned;
+    this._waiters = [];
+    this._listening = undefined;
+    this._error = undefined;
+    this._promise = undefined;
+    this._started = undefined;
+    if (signal) this._watchSignal(signal);
+  }
+
+  _watchSignal(signal) {
+    if (signal.aborted) {
+      this._core.cancel(abortReason(signal.reason), signal.reason);
+      return;
+    }
+    const onAbort = () => this._core.cancel(abortReason(signal.reason), signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    this._whenChanged(() => {
+      if (this._core.state < GROUP.completed) return true;
+      signal.removeEventListener("abort", onAbort);
+      return false;
+    });
+  }
+
+  /** Runs `fn` on every change of the group (sent, event, settled) until it returns false. */
+  _whenChanged(fn) {
+    if (this._listening === undefined) this._listening = this._core.addOnChange(() => this._changed());
+    this._waiters.push(fn);
+  }
+
+  _changed() {
+    const waiters = this._waiters;
+    this._waiters = [];
+    for (const w of waiters) {
+      if (w() === true) this._waiters.push(w);
+    }
+    this._settleIfDone();
+  }
+
+  /** Stops listening once nobody waits, and frees the wasm handle once the group settled. */
+  _settleIfDone() {
+    if (this._waiters.length > 0) return;
+    const core = this._core;
+    if (this._listening !== undefined) {
+      core.removeOnChange(this._listening);
+      this._listening = undefined;
+    }
+    if (this._owned && !(core instanceof SettledGroup) && core.state >= GROUP.completed) {
+      this._core = new SettledGroup(core, this._isGroup);
+      // Not now: this may run inside a call on `core` (its cancel), which holds it.
+      queueMicrotask(() => core.free());
+    }
+  }
+
+  _failure() {
+    if (this._error === undefined) this._error = toError(this._core.failure(), this._isGroup);
+    return this._error;
+  }
+
+  get jobId() {
+    return this._core.jobId;
+  }
+
+  /** What the context resolves with: each kind of context says. */
+  _value() {
+    throw new Error("a GroupContext without a value");
+  }
+
+  /** A promise that settles through `check` (which returns true to keep waiting). */
+  _until(check) {
+    return new Promise((resolve, reject) => {
+      const run = () => check(resolve, reject);
+      if (run() === true) this._whenChanged(run);
+      else this._settleIfDone();
+    });
+  }
+
+  get started() {
+    if (!this._started) {
+      this._started = this._until((resolve, reject) => {
+        const id = this._core.jobId;
+        if (id !== undefined) resolve(id);
+        else if (this._core.state === GROUP.failed) reject(this._failure());
+        else return true;
+        return false;
+      });
+    }
+    return this._started;
+  }
+
+  _result() {
+    if (!this._promise) {
+      this._promise = this._until((resolve, reject) => {
+        const state = this._core.state;
+        if (state === GROUP.completed) resolve(this._value());
+        else if (state === GROUP.failed) reject(this._failure());
+        else return true;
+        return false;
+      });
+    }
+    return this._promise;
+  }
+
+  then(onFulfilled, onRejected) {
+    return this._result().then(onFulfilled, onRejected);
+  }
+
+  catch(onRejected) {
+    return this._result().catch(onRejected);
+  }
+
+  finally(onFinally) {
+    return this._result().finally(onFinally);
+  }
+
+  cancel(reason) {
+    return rejecting(() => {
+      this._core.cancel(checkOptionalString(reason, "reason"));
+    });
+  }
+
+  [Symbol.asyncIterator]() {
+    let done = false;
+    const next = () => {
+      if (done) return Promise.resolve({ value: undefined, done: true });
+      const ev = this._core.nextEvent(this._isGroup);
+      if (ev === undefined) {
+        return new Promise((resolve) => {
+          this._whenChanged(() => {
+            resolve(next());
+            return false;
+          });
+        });
+      }
+      if (typeof ev === "object") return Promise.resolve({ value: ev, done: false });
+      done = true;
+      this._settleIfDone();
+      return ev === true ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(this._failure());
+    };
+    return {
+      next,
+      // `break` ends this loop only: the job goes on, and a later loop gets the rest.
+      return: (value) => {
+        done = true;
+        return Promise.resolve({ value, done: true });
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+}
+
+// Leaving a `using` scope cancels a job that has not finished (a finished one stays as it is).
+disposable(GroupContext.prototype, {
+  sync() {
+    this._core.cancel(undefined);
+  },
+});
+
+class JobContext extends GroupContext {
+  constructor(coreGroup, workerName, signal) {
+    super(coreGroup, false, signal);
+    this._workerName = workerName;
+  }
+  _value() {
+    return this._core.responseOf(this._workerName);
+  }
+  get response() {
+    return this._core.state === GROUP.completed ? this._value() : undefined;
+  }
+  get status() {
+    return this._core.lastStatus;
+  }
+  get [Symbol.toStringTag]() {
+    return "JobContext";
+  }
+}
+
+class JobGroupContext extends GroupContext {
+  constructor(coreGroup, signal, owned = true) {
+    super(coreGroup, true, signal, owned);
+  }
+  _value() {
+    return this._core.responses();
+  }
+  get responses() {
+    return this._core.responses();
+  }
+  get [Symbol.toStringTag]() {
+    return "JobGroupContext";
+  }
+}
+
+/** The JobGroup record of `createJobGroupAndRequestJob` and `worker.jobGroups`. */
+export class JobGroup {
+  constructor(coreGroup) {
+    this._core = coreGroup;
+    this.jobId = coreGroup.jobId;
+    this.workerNames = Object.freeze(coreGroup.workerNames);
+    this.cancelOnError = coreGroup.cancelOnError;
+    this.label = coreGroup.label;
+    this.cancellable = coreGroup.cancellable;
+  }
+  get responses() {
+    return this._core.responses();
+  }
+  get isDone() {
+    return this._core.isDone;
+  }
+  wait() {
+    return new JobGroupContext(this._core, undefined, false).then(() => undefined);
+  }
+}
+
+/** Starts a group through a core requester and wraps it in the right context. */
+function startContext(requester, workerNames, params, group, paramsName) {
+  const p = jobParams(params, paramsName, group);
+  const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, true);
+  return group ? new JobGroupContext(coreGroup, p.signal) : new JobContext(coreGroup, workerNames[0], p.signal);
+}
+
+/**
+ * Starts a group that no context owns (`createJobGroupAndRequestJob`): resolves with its JobGroup
+ * record once every worker has the request.
+ */
+export async function startJobGroup(requester, workerNames, params) {
+  const p = jobParams(params, "params", true);
+  const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, false);
+  await new JobGroupContext(coreGroup, p.signal, false).started;
+  return new JobGroup(coreGroup);
+}
+
+/** What runners and workers share: listeners and the requester side of jobs. */
+export class Requesting extends Listening {
+  /** The engine's requester of the runner or worker (each sets it). */
+  _requester;
+
+  job(workerName, params) {
+    checkName(workerName, "workerName");
+    return startContext(this._requester, [workerName], params, false, "params");
+  }
+
+  jobGroup(workerNames, params) {
+    checkWorkerNames(workerNames, "workerNames");
+    return startContext(this._requester, workerNames, params, true, "params");
+  }
+}

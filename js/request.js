@@ -1,0 +1,108 @@
+// The worker side of a job: the JobRequest a handler gets, and how the engine calls handlers.
+
+import * as core from "./core.js";
+import { checkBoolean, checkOptions, checkStatus, rejecting } from "./checks.js";
+import { STREAM } from "./constants.js";
+
+class JobRequest {
+  constructor(id, name, payload, source, coreWorker) {
+    this.id = id;
+    this.name = name;
+    this.payload = payload;
+    this.source = source;
+    this._worker = coreWorker;
+    this._abortReason = undefined;
+    this._controller = undefined;
+    this._isOver = false;
+    this._endedPromise = undefined;
+    this._resolveEnded = undefined;
+  }
+  /** Called by the engine (through the abort hook) when the job is aborted. */
+  _abort(reason) {
+    this._abortReason = reason;
+    this._controller?.abort(reason);
+    this._end();
+  }
+  /** Resolves once the job is over (answered or aborted), whatever its handler does. */
+  _ended() {
+    this._endedPromise ??= this._isOver ? Promise.resolve() : new Promise((resolve) => (this._resolveEnded = () => resolve(undefined)));
+    return this._endedPromise;
+  }
+  _end() {
+    this._isOver = true;
+    this._resolveEnded?.();
+  }
+  /** Aborts when the job is cancelled or the worker stops (made on first use: it is costly). */
+  get signal() {
+    if (!this._controller) {
+      this._controller = new AbortController();
+      if (this._abortReason !== undefined) this._controller.abort(this._abortReason);
+    }
+    return this._controller.signal;
+  }
+  update(data, options) {
+    return rejecting(() => this._worker.sendJobUpdate(this.id, data, checkBoolean(checkOptions(options, "options").urgent, "options.urgent", false)));
+  }
+  streamStart(data) {
+    return rejecting(() => this._worker.sendJobStream(this.id, STREAM.start, data));
+  }
+  streamData(data) {
+    return rejecting(() => this._worker.sendJobStream(this.id, STREAM.data, data));
+  }
+  streamEnd(data) {
+    return rejecting(() => {
+      this._worker.sendJobStream(this.id, STREAM.end, data);
+      this._end();
+    });
+  }
+  respond(response, options) {
+    return rejecting(() => {
+      const o = checkOptions(options, "options");
+      this._worker.sendJobResponse(this.id, response, checkStatus(o.status), checkBoolean(o.urgent, "options.urgent", false));
+      this._end();
+    });
+  }
+  get [Symbol.toStringTag]() {
+    return "JobRequest";
+  }
+}
+
+/**
+ * The handler as the engine calls it: a promise it returns is raced with the end of its job,
+ * so a handler that never settles does not keep the job's bookkeeping alive after the job. A
+ * rejection that comes after the job ended goes to the engine, which reports it.
+ */
+export function untilJobEnds(handler, coreWorker) {
+  return (request) => {
+    const result = handler(request);
+    if (result === null || (typeof result !== "object" && typeof result !== "function") || typeof result.then !== "function") return result;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const first = (fn) => (value) => {
+        if (settled) return false;
+        settled = true;
+        fn(value);
+        return true;
+      };
+      const answered = first(resolve);
+      const failed = first(reject);
+      Promise.resolve(result).then(answered, (error) => {
+        if (!failed(error)) coreWorker.reportHandlerError(request.id, error, request._abortReason !== undefined);
+      });
+      request._ended().then(() => answered(undefined));
+    });
+  };
+}
+
+let abortHookSet = false;
+/** Once per realm, after the engine has loaded (browsers load it in `init()`, not on import). */
+function setAbortHook() {
+  if (!abortHookSet) core.setAbortHook((request, reason) => request._abort(reason));
+  abortHookSet = true;
+}
+
+/** Has the engine hand `coreWorker`'s handlers a JobRequest for each job it receives. */
+export function serveRequests(coreWorker) {
+  setAbortHook();
+  coreWorker.setRequestFactory((id, jobName, payload, source) => new JobRequest(id, jobName, payload, source, coreWorker));
+}
