@@ -1090,7 +1090,7 @@ fn the_registry_reports_local_workers_ready_and_gone_when_they_stop() {
     sim.block_on(async move {
         r2.add_workers(vec![w2.clone()]).await.unwrap();
         r2.start(false).await.unwrap();
-        w2.stop(None, None).await;
+        w2.stop(None, None).await.unwrap();
     });
     assert_eq!(*events.borrow(), vec!["ready w@r1", "gone w@r1 (stopped)"]);
     assert_eq!(GoneReason::Stopped.as_str(), "stopped");
@@ -1103,7 +1103,7 @@ fn the_registry_reports_remote_workers_and_why_they_left() {
     let events = record_registry(page.registry());
     // Recorded from now: a worker that stops is listed no more.
     let spare = realm.get_worker("spare").unwrap();
-    sim.block_on(async move { spare.stop(None, None).await });
+    sim.block_on(async move { spare.stop(None, None).await }).unwrap();
     sim.settle();
     assert_eq!(*events.borrow(), vec!["gone spare@realm (stopped)"]);
     // The realm ends: its goodbye takes the rest.

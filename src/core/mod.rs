@@ -11,6 +11,7 @@ pub mod platform;
 pub mod registry;
 pub mod runner;
 pub mod sync;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod worker;
 
