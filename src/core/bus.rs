@@ -274,7 +274,7 @@ impl<V: Value> Bus<V> {
     fn bounce(&self, message: &Rc<Message<V>>) {
         if let Body::JobRequest { job_id, .. } = &message.body {
             let worker = message.target.clone().unwrap_or_default();
-            let reason = format!("worker '{worker}' stopped");
+            let reason = super::reasons::stopped(&worker);
             let reply = Body::JobResponse {
                 job_id: job_id.clone(),
                 status: JobStatus::Cancelled,

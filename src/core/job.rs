@@ -8,6 +8,7 @@
 use super::bus::Bus;
 use super::message::{Body, JobStatus, Message};
 use super::platform::{new_uuid, Env, LogLevel};
+use super::reasons;
 use super::registry::Registry;
 use super::sync::{race, Flag};
 use super::worker::WorkerEvent;
@@ -446,9 +447,9 @@ impl<V: Value> Requester<V> {
             if let (Some(this), Some(g)) = (weak_self.upgrade(), Weak::upgrade(&weak_group)) {
                 let group = JobGroup(g);
                 match group.job_id() {
-                    Some(id) => this.cancel_group(&id, Some("timeout".into())),
+                    Some(id) => this.cancel_group(&id, Some(reasons::TIMEOUT.into())),
                     None => {
-                        let mut failure = JobFailure::with_reason("workers not ready within timeout");
+                        let mut failure = JobFailure::with_reason(reasons::NOT_READY);
                         failure.not_ready = true;
                         group.fail(failure);
                     }
@@ -496,7 +497,7 @@ impl<V: Value> Requester<V> {
     /// Pipecat's `cancel_job_group`: removes the group, tells every worker in it, and fails it
     /// with the reason (or "cancelled").
     pub fn cancel_group(&self, job_id: &str, reason: Option<String>) {
-        self.cancel_group_with(job_id, reason.clone(), JobFailure::with_reason(reason.unwrap_or_else(|| "cancelled".into())));
+        self.cancel_group_with(job_id, reason.clone(), JobFailure::with_reason(reason.unwrap_or_else(|| reasons::CANCELLED.into())));
     }
 
     fn cancel_group_with(&self, job_id: &str, reason: Option<String>, failure: JobFailure<V>) {
@@ -517,7 +518,7 @@ impl<V: Value> Requester<V> {
 
     /// The requester's own cancel with its `cause` (an abort signal's reason, say).
     pub fn cancel_because(&self, group: &JobGroup<V>, reason: Option<String>, cause: Option<V>) {
-        let mut failure = JobFailure::with_reason(reason.clone().unwrap_or_else(|| "cancelled".into()));
+        let mut failure = JobFailure::with_reason(reason.clone().unwrap_or_else(|| reasons::CANCELLED.into()));
         failure.cause = present(cause);
         match group.job_id() {
             Some(id) => self.cancel_group_with(&id, reason, failure),
@@ -566,7 +567,7 @@ impl<V: Value> Requester<V> {
                 if group.is_done() || !waiting || !names.contains(&worker) {
                     continue;
                 }
-                let reason = format!("worker '{worker}' stopped");
+                let reason = reasons::stopped(&worker);
                 let body = Body::JobResponse { job_id: job_id.clone(), status: JobStatus::Cancelled, response: Some(V::reason_object(&reason)), urgent: false };
                 let answer = Rc::new(Message::new(worker, Some(self.owner.clone()), body));
                 events.extend(self.on_message(&answer).unwrap_or_default());
@@ -594,7 +595,7 @@ impl<V: Value> Requester<V> {
                         g.record(source, response.clone());
                         events.push(WorkerEvent::JobError(message.clone()));
                         let failure = JobFailure {
-                            reason: format!("worker '{source}' errored"),
+                            reason: reasons::errored(source),
                             not_ready: false,
                             worker_name: Some(source.to_string()),
                             status: Some(*status),
@@ -606,7 +607,7 @@ impl<V: Value> Requester<V> {
                         self.cancel_group_with(job_id, Some(reason), failure);
                     }
                     Some(g) if g.cancel_on_error() && *status == JobStatus::Cancelled => {
-                        let reason = response.as_ref().and_then(|r| r.string_field("reason")).unwrap_or_else(|| "cancelled".into());
+                        let reason = response.as_ref().and_then(|r| r.string_field("reason")).unwrap_or_else(|| reasons::CANCELLED.into());
                         let failure = JobFailure {
                             reason: reason.clone(),
                             not_ready: false,
@@ -672,7 +673,7 @@ impl<V: Value> Requester<V> {
 fn fail_if_stopped<V: Value>(group: &JobGroup<V>, registry: &Registry) -> bool {
     match group.worker_names().iter().find(|n| registry.is_stopped(n)) {
         Some(stopped) => {
-            let mut failure = JobFailure::with_reason(format!("worker '{stopped}' stopped"));
+            let mut failure = JobFailure::with_reason(reasons::stopped(stopped));
             failure.worker_name = Some(stopped.clone());
             group.fail(failure);
             true

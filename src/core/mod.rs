@@ -8,6 +8,7 @@ pub mod bus;
 pub mod job;
 pub mod message;
 pub mod platform;
+pub mod reasons;
 pub mod registry;
 pub mod runner;
 pub mod sync;

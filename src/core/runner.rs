@@ -4,6 +4,7 @@
 use super::bus::{Bus, Handling, Subscriber};
 use super::job::{JobGroup, JobParams, Requester, WarningDelay, NOT_READY_WARNING_MS};
 use super::message::{Body, Message};
+use super::reasons;
 use super::platform::{Env, LogLevel};
 use super::registry::{GoneReason, ReadyData, Registry, RegistryEntry};
 use super::sync::{race, Flag};
@@ -17,7 +18,6 @@ use std::rc::Rc;
 /// How long `end()` lets running handlers settle before aborting them, by default.
 pub const DEFAULT_GRACE_MS: f64 = 5000.0;
 /// The reason the runner gives workers and jobs it has to cut short.
-pub const RUNNER_EXITING: &str = "runner exiting";
 
 /// How runners on linked buses tell each other they are alive.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -244,7 +244,7 @@ impl<V: Value> Runner<V> {
                 let grace = self.0.env.sleep(grace_ms, true);
                 self.0.env.spawn(Box::pin(async move {
                     if !race(inner.finished.wait(), grace).await {
-                        inner.cancel_all(Some(RUNNER_EXITING.to_string()));
+                        inner.cancel_all(Some(reasons::RUNNER_EXITING.to_string()));
                     }
                 }));
                 self.0.maybe_finish();
@@ -368,7 +368,7 @@ impl<V: Value> RunnerInner<V> {
                 && s.entries.iter().filter(|w| w.parent().is_none()).all(Worker::is_finished)
         };
         if all_roots_done {
-            self.cancel_all(Some(RUNNER_EXITING.to_string()));
+            self.cancel_all(Some(reasons::RUNNER_EXITING.to_string()));
         }
         self.maybe_finish();
     }
@@ -410,7 +410,7 @@ impl<V: Value> RunnerInner<V> {
     fn teardown(&self) {
         // Goodbye: an empty snapshot tells the other runners that our workers are gone.
         self.announce(Vec::new());
-        self.requester.close(RUNNER_EXITING, format!("runner '{}' has finished", self.name));
+        self.requester.close(reasons::RUNNER_EXITING, format!("runner '{}' has finished", self.name));
         self.state.borrow_mut().phase = RunnerPhase::Finished;
         self.bus.unsubscribe(&self.name);
         self.finished.set();

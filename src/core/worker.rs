@@ -5,6 +5,7 @@ use super::bus::{Bus, Handling, Refusal, Subscriber};
 use super::job::{JobGroup, JobParams, Requester};
 use super::message::{Body, JobStatus, Message};
 use super::platform::{Env, LogLevel};
+use super::reasons;
 use super::registry::{ReadyData, Registry, WatchFn, WatchKey};
 use super::runner::RunnerInner;
 use super::sync::{race, AbortToken, Flag};
@@ -517,7 +518,7 @@ impl<V: Value> Worker<V> {
             return;
         }
         if phase >= Phase::Stopping {
-            let reason = format!("worker '{}' stopped", self.0.name);
+            let reason = reasons::stopped(&self.0.name);
             let body = Body::JobResponse {
                 job_id: job_id.to_string(),
                 status: JobStatus::Cancelled,
@@ -598,7 +599,7 @@ impl<V: Value> Worker<V> {
             }
             return;
         };
-        request.abort.abort(reason.as_deref().unwrap_or("cancelled"));
+        request.abort.abort(reason.as_deref().unwrap_or(reasons::CANCELLED));
         if self.is_job_active(job_id) {
             let response = reason.as_deref().map(V::reason_object);
             let _ = self.send_job_response(job_id, response, JobStatus::Cancelled, false);
@@ -609,7 +610,7 @@ impl<V: Value> Worker<V> {
     /// Requesters that are gone cannot take answers: their jobs here are aborted and dropped.
     pub(crate) fn requesters_gone(&self, names: &HashSet<String>) {
         for job in self.active_jobs().into_iter().filter(|j| names.contains(&j.source)) {
-            job.abort.abort(&format!("worker '{}' stopped", job.source));
+            job.abort.abort(&reasons::stopped(&job.source));
             self.finish_job(&job.id);
         }
     }
@@ -926,7 +927,7 @@ impl<V: Value> Worker<V> {
             s.phase = Phase::Stopped;
             s.attached.clone()
         };
-        let stopped = format!("worker '{}' stopped", self.0.name);
+        let stopped = reasons::stopped(&self.0.name);
         if let Some(attached) = &attached {
             self.0.requester.close(&stopped, format!("Worker '{}' has stopped", self.0.name));
             for job in self.active_jobs() {
