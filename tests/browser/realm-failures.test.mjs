@@ -1,4 +1,4 @@
-// Realms fail loudly and never hang, in Chromium (api.md, Revision 2): a Web Worker script that
+// Realms fail loudly and never hang, in Chromium (the API contract): a Web Worker script that
 // cannot load or throws while loading rejects spawnWorker at once; a Web Worker that fails later
 // is reported and ended; a value that cannot be cloned fails its job, response, update or stream
 // chunk at once. Also `await using` (explicit resource management, which Chromium has).

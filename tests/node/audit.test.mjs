@@ -1,4 +1,4 @@
-// Audit of the whole surface against api.md: corners the other files leave open, re-entrancy
+// Audit of the whole surface against the API contract: corners the other files leave open, re-entrancy
 // (listeners and handlers calling back into their worker or runner) and loads.
 //
 // Assumptions (readings of the contract where it is not explicit):
@@ -688,7 +688,7 @@ async function typeErrorFrom(fn, re, label) {
   return "rejects";
 }
 
-test("bad input, systematically: every constructor, method and option field of api.md", T, async (t) => {
+test("bad input, systematically: every constructor, method and option field of the API", T, async (t) => {
   const { r, w, runner } = await startPair(t, (w) => w.onJob("hold", blockingHandler().handler).onJob((job) => job.payload));
   const held = r.job("w", { name: "hold" });
   await held.started;

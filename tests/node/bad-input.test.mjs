@@ -4,8 +4,8 @@
 //
 // Assumptions (readings of the contract where it is not explicit):
 // - "Naming the argument" means the TypeError's message contains the parameter's name as
-//   written in api.md (`name`, `workerName`, `workerNames`, `handler`, `listener`, `event`,
-//   `timeout`, `jobId`, `gracePeriod`, `signal`, …). Where api.md names no parameter (e.g. a
+//   written in the API contract (`name`, `workerName`, `workerNames`, `handler`, `listener`, `event`,
+//   `timeout`, `jobId`, `gracePeriod`, `signal`, …). Where the contract names no parameter (e.g. a
 //   malformed option object), only the class is checked.
 // - `timeout` must be a finite number ≥ 0 (negative, NaN, Infinity and non-numbers are
 //   rejected), as must `gracePeriod`.

@@ -1,4 +1,4 @@
-// Disposal (api.md, Revision 2): `await using runner = new WorkerRunner()` ends the runner;
+// Disposal (the API contract): `await using runner = new WorkerRunner()` ends the runner;
 // buses close, realm handles terminate, contexts of unfinished jobs cancel. Node 20 has the
 // symbols but not the `using` syntax, so the methods are called here directly (the syntax
 // itself is tested in Chromium: tests/browser/realm-failures.test.mjs).

@@ -1,7 +1,7 @@
 // Worker events: each event of the contract fires with the right argument; on/off/once.
 //
 // Assumptions (readings of the contract where it is not explicit):
-// - Event names are exactly the ones listed in api.md; listeners of one event run in
+// - Event names are exactly the ones listed in the API contract; listeners of one event run in
 //   registration order.
 // - "jobError" fires on the requester (with the error response message) when a member of a
 //   group with cancelOnError answers error/failed; "jobCompleted" does not fire for that group.

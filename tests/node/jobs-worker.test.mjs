@@ -5,7 +5,7 @@
 // Assumptions (readings of the contract where it is not explicit):
 // - Registering a second handler for the same name, or a second default handler, throws an
 //   `Error` (the class is not specified; Pipecat raises ValueError).
-// - A `FAILED` response rejects the requester with "worker '<w>' errored" (api.md: "status error
+// - A `FAILED` response rejects the requester with "worker '<w>' errored" (the API contract: "status error
 //   or failed"), with `status` "failed" and `response` the worker's response.
 // - `JobRequest.respond/update/stream*` on a job that is no longer active reject with the same
 //   "Worker '<w>': no active job '<id>' to …" errors as the worker methods.

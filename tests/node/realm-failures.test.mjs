@@ -1,4 +1,4 @@
-// Realms fail loudly and never hang (api.md, Revision 2): a worker script that cannot load or
+// Realms fail loudly and never hang (the API contract): a worker script that cannot load or
 // throws while loading rejects spawnWorker at once; a realm that fails later is reported and its
 // workers are gone; a value that cannot be cloned for a link fails its job, response, update or
 // stream chunk at once and is reported on the bus's "error" event.

@@ -15,7 +15,7 @@
 // - `runner.registry instanceof WorkerRegistry`, and `new WorkerRegistry(runnerName)` builds a
 //   standalone registry (constructor as in the package's type definitions).
 // - With several remote runners, `remoteWorkers` is compared as a set (Pipecat groups the names
-//   by runner; api.md says "registration order"); within one remote runner, order is checked.
+//   by runner; the API contract says "registration order"); within one remote runner, order is checked.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker, WorkerRunner, WorkerRegistry } from "workbus";

@@ -4,7 +4,7 @@
 // Assumptions (readings of the contract where it is not explicit):
 // - A job still running when the grace period of `runner.end()` runs out, or when
 //   `runner.cancel()` is called, rejects the runner's own context with either "runner exiting" or
-//   "worker '<w>' stopped" (api.md: "'worker '<w>' stopped' if the worker answered, else
+//   "worker '<w>' stopped" (the API contract: "'worker '<w>' stopped' if the worker answered, else
 //   'runner exiting'"; which one wins is a race the contract leaves open). A job the runner
 //   requested that is still waiting for readiness always rejects "runner exiting".
 // - `runner.getWorker(name)` also finds child workers (the runner hosts them).
