@@ -447,6 +447,19 @@ export type BusMessageType = BusMessage["type"];
 /** The message object of one type, e.g. `BusMessageOf<"BusJobCancelMessage">`. */
 export type BusMessageOf<T extends BusMessageType> = Extract<BusMessage, { type: T }>;
 
+/** The message types that never leave their process (`sendBusMessage` refuses them). */
+export type LocalOnlyBusMessageType = "BusAddWorkerMessage" | "BusWorkerLocalErrorMessage";
+/**
+ * A message for `worker.sendBusMessage`: `type`, `target` (none or `null` broadcasts) and the
+ * type's fields in camelCase; `source` is the sending worker. Fields with a Pipecat default may
+ * be left out; a required one that is missing is a `TypeError` at run time.
+ */
+export type OutgoingBusMessage = {
+  [T in Exclude<BusMessageType, LocalOnlyBusMessageType>]: { type: T; source?: string; target?: string | null } & Partial<
+    Omit<BusMessageOf<T>, "type" | "source" | "target">
+  >;
+}[Exclude<BusMessageType, LocalOnlyBusMessageType>];
+
 // ---------------------------------------------------------------------------------------------
 // Bus
 // ---------------------------------------------------------------------------------------------
@@ -985,6 +998,13 @@ export declare class Worker {
   sendJobStreamEnd(jobId: string, data?: unknown): Promise<void>;
   /** Reports a failure: the parent gets `"workerFailed"`. */
   sendBusErrorMessage(error: string): Promise<void>;
+  /**
+   * Sends any Pipecat bus message (frames, TTS, UI carriers, data) with this worker as its
+   * source, to local workers and every remote peer (JavaScript or Python) alike. Rejects with a
+   * `TypeError` naming the problem for an unknown type, a missing or mistyped field, a
+   * local-only type or a foreign `source`.
+   */
+  sendBusMessage(message: OutgoingBusMessage): Promise<void>;
 
   // --- requester side ---
 

@@ -1353,3 +1353,30 @@ fn the_readiness_warning_delay_is_a_runner_setting_that_its_workers_follow() {
         vec!["a job from 'caller' has waited 250 ms for workers 'a', 'b' that are not ready; it waits until they are ready or its timeout, if any, passes"]
     );
 }
+
+#[test]
+fn send_bus_message_reaches_peers_with_the_worker_as_source_and_refuses_others() {
+    let sim = Sim::new();
+    let sender = worker("sender", None);
+    let peer = worker("peer", None);
+    let events = record_events(&peer);
+    let _r = started(&sim, vec![sender.clone(), peer.clone()]);
+    sim.settle();
+    let tts = Body::TtsSpeak { text: "hello".into(), append_to_context: false };
+    sender.send_bus_message(Message::new("sender", Some("peer".into()), tts)).unwrap();
+    sim.settle();
+    assert!(events.borrow().contains(&"busMessage:BusTTSSpeakMessage".to_string()), "{:?}", events.borrow());
+    match sender.send_bus_message(Message::new("someone-else", None, Body::Data)) {
+        Err(ApiError::Type(m)) => assert!(m.contains("message.source") && m.contains("someone-else"), "{m}"),
+        _ => panic!("a foreign source is a TypeError"),
+    }
+    let local = Body::WorkerLocalError { error: "x".into() };
+    match sender.send_bus_message(Message::new("sender", None, local)) {
+        Err(ApiError::Type(m)) => assert!(m.contains("BusWorkerLocalErrorMessage is local-only"), "{m}"),
+        _ => panic!("a local-only type is a TypeError"),
+    }
+    match worker("loose", None).send_bus_message(Message::new("loose", None, Body::Data)) {
+        Err(ApiError::Error(m)) => assert!(m.contains("not attached"), "{m}"),
+        _ => panic!("an unattached worker cannot send"),
+    }
+}

@@ -498,6 +498,21 @@ impl<V: Value> Worker<V> {
         }
     }
 
+    /// Sends any bus message this worker built itself (`worker.sendBusMessage`): frames, TTS,
+    /// UI carriers, data. It goes out like the worker's own messages, to local subscribers and
+    /// every link alike. Its source must be this worker; local-only types are refused.
+    pub fn send_bus_message(&self, message: Message<V>) -> Result<(), ApiError> {
+        if message.source != self.0.name {
+            return Err(ApiError::Type(format!("message.source must be this worker's name '{}' (or left out), got '{}'", self.0.name, message.source)));
+        }
+        if message.is_local() {
+            return Err(ApiError::Type(format!("message.type {} is local-only and never goes on a bus", message.type_name())));
+        }
+        let attached = self.attachment()?;
+        attached.bus.send(message);
+        Ok(())
+    }
+
     /// Reports a failure: a child's parent gets "workerFailed"; a root broadcasts it.
     pub fn send_bus_error_message(&self, error: &str) -> Result<(), ApiError> {
         let attached = self.attachment()?;

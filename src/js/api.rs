@@ -620,6 +620,13 @@ impl CoreWorker {
     pub fn report_handler_error(&self, job_id: &str, error: JsValue, aborted: bool) {
         self.worker.report_handler_error(job_id, Thrown { message: error_message(&error), value: Some(error) }, aborted);
     }
+    /// `message`: a message object whose `source` the façade filled in; a malformed one is a
+    /// `TypeError` naming what is wrong.
+    #[wasm_bindgen(js_name = sendBusMessage)]
+    pub fn send_bus_message(&self, message: &JsValue) -> Result<(), JsValue> {
+        let message = convert::message_from(message).map_err(|e| to_js(ApiError::Type(format!("message: {e}"))))?;
+        self.worker.send_bus_message(message).map_err(to_js)
+    }
     #[wasm_bindgen(js_name = sendBusErrorMessage)]
     pub fn send_bus_error_message(&self, error: &str) -> Result<(), JsValue> {
         self.worker.send_bus_error_message(error).map_err(to_js)

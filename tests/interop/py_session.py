@@ -17,6 +17,10 @@ Protocol, one JSON object per line:
           {"event": "result", "id", "ok": false, "error_type", "error", "job_id", "events"}
           {"event": "bench", "id", "n", "median_ms", "p90_ms", "mean_ms", "samples_ms"}
           {"event": "finished", "reason"}                              the runner has finished
+          {"event": "bus_message", "worker", "type", "source", "target", "fields"}
+                                            a PyWorker got a TTS, frame or UI message for it
+                                            (or broadcast), as a PipelineWorker would act on it;
+                                            a frame's fields are {frame_type, text, id, direction}
   stdin   {"cmd": "job", "id", "worker", "name"?, "payload"?, "timeout"?, "cancel_after"?,
            "cancel_reason"?}
           {"cmd": "group", "id", "workers": [...], "name"?, "payload"?, "timeout"?,
@@ -68,7 +72,9 @@ logger.add(sys.stderr, level=os.environ.get("PY_SESSION_LOG", "WARNING"))
 
 from redis.asyncio import Redis  # noqa: E402
 
+from pipecat.bus.messages import BusFrameMessage, BusTTSSpeakMessage  # noqa: E402
 from pipecat.bus.network import RedisBus  # noqa: E402
+from pipecat.bus.ui.messages import BusUIEventMessage  # noqa: E402
 from pipecat.pipeline.job_context import (  # noqa: E402
     JobError,
     JobGroupError,
@@ -106,8 +112,26 @@ def emit(obj):
     sys.stdout.flush()
 
 
+def pipeline_fields(message):
+    """What a PipelineWorker's bus handling reads from the message types it acts on."""
+    if isinstance(message, BusTTSSpeakMessage):
+        return {"text": message.text, "append_to_context": message.append_to_context}
+    if isinstance(message, BusUIEventMessage):
+        return {"event_name": message.event_name, "payload": message.payload}
+    frame = message.frame
+    return {"frame_type": type(frame).__name__, "text": getattr(frame, "text", None), "id": frame.id,
+            "direction": message.direction.name, "bridge": message.bridge}
+
+
 class PyWorker(BaseWorker):
     """Answers jobs with Pipecat's worker-side API."""
+
+    async def on_bus_message(self, message):
+        await super().on_bus_message(message)
+        # A PipelineWorker's filter: its own name or a broadcast (BaseWorker drops frames first).
+        if isinstance(message, (BusTTSSpeakMessage, BusFrameMessage, BusUIEventMessage)) and message.target in (None, self.name):
+            emit({"event": "bus_message", "worker": self.name, "type": type(message).__name__,
+                  "source": message.source, "target": message.target, "fields": pipeline_fields(message)})
 
     async def on_job_request(self, message):
         await self.send_job_response(message.job_id, {"default": True, "payload": message.payload})

@@ -25,6 +25,7 @@ import type {
   JobGroupEventData,
   JobGroupResponse,
   JobHandler,
+  OutgoingBusMessage,
   JobRequest,
   WorkerErrorData,
   WorkerGoneData,
@@ -148,6 +149,12 @@ async function workerSide(w: Worker): Promise<void> {
   await w.sendJobStreamData("id", new Uint8Array([1, 2]));
   await w.sendJobStreamEnd("id", { text: "…" });
   await w.sendBusErrorMessage("camera unplugged");
+  await w.sendBusMessage({ type: "BusTTSSpeakMessage", target: "voice", text: "hello" });
+  await w.sendBusMessage({ type: "BusUIEventMessage", eventName: "clicked", payload: { x: 1 } });
+  const outgoing: OutgoingBusMessage = { type: "BusFrameMessage", frame: { __type__: "pipecat.frames.frames.TextFrame", __data__: { text: "hi" } } };
+  await w.sendBusMessage(outgoing);
+  // @ts-expect-error local-only types never go on a bus
+  await w.sendBusMessage({ type: "BusAddWorkerMessage" });
   w.onWorkerReady("translator", (data) => {
     const n: string = data.workerName;
     const r: string = data.runner;
