@@ -1380,3 +1380,89 @@ fn send_bus_message_reaches_peers_with_the_worker_as_source_and_refuses_others()
         _ => panic!("an unattached worker cannot send"),
     }
 }
+
+/// Records `Type source->target` of every message on a bus.
+struct Tap(Rc<RefCell<Vec<String>>>);
+
+impl Subscriber<V> for Tap {
+    fn on_message(self: Rc<Self>, m: &Rc<Message<V>>) -> workbus::core::bus::Handling {
+        self.0.borrow_mut().push(format!("{} {}->{}", m.type_name(), m.source, m.target.as_deref().unwrap_or("*")));
+        Ok(None)
+    }
+}
+
+fn tap(bus: &Bus<V>) -> Rc<RefCell<Vec<String>>> {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    bus.observe(Rc::new(Tap(seen.clone())));
+    seen
+}
+
+#[test]
+fn a_parent_adding_a_child_announces_it_with_an_add_worker_message_and_hosts_it_once() {
+    let sim = Sim::new();
+    let parent = worker("parent", None);
+    let r = started(&sim, vec![parent.clone()]);
+    let seen = tap(r.bus());
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let e = errors.clone();
+    r.set_event_sink(Some(Rc::new(move |ev: workbus::core::runner::RunnerEvent| if let workbus::core::runner::RunnerEvent::Error(m) = ev { e.borrow_mut().push(m) })));
+    let (p, child) = (parent.clone(), worker("child", Some(echo())));
+    let c = child.clone();
+    sim.block_on(async move { p.add_workers(vec![c]).await.unwrap() });
+    sim.settle();
+    assert!(seen.borrow().contains(&"BusAddWorkerMessage parent->*".to_string()), "{:?}", seen.borrow());
+    assert!(r.get_worker("child").is_some());
+    assert!(errors.borrow().is_empty(), "the runner takes the message as done: {:?}", errors.borrow());
+    let g = r.start_group(vec!["child".into()], params(Some(V::s("x")), None), false).unwrap();
+    assert!(matches!(wait(&sim, &g), Outcome::Completed));
+}
+
+#[test]
+fn runner_cancel_sends_cancel_worker_messages_to_its_roots_only() {
+    let sim = Sim::new();
+    let (a, b, child) = (worker("a", None), worker("b", None), worker("child", None));
+    let a2 = a.clone();
+    let c2 = child.clone();
+    sim.block_on(async move { a2.add_workers(vec![c2]).await.unwrap() });
+    let r = started(&sim, vec![a.clone(), b.clone()]);
+    sim.settle();
+    let seen = tap(r.bus());
+    let r2 = r.clone();
+    sim.block_on(async move { r2.cancel(Some("bye".into())).await });
+    sim.settle();
+    let cancels: Vec<String> = seen.borrow().iter().filter(|m| m.starts_with("BusCancelWorkerMessage runner-test->")).cloned().collect();
+    assert_eq!(cancels, vec!["BusCancelWorkerMessage runner-test->a", "BusCancelWorkerMessage runner-test->b"]);
+    assert!(seen.borrow().contains(&"BusCancelWorkerMessage a->child".to_string()), "the parent passes it on: {:?}", seen.borrow());
+    assert!(a.is_finished() && b.is_finished() && child.is_finished());
+}
+
+#[test]
+fn a_worker_activated_before_it_started_announces_inactive_like_pipecat() {
+    let sim = Sim::new();
+    let r = runner(&sim, "r");
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    struct Ready(Rc<RefCell<Vec<(String, bool)>>>);
+    impl Subscriber<V> for Ready {
+        fn on_message(self: Rc<Self>, m: &Rc<Message<V>>) -> workbus::core::bus::Handling {
+            if let Body::WorkerReady { active, .. } = &m.body {
+                self.0.borrow_mut().push((m.source.clone(), *active));
+            }
+            Ok(None)
+        }
+    }
+    r.bus().observe(Rc::new(Ready(seen.clone())));
+    let (lazy, eager, boss) = (Worker::new("lazy", false), Worker::new("eager", true), worker("boss", None));
+    let events = record_events(&lazy);
+    let (r2, l, e, b) = (r.clone(), lazy.clone(), eager.clone(), boss.clone());
+    sim.block_on(async move { r2.add_workers(vec![l, e, b]).await.unwrap() });
+    boss.activate_worker("lazy", None, false).unwrap();
+    sim.settle();
+    let r2 = r.clone();
+    sim.block_on(async move { r2.start(false).await.unwrap() });
+    sim.settle();
+    let announced: Vec<(String, bool)> = seen.borrow().clone();
+    assert!(announced.contains(&("lazy".to_string(), false)), "{announced:?}");
+    assert!(announced.contains(&("eager".to_string(), true)), "{announced:?}");
+    assert!(lazy.is_active(), "the activation still happens at start");
+    assert!(events.borrow().contains(&"activated".to_string()));
+}

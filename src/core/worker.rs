@@ -727,7 +727,14 @@ impl<V: Value> Worker<V> {
             self.0.state.borrow_mut().children.push(c.clone());
         }
         if let Some(runner) = self.runner_inner() {
+            // Hosted at once (Pipecat loses children added before its runner runs), then
+            // announced as Pipecat does; the runner takes the message as done.
             runner.host(children.clone()).await?;
+            if let Ok(attached) = self.attachment() {
+                for c in &children {
+                    self.send(&attached, None, Body::AddWorker { worker: c.clone() });
+                }
+            }
         }
         self.watch_names(children.iter().map(|c| c.name().to_string()).collect()).await;
         Ok(())
@@ -832,7 +839,9 @@ impl<V: Value> Worker<V> {
             s.phase = Phase::Running;
             let now = attached.env.now();
             s.started_at = Some(now);
-            (now, s.parent.clone(), s.active || s.pending_activation)
+            // Pipecat announces `active` as it is before a pending activation fires, so a
+            // worker activated by a message before it started announces `false`.
+            (now, s.parent.clone(), s.active)
         };
         let ready = Body::WorkerReady { runner: attached.runner_name.clone(), parent, active, bridged: false, started_at: Some(started_at) };
         self.send(&attached, None, ready);
