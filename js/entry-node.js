@@ -6,6 +6,7 @@ import * as workerThreads from "node:worker_threads";
 import { host } from "./host.js";
 
 export * from "./workbus.js";
+export { WebSocketProxyServer } from "./proxy-server.js";
 
 // spawnWorker/serveWorkers use worker threads; `process.getBuiltinModule` only exists from
 // Node 20.16, so the entry hands the module over.

@@ -7,6 +7,7 @@ import coreInit, { initSync as coreInitSync } from "./core.js";
 import { expectInit, markLoaded } from "./loading.js";
 
 export * from "./workbus.js";
+export { WebSocketProxyServer } from "./proxy-server.js";
 
 expectInit();
 

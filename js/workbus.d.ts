@@ -620,6 +620,59 @@ export declare class WebSocketProxyClient extends Worker {
   readonly connected: boolean;
 }
 
+/**
+ * An accepted WebSocket a `WebSocketProxyServer` can drive: the `ws` package's (Node),
+ * `Deno.upgradeWebSocket`'s, or any standard WebSocket.
+ */
+export interface AcceptedWebSocket {
+  /** Called with a `Uint8Array` (binary frames); typed loosely so that every socket type fits. */
+  send(data: never): unknown;
+  close(): unknown;
+  addEventListener(type: "message" | "close" | "error", listener: (event: any) => unknown): unknown;
+  readonly readyState?: number;
+  binaryType?: string;
+}
+
+/** Options of `WebSocketProxyServer` (Pipecat's parameters in camelCase). */
+export interface WebSocketProxyServerOptions {
+  /** The client's connection, already accepted by the application. */
+  websocket: AcceptedWebSocket;
+  /** The local worker this proxy serves (announced to the client when it is ready). */
+  workerName: string;
+  /** The worker on the client side that `workerName` answers. */
+  remoteWorkerName: string;
+  /** Message types that cross whatever their target, e.g. `"BusFrameMessage"`. */
+  forwardMessages?: string[];
+}
+
+/** Listener arguments of the proxy server's own events. */
+export interface WebSocketProxyServerEventMap {
+  /** The proxy started serving the client (Pipecat's `on_client_connected`). */
+  clientConnected: [websocket: AcceptedWebSocket];
+  /** The client left, or the proxy stopped and closed the socket (`on_client_disconnected`). */
+  clientDisconnected: [websocket: AcceptedWebSocket];
+}
+
+/**
+ * The server half of Pipecat's WebSocket proxy: serves the local worker `workerName` to one
+ * client proxy (workbus's `WebSocketProxyClient` or Python Pipecat's) over an accepted socket.
+ * It announces `workerName` to the client once it is ready; messages from `workerName` to
+ * `remoteWorkerName` (or of a `forwardMessages` type) cross to the client; messages from the
+ * client for `workerName` (or of a forwarded type) are delivered here, everything else is
+ * dropped with a warning. Sends binary frames; accepts text or binary.
+ */
+export declare class WebSocketProxyServer extends Worker {
+  constructor(name: string, options: WebSocketProxyServerOptions);
+  /** Whether the client is still connected. */
+  readonly connected: boolean;
+  on<E extends WorkerEventName>(event: E, listener: WorkerListener<E>): this;
+  on<E extends keyof WebSocketProxyServerEventMap>(event: E, listener: (...args: WebSocketProxyServerEventMap[E]) => unknown): this;
+  off<E extends WorkerEventName>(event: E, listener: WorkerListener<E>): this;
+  off<E extends keyof WebSocketProxyServerEventMap>(event: E, listener: (...args: WebSocketProxyServerEventMap[E]) => unknown): this;
+  once<E extends WorkerEventName>(event: E, listener: WorkerListener<E>): this;
+  once<E extends keyof WebSocketProxyServerEventMap>(event: E, listener: (...args: WebSocketProxyServerEventMap[E]) => unknown): this;
+}
+
 /** A worker realm started by `spawnWorker`. */
 export interface RemoteRealm {
   /** The realm's runner name. */

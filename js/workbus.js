@@ -4,6 +4,7 @@
 
 import * as core from "./core.js";
 import { host } from "./host.js";
+import { internals } from "./internals.js";
 import { assertLoaded } from "./loading.js";
 import { WireError, decodeWire, encodeWire, parseWire } from "./wire.js";
 
@@ -1674,3 +1675,6 @@ export class WebSocketProxyClient extends Worker {
     }
   }
 }
+
+// For the modules built on this one (js/proxy-server.js).
+Object.assign(internals, { checkName, checkOptions, describe, decodeMessage, log, logError, textOf, wireTextOf });

@@ -7,6 +7,7 @@ import init, {
   JobStatus,
   LLMWorkerActivationArgs,
   LocalBus,
+  WebSocketProxyServer,
   Worker,
   WorkerActivationArgs,
   WorkerRegistry,
@@ -26,6 +27,7 @@ import type {
   JobGroupResponse,
   JobHandler,
   OutgoingBusMessage,
+  AcceptedWebSocket,
   JobRequest,
   WorkerErrorData,
   WorkerGoneData,
@@ -468,6 +470,13 @@ async function lifecycle(): Promise<void> {
   const llmWire: { run_llm?: boolean } = llm.toDict();
   // @ts-expect-error: runLlm is computed and read-only
   llm.runLlm = false;
+
+  const accepted: WebSocket = new WebSocket("ws://localhost:8000");
+  const gateway = new WebSocketProxyServer("gateway", { websocket: accepted, workerName: "assistant", remoteWorkerName: "acme", forwardMessages: ["BusFrameMessage"] });
+  gateway.on("clientDisconnected", (ws: AcceptedWebSocket) => ws.close()).on("workerReady", (data) => data.workerName);
+  const isConnected: boolean = gateway.connected;
+  // @ts-expect-error: the served worker is required
+  new WebSocketProxyServer("gateway", { websocket: accepted, remoteWorkerName: "acme" });
 }
 
 export {};
