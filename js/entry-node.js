@@ -7,6 +7,7 @@ import { host } from "./host.js";
 
 export * from "./workbus.js";
 export { WebSocketProxyServer } from "./proxy-server.js";
+export { UIWorker } from "./ui-worker.js";
 
 // spawnWorker/serveWorkers use worker threads; `process.getBuiltinModule` only exists from
 // Node 20.16, so the entry hands the module over.

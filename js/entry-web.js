@@ -8,6 +8,7 @@ import { expectInit, markLoaded } from "./loading.js";
 
 export * from "./workbus.js";
 export { WebSocketProxyServer } from "./proxy-server.js";
+export { UIWorker } from "./ui-worker.js";
 
 expectInit();
 

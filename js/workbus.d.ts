@@ -673,6 +673,21 @@ export declare class WebSocketProxyServer extends Worker {
   once<E extends keyof WebSocketProxyServerEventMap>(event: E, listener: (...args: WebSocketProxyServerEventMap[E]) => unknown): this;
 }
 
+/**
+ * Pipecat's `BaseUIWorker`: a worker whose job groups show on a client UI. Every group it
+ * requests (through `job`, `jobGroup`, `requestJob`, …) is reported as broadcast UI messages:
+ * `BusUIJobGroupStartedMessage` once sent, `BusUIJobUpdateMessage` per update,
+ * `BusUIJobCompletedMessage` per worker's answer or stream end, and one
+ * `BusUIJobGroupCompletedMessage` when the group completes or is cancelled (workers it cut short
+ * are reported `"cancelled"`; later answers add nothing). A `BusUIEventMessage` named
+ * `"__cancel_job_group"`, broadcast or addressed to it, with the payload `{ job_id, reason? }`
+ * cancels that group if it is cancellable (reason `"cancelled by user"` by default); a malformed
+ * one is ignored with a warning.
+ */
+export declare class UIWorker extends Worker {
+  constructor(name: string, options?: WorkerOptions);
+}
+
 /** A worker realm started by `spawnWorker`. */
 export interface RemoteRealm {
   /** The realm's runner name. */

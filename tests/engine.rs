@@ -1466,3 +1466,145 @@ fn a_worker_activated_before_it_started_announces_inactive_like_pipecat() {
     assert!(lazy.is_active(), "the activation still happens at start");
     assert!(events.borrow().contains(&"activated".to_string()));
 }
+
+/// Records the UI lifecycle messages on a bus, job ids left out: `started [a, b] label true`,
+/// `update a <data>`, `completed a <status> <response>`, `group`.
+struct UiTap(Rc<RefCell<Vec<String>>>);
+
+impl Subscriber<V> for UiTap {
+    fn on_message(self: Rc<Self>, m: &Rc<Message<V>>) -> workbus::core::bus::Handling {
+        assert!(m.target.is_none() || !m.type_name().starts_with("BusUIJob"), "UI messages are broadcast");
+        let line = match &m.body {
+            Body::UiJobGroupStarted { workers, label, cancellable, at, .. } => {
+                assert!(*at > 0.0 && at.fract() == 0.0, "at is whole epoch ms");
+                format!("started {workers:?} {label:?} {cancellable}")
+            }
+            Body::UiJobUpdate { worker_name, data, .. } => format!("update {worker_name} {data:?}"),
+            Body::UiJobCompleted { worker_name, status, response, .. } => format!("completed {worker_name} {status} {response:?}"),
+            Body::UiJobGroupCompleted { .. } => "group".to_string(),
+            _ => return Ok(None),
+        };
+        self.0.borrow_mut().push(format!("{}: {line}", m.source));
+        Ok(None)
+    }
+}
+
+fn ui_tap(bus: &Bus<V>) -> Rc<RefCell<Vec<String>>> {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    bus.observe(Rc::new(UiTap(seen.clone())));
+    seen
+}
+
+fn ui_worker(name: &str) -> Worker<V> {
+    let w = Worker::new(name, true);
+    w.requester().set_ui(true);
+    w
+}
+
+/// A worker that sends one update then answers `{ok: name}`.
+fn updating(name: &'static str) -> Worker<V> {
+    worker(name, Some(handler(move |r| Box::pin(async move {
+        r.update(Some(V::s("half")), false).unwrap();
+        Ok(Some(V::obj(&[("ok", V::s(name))])))
+    }))))
+}
+
+#[test]
+fn a_ui_worker_reports_each_group_from_start_to_completion() {
+    let sim = Sim::new();
+    let streamer = worker("streamer", Some(handler(|r| Box::pin(async move {
+        r.stream(StreamPart::Start, None).unwrap();
+        r.stream(StreamPart::End, Some(V::s("done"))).unwrap();
+        Ok(None)
+    }))));
+    let (ui, plain) = (ui_worker("ui"), worker("plain", None));
+    let r = started(&sim, vec![ui.clone(), plain.clone(), updating("a"), streamer]);
+    let seen = ui_tap(r.bus());
+    let p = JobParams { label: Some("Research".into()), ..params(None, None) };
+    let g = ui.start_group(vec!["a".into(), "streamer".into()], p, false).unwrap();
+    assert!(matches!(wait(&sim, &g), Outcome::Completed));
+    sim.settle();
+    assert_eq!(*seen.borrow(), vec![
+        r#"ui: started Some(["a", "streamer"]) Some("Research") true"#,
+        r#"ui: update a Some(Str("half"))"#,
+        r#"ui: completed a completed Some(Obj([("ok", Str("a"))]))"#,
+        r#"ui: completed streamer completed Some(Str("done"))"#,
+        "ui: group",
+    ]);
+    // A plain worker says nothing to the UI.
+    let g = plain.start_group(vec!["a".into()], params(None, None), false).unwrap();
+    assert!(matches!(wait(&sim, &g), Outcome::Completed));
+    sim.settle();
+    assert_eq!(seen.borrow().len(), 5);
+}
+
+#[test]
+fn a_ui_worker_closes_a_cancelled_or_failed_group_once_and_ignores_late_answers() {
+    let sim = Sim::new();
+    let failing = worker("failing", Some(handler(|r| Box::pin(async move {
+        r.respond(Some(V::error_object("bad")), JobStatus::Failed, false).unwrap();
+        Ok(None)
+    }))));
+    let ui = ui_worker("ui");
+    let r = started(&sim, vec![ui.clone(), updating("quick"), worker("stuck", Some(never())), failing]);
+    let seen = ui_tap(r.bus());
+    let g = ui.start_group(vec!["quick".into(), "stuck".into()], params(None, None), false).unwrap();
+    sim.settle();
+    ui.requester().cancel_group(&g.job_id().unwrap(), Some("enough".into()));
+    sim.settle();
+    assert_eq!(failure(wait(&sim, &g)).reason, "enough");
+    assert_eq!(*seen.borrow(), vec![
+        r#"ui: started Some(["quick", "stuck"]) None true"#,
+        r#"ui: update quick Some(Str("half"))"#,
+        r#"ui: completed quick completed Some(Obj([("ok", Str("quick"))]))"#,
+        "ui: completed stuck cancelled None",
+        "ui: group",
+    ], "stuck's own cancelled answer, arriving after the group is gone, adds nothing");
+
+    seen.borrow_mut().clear();
+    let g = ui.start_group(vec!["failing".into(), "stuck".into()], params(None, None), false).unwrap();
+    assert_eq!(failure(wait(&sim, &g)).reason, "worker 'failing' errored");
+    sim.settle();
+    assert_eq!(*seen.borrow(), vec![
+        r#"ui: started Some(["failing", "stuck"]) None true"#,
+        r#"ui: completed failing failed Some(Obj([("error", Str("bad"))]))"#,
+        "ui: completed stuck cancelled None",
+        "ui: group",
+    ]);
+}
+
+#[test]
+fn the_cancel_job_group_ui_event_cancels_cancellable_groups_of_a_ui_worker() {
+    let sim = Sim::new();
+    let (ui, client) = (ui_worker("ui"), worker("client", None));
+    let r = started(&sim, vec![ui.clone(), client.clone(), worker("stuck", Some(never()))]);
+    let event = |payload: V| Body::UiEvent { event_name: "__cancel_job_group".into(), payload: Some(payload) };
+    let group = |cancellable: bool| {
+        let g = ui.start_group(vec!["stuck".into()], JobParams { cancellable, ..params(None, None) }, false).unwrap();
+        sim.settle();
+        g
+    };
+    let (g1, g2, g3) = (group(true), group(false), group(true));
+    // Malformed events are ignored: no payload object, an empty or a non-string job_id.
+    for bad in [V::s("x"), V::obj(&[("job_id", V::s(""))]), V::obj(&[("job_id", V::Num(1.0))])] {
+        client.send_bus_message(Message::new("client", None, event(bad))).unwrap();
+    }
+    let id = |g: &workbus::core::job::JobGroup<V>| V::s(&g.job_id().unwrap());
+    client.send_bus_message(Message::new("client", None, event(V::obj(&[("job_id", id(&g1))])))).unwrap();
+    client.send_bus_message(Message::new("client", Some("ui".into()), event(V::obj(&[("job_id", id(&g2))])))).unwrap();
+    client.send_bus_message(Message::new("client", Some("ui".into()), event(V::obj(&[("job_id", id(&g3)), ("reason", V::s("closed the card"))])))).unwrap();
+    sim.settle();
+    assert_eq!(failure(g1.outcome().unwrap()).reason, "cancelled by user");
+    assert!(g2.outcome().is_none(), "a group sent as not cancellable stays");
+    assert_eq!(failure(g3.outcome().unwrap()).reason, "closed the card");
+    // A plain worker leaves the event alone.
+    let plain = worker("plain", None);
+    let r2 = r.clone();
+    let p2 = plain.clone();
+    sim.block_on(async move { r2.add_workers(vec![p2]).await.unwrap() });
+    let g4 = plain.start_group(vec!["stuck".into()], params(None, None), false).unwrap();
+    sim.settle();
+    client.send_bus_message(Message::new("client", None, event(V::obj(&[("job_id", id(&g4))])))).unwrap();
+    sim.settle();
+    assert!(g4.outcome().is_none());
+}

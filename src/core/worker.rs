@@ -3,7 +3,7 @@
 
 use super::bus::{Bus, Handling, Refusal, Subscriber};
 use super::job::{JobGroup, JobParams, Requester};
-use super::message::{Body, JobStatus, Message};
+use super::message::{Body, JobStatus, Message, UI_CANCEL_JOB_GROUP_EVENT};
 use super::platform::{Env, LogLevel};
 use super::registry::{ReadyData, Registry, WatchFn, WatchKey};
 use super::runner::RunnerInner;
@@ -1086,6 +1086,11 @@ impl<V: Value> Subscriber<V> for WorkerInner<V> {
                 }
             }
             Body::JobCancel { job_id, reason } => worker.handle_cancel(message, job_id, reason),
+            Body::UiEvent { event_name, payload } if event_name == UI_CANCEL_JOB_GROUP_EVENT && worker.0.requester.is_ui() => {
+                if let Err(why) = worker.0.requester.handle_ui_cancel(payload) {
+                    worker.log(LogLevel::Warn, &why);
+                }
+            }
             _ => {
                 if let Some(events) = worker.0.requester.on_message(message) {
                     for e in events {

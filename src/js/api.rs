@@ -280,6 +280,11 @@ pub struct CoreRequester {
 
 #[wasm_bindgen]
 impl CoreRequester {
+    /// Reports every group to a client UI (Pipecat's `BaseUIWorker`).
+    #[wasm_bindgen(js_name = setUi)]
+    pub fn set_ui(&self, on: bool) {
+        self.requester.set_ui(on);
+    }
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = startGroup)]
     pub fn start_group(

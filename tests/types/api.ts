@@ -7,6 +7,7 @@ import init, {
   JobStatus,
   LLMWorkerActivationArgs,
   LocalBus,
+  UIWorker,
   WebSocketProxyServer,
   Worker,
   WorkerActivationArgs,
@@ -475,6 +476,8 @@ async function lifecycle(): Promise<void> {
   const gateway = new WebSocketProxyServer("gateway", { websocket: accepted, workerName: "assistant", remoteWorkerName: "acme", forwardMessages: ["BusFrameMessage"] });
   gateway.on("clientDisconnected", (ws: AcceptedWebSocket) => ws.close()).on("workerReady", (data) => data.workerName);
   const isConnected: boolean = gateway.connected;
+  const ui: Worker = new UIWorker("ui", { active: true });
+  await ui.jobGroup(["research"], { label: "Research", cancellable: true });
   // @ts-expect-error: the served worker is required
   new WebSocketProxyServer("gateway", { websocket: accepted, remoteWorkerName: "acme" });
 }
