@@ -51,6 +51,12 @@ export class WebSocketProxyServer extends Worker {
   _start() {
     const p = this._proxy;
     if (p.started || !this.runner) return;
+    // Deno's upgraded socket opens only once its response is sent: serve from then on.
+    if (p.socket && p.socket.readyState === 0) {
+      if (!p.awaitingOpen) p.socket.addEventListener("open", () => this._start(), { once: true });
+      p.awaitingOpen = true;
+      return;
+    }
     p.started = true;
     const bus = this.runner.bus;
     const encoder = new TextEncoder();

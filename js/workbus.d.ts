@@ -621,14 +621,14 @@ export declare class WebSocketProxyClient extends Worker {
 }
 
 /**
- * An accepted WebSocket a `WebSocketProxyServer` can drive: the `ws` package's (Node),
- * `Deno.upgradeWebSocket`'s, or any standard WebSocket.
+ * An accepted WebSocket a `WebSocketProxyServer` can drive: the `ws` package's (Node, Bun),
+ * `Deno.upgradeWebSocket`'s (served once it opens), or any standard WebSocket.
  */
 export interface AcceptedWebSocket {
   /** Called with a `Uint8Array` (binary frames); typed loosely so that every socket type fits. */
   send(data: never): unknown;
   close(): unknown;
-  addEventListener(type: "message" | "close" | "error", listener: (event: any) => unknown): unknown;
+  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => unknown, options?: { once?: boolean }): unknown;
   readonly readyState?: number;
   binaryType?: string;
 }

@@ -122,6 +122,27 @@ test("the client leaving ends forwarding; stopping the proxy closes the socket",
   assert.deepEqual(second.events, [["connected", true], ["disconnected", true]]);
 });
 
+test("a socket that is still opening (Deno's upgraded one) is served once it opens", T, async (t) => {
+  const socket = new AcceptedSocket();
+  socket.readyState = 0;
+  socket.send = () => {
+    throw new Error("InvalidStateError: the socket is not open");
+  };
+  const proxy = new WebSocketProxyServer("gateway", { websocket: socket, workerName: "assistant", remoteWorkerName: "acme" });
+  const connected = [];
+  proxy.on("clientConnected", () => connected.push(socket.readyState));
+  await startRunner(t, [proxy, new Worker("assistant")]);
+  socket.receive("BusDataMessage", { source: "acme", target: "assistant" });
+  assert.deepEqual(connected, []);
+  delete socket.send;
+  socket.readyState = 1;
+  socket.dispatchEvent(new Event("open"));
+  await waitFor(() => socket.sent.length === 1, { what: "the announcement once open" });
+  assert.equal(socket.sent[0].__type__, "pipecat.bus.messages.BusWorkerRegistryMessage");
+  assert.deepEqual(connected, [1]);
+  assert.equal(proxy.connected, true);
+});
+
 test("bad options are TypeErrors naming the option", T, () => {
   const socket = new AcceptedSocket();
   const cases = [
