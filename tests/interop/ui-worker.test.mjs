@@ -10,12 +10,13 @@ const ui = new UIWorker("js-ui");
 let py;
 usePyJsSessions({ workers: [ui] }, (s) => ({ py } = s));
 
+// What py-helper (a bystander on the bus) saw of a group: the UI messages are broadcasts.
 const uiSeen = (jobId) => py.events.filter((e) => e.event === "bus_message" && e.worker === "py-helper" && e.fields?.job_id === jobId);
 
 test("a UIWorker's group on a Python worker: Python sees started, updates, completed, group completed", T, async () => {
   const group = ui.jobGroup(["py-worker"], { name: "analyze", payload: { text: "ui over redis" }, label: "Analyze", timeout: 10_000 });
   await group;
-  const closed = await py.waitFor((e) => e.event === "bus_message" && e.type === "BusUIJobGroupCompletedMessage" && e.fields.job_id === group.jobId, 5000, "the group completed");
+  const closed = await py.waitFor((e) => e.event === "bus_message" && e.worker === "py-helper" && e.type === "BusUIJobGroupCompletedMessage" && e.fields.job_id === group.jobId, 5000, "the group completed");
   assert.equal(closed.source, "js-ui");
   const seen = uiSeen(group.jobId);
   assert.deepEqual(seen.map((e) => e.type), [
@@ -40,6 +41,6 @@ test("a Python worker's __cancel_job_group UI event cancels the UIWorker's group
   await assert.rejects(group, (e) => e instanceof JobGroupError && e.reason === "closed the card");
   const cancelled = await py.waitFor((e) => e.event === "job_cancelled" && e.job_id === jobId, 5000, "the Python job cancelled");
   assert.deepEqual([cancelled.reason, cancelled.source], ["closed the card", "js-ui"]);
-  await py.waitFor((e) => e.event === "bus_message" && e.type === "BusUIJobGroupCompletedMessage" && e.fields.job_id === jobId, 5000, "the card closed");
+  await py.waitFor((e) => e.event === "bus_message" && e.worker === "py-helper" && e.type === "BusUIJobGroupCompletedMessage" && e.fields.job_id === jobId, 5000, "the card closed");
   assert.deepEqual(uiSeen(jobId).filter((e) => e.type === "BusUIJobCompletedMessage").map((e) => [e.fields.worker_name, e.fields.status]), [["py-worker", "cancelled"]]);
 });
