@@ -447,6 +447,19 @@ export type BusMessageType = BusMessage["type"];
 /** The message object of one type, e.g. `BusMessageOf<"BusJobCancelMessage">`. */
 export type BusMessageOf<T extends BusMessageType> = Extract<BusMessage, { type: T }>;
 
+/** The message types that never leave their process (`sendBusMessage` refuses them). */
+export type LocalOnlyBusMessageType = "BusAddWorkerMessage" | "BusWorkerLocalErrorMessage";
+/**
+ * A message for `worker.sendBusMessage`: `type`, `target` (none or `null` broadcasts) and the
+ * type's fields in camelCase; `source` is the sending worker. Fields with a Pipecat default may
+ * be left out; a required one that is missing is a `TypeError` at run time.
+ */
+export type OutgoingBusMessage = {
+  [T in Exclude<BusMessageType, LocalOnlyBusMessageType>]: { type: T; source?: string; target?: string | null } & Partial<
+    Omit<BusMessageOf<T>, "type" | "source" | "target">
+  >;
+}[Exclude<BusMessageType, LocalOnlyBusMessageType>];
+
 // ---------------------------------------------------------------------------------------------
 // Bus
 // ---------------------------------------------------------------------------------------------
@@ -605,6 +618,74 @@ export declare class WebSocketProxyClient extends Worker {
   constructor(name: string, options: WebSocketProxyClientOptions);
   /** Whether the socket is open. */
   readonly connected: boolean;
+}
+
+/**
+ * An accepted WebSocket a `WebSocketProxyServer` can drive: the `ws` package's (Node, Bun),
+ * `Deno.upgradeWebSocket`'s (served once it opens), or any standard WebSocket.
+ */
+export interface AcceptedWebSocket {
+  /** Called with a `Uint8Array` (binary frames); typed loosely so that every socket type fits. */
+  send(data: never): unknown;
+  close(): unknown;
+  addEventListener(type: "open" | "message" | "close" | "error", listener: (event: any) => unknown, options?: { once?: boolean }): unknown;
+  readonly readyState?: number;
+  binaryType?: string;
+}
+
+/** Options of `WebSocketProxyServer` (Pipecat's parameters in camelCase). */
+export interface WebSocketProxyServerOptions {
+  /** The client's connection, already accepted by the application. */
+  websocket: AcceptedWebSocket;
+  /** The local worker this proxy serves (announced to the client when it is ready). */
+  workerName: string;
+  /** The worker on the client side that `workerName` answers. */
+  remoteWorkerName: string;
+  /** Message types that cross whatever their target, e.g. `"BusFrameMessage"`. */
+  forwardMessages?: string[];
+}
+
+/** Listener arguments of the proxy server's own events. */
+export interface WebSocketProxyServerEventMap {
+  /** The proxy started serving the client (Pipecat's `on_client_connected`). */
+  clientConnected: [websocket: AcceptedWebSocket];
+  /** The client left, or the proxy stopped and closed the socket (`on_client_disconnected`). */
+  clientDisconnected: [websocket: AcceptedWebSocket];
+}
+
+/**
+ * The server half of Pipecat's WebSocket proxy: serves the local worker `workerName` to one
+ * client proxy (workbus's `WebSocketProxyClient` or Python Pipecat's) over an accepted socket.
+ * It announces `workerName` to the client once it is ready; messages from `workerName` to
+ * `remoteWorkerName` (or of a `forwardMessages` type) cross to the client; messages from the
+ * client for `workerName` (or of a forwarded type) are delivered here, everything else is
+ * dropped with a warning. Sends binary frames; accepts text or binary.
+ */
+export declare class WebSocketProxyServer extends Worker {
+  constructor(name: string, options: WebSocketProxyServerOptions);
+  /** Whether the client is still connected. */
+  readonly connected: boolean;
+  on<E extends WorkerEventName>(event: E, listener: WorkerListener<E>): this;
+  on<E extends keyof WebSocketProxyServerEventMap>(event: E, listener: (...args: WebSocketProxyServerEventMap[E]) => unknown): this;
+  off<E extends WorkerEventName>(event: E, listener: WorkerListener<E>): this;
+  off<E extends keyof WebSocketProxyServerEventMap>(event: E, listener: (...args: WebSocketProxyServerEventMap[E]) => unknown): this;
+  once<E extends WorkerEventName>(event: E, listener: WorkerListener<E>): this;
+  once<E extends keyof WebSocketProxyServerEventMap>(event: E, listener: (...args: WebSocketProxyServerEventMap[E]) => unknown): this;
+}
+
+/**
+ * Pipecat's `BaseUIWorker`: a worker whose job groups show on a client UI. Every group it
+ * requests (through `job`, `jobGroup`, `requestJob`, …) is reported as broadcast UI messages:
+ * `BusUIJobGroupStartedMessage` once sent, `BusUIJobUpdateMessage` per update,
+ * `BusUIJobCompletedMessage` per worker's answer or stream end, and one
+ * `BusUIJobGroupCompletedMessage` when the group completes or is cancelled (workers it cut short
+ * are reported `"cancelled"`; later answers add nothing). A `BusUIEventMessage` named
+ * `"__cancel_job_group"`, broadcast or addressed to it, with the payload `{ job_id, reason? }`
+ * cancels that group if it is cancellable (reason `"cancelled by user"` by default); a malformed
+ * one is ignored with a warning.
+ */
+export declare class UIWorker extends Worker {
+  constructor(name: string, options?: WorkerOptions);
 }
 
 /** A worker realm started by `spawnWorker`. */
@@ -985,6 +1066,13 @@ export declare class Worker {
   sendJobStreamEnd(jobId: string, data?: unknown): Promise<void>;
   /** Reports a failure: the parent gets `"workerFailed"`. */
   sendBusErrorMessage(error: string): Promise<void>;
+  /**
+   * Sends any Pipecat bus message (frames, TTS, UI carriers, data) with this worker as its
+   * source, to local workers and every remote peer (JavaScript or Python) alike. Rejects with a
+   * `TypeError` naming the problem for an unknown type, a missing or mistyped field, a
+   * local-only type or a foreign `source`.
+   */
+  sendBusMessage(message: OutgoingBusMessage): Promise<void>;
 
   // --- requester side ---
 

@@ -23,6 +23,8 @@
 //   messages.js       encodeMessage, decodeMessage (Pipecat's JSON; wire.js reads and writes it)
 //   redis-bus.js      RedisBus
 //   websocket-proxy-client.js  WebSocketProxyClient
+//   proxy-server.js   WebSocketProxyServer (the server half of Pipecat's WebSocket proxy)
+//   ui-worker.js      UIWorker (Pipecat's BaseUIWorker)
 
 export { JobStatus, JobEvent, JobGroupEvent } from "./constants.js";
 export { setLogger } from "./log.js";
@@ -36,3 +38,5 @@ export { spawnWorker, serveWorkers } from "./realms.js";
 export { encodeMessage, decodeMessage } from "./messages.js";
 export { RedisBus } from "./redis-bus.js";
 export { WebSocketProxyClient } from "./websocket-proxy-client.js";
+export { WebSocketProxyServer } from "./proxy-server.js";
+export { UIWorker } from "./ui-worker.js";

@@ -117,6 +117,16 @@ export class Worker extends Requesting {
   sendJobStreamEnd(jobId, data) {
     return rejecting(() => this._core.sendJobStream(checkString(jobId, "jobId"), STREAM.end, data));
   }
+  /**
+   * Sends any Pipecat bus message (`{ type, target?, ...fields }` in camelCase, `source` left
+   * out or this worker's name) to local and remote peers alike; no `target` broadcasts it.
+   */
+  sendBusMessage(message) {
+    return rejecting(() => {
+      if (message === null || typeof message !== "object" || Array.isArray(message)) throw new TypeError(`message must be a bus message object, got ${describe(message)}`);
+      this._core.sendBusMessage(message.source === undefined ? { ...message, source: this.name } : message);
+    });
+  }
   sendBusErrorMessage(error) {
     return rejecting(() => this._core.sendBusErrorMessage(checkString(error, "error")));
   }

@@ -1353,3 +1353,258 @@ fn the_readiness_warning_delay_is_a_runner_setting_that_its_workers_follow() {
         vec!["a job from 'caller' has waited 250 ms for workers 'a', 'b' that are not ready; it waits until they are ready or its timeout, if any, passes"]
     );
 }
+
+#[test]
+fn send_bus_message_reaches_peers_with_the_worker_as_source_and_refuses_others() {
+    let sim = Sim::new();
+    let sender = worker("sender", None);
+    let peer = worker("peer", None);
+    let events = record_events(&peer);
+    let _r = started(&sim, vec![sender.clone(), peer.clone()]);
+    sim.settle();
+    let tts = Body::TtsSpeak { text: "hello".into(), append_to_context: false };
+    sender.send_bus_message(Message::new("sender", Some("peer".into()), tts)).unwrap();
+    sim.settle();
+    assert!(events.borrow().contains(&"busMessage:BusTTSSpeakMessage".to_string()), "{:?}", events.borrow());
+    match sender.send_bus_message(Message::new("someone-else", None, Body::Data)) {
+        Err(ApiError::Type(m)) => assert!(m.contains("message.source") && m.contains("someone-else"), "{m}"),
+        _ => panic!("a foreign source is a TypeError"),
+    }
+    let local = Body::WorkerLocalError { error: "x".into() };
+    match sender.send_bus_message(Message::new("sender", None, local)) {
+        Err(ApiError::Type(m)) => assert!(m.contains("BusWorkerLocalErrorMessage is local-only"), "{m}"),
+        _ => panic!("a local-only type is a TypeError"),
+    }
+    match worker("loose", None).send_bus_message(Message::new("loose", None, Body::Data)) {
+        Err(ApiError::Error(m)) => assert!(m.contains("not attached"), "{m}"),
+        _ => panic!("an unattached worker cannot send"),
+    }
+}
+
+/// Records `Type source->target` of every message on a bus.
+struct Tap(Rc<RefCell<Vec<String>>>);
+
+impl Subscriber<V> for Tap {
+    fn on_message(self: Rc<Self>, m: &Rc<Message<V>>) -> workbus::core::bus::Handling {
+        self.0.borrow_mut().push(format!("{} {}->{}", m.type_name(), m.source, m.target.as_deref().unwrap_or("*")));
+        Ok(None)
+    }
+}
+
+fn tap(bus: &Bus<V>) -> Rc<RefCell<Vec<String>>> {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    bus.observe(Rc::new(Tap(seen.clone())));
+    seen
+}
+
+#[test]
+fn a_parent_adding_a_child_announces_it_with_an_add_worker_message_and_hosts_it_once() {
+    let sim = Sim::new();
+    let parent = worker("parent", None);
+    let r = started(&sim, vec![parent.clone()]);
+    let seen = tap(r.bus());
+    let errors = Rc::new(RefCell::new(Vec::new()));
+    let e = errors.clone();
+    r.set_event_sink(Some(Rc::new(move |ev: workbus::core::runner::RunnerEvent| if let workbus::core::runner::RunnerEvent::Error(m) = ev { e.borrow_mut().push(m) })));
+    let (p, child) = (parent.clone(), worker("child", Some(echo())));
+    let c = child.clone();
+    sim.block_on(async move { p.add_workers(vec![c]).await.unwrap() });
+    sim.settle();
+    assert!(seen.borrow().contains(&"BusAddWorkerMessage parent->*".to_string()), "{:?}", seen.borrow());
+    assert!(r.get_worker("child").is_some());
+    assert!(errors.borrow().is_empty(), "the runner takes the message as done: {:?}", errors.borrow());
+    let g = r.start_group(vec!["child".into()], params(Some(V::s("x")), None), false).unwrap();
+    assert!(matches!(wait(&sim, &g), Outcome::Completed));
+}
+
+#[test]
+fn runner_cancel_sends_cancel_worker_messages_to_its_roots_only() {
+    let sim = Sim::new();
+    let (a, b, child) = (worker("a", None), worker("b", None), worker("child", None));
+    let a2 = a.clone();
+    let c2 = child.clone();
+    sim.block_on(async move { a2.add_workers(vec![c2]).await.unwrap() });
+    let r = started(&sim, vec![a.clone(), b.clone()]);
+    sim.settle();
+    let seen = tap(r.bus());
+    let r2 = r.clone();
+    sim.block_on(async move { r2.cancel(Some("bye".into())).await });
+    sim.settle();
+    let cancels: Vec<String> = seen.borrow().iter().filter(|m| m.starts_with("BusCancelWorkerMessage runner-test->")).cloned().collect();
+    assert_eq!(cancels, vec!["BusCancelWorkerMessage runner-test->a", "BusCancelWorkerMessage runner-test->b"]);
+    assert!(seen.borrow().contains(&"BusCancelWorkerMessage a->child".to_string()), "the parent passes it on: {:?}", seen.borrow());
+    assert!(a.is_finished() && b.is_finished() && child.is_finished());
+}
+
+#[test]
+fn a_worker_activated_before_it_started_announces_inactive_like_pipecat() {
+    let sim = Sim::new();
+    let r = runner(&sim, "r");
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    struct Ready(Rc<RefCell<Vec<(String, bool)>>>);
+    impl Subscriber<V> for Ready {
+        fn on_message(self: Rc<Self>, m: &Rc<Message<V>>) -> workbus::core::bus::Handling {
+            if let Body::WorkerReady { active, .. } = &m.body {
+                self.0.borrow_mut().push((m.source.clone(), *active));
+            }
+            Ok(None)
+        }
+    }
+    r.bus().observe(Rc::new(Ready(seen.clone())));
+    let (lazy, eager, boss) = (Worker::new("lazy", false), Worker::new("eager", true), worker("boss", None));
+    let events = record_events(&lazy);
+    let (r2, l, e, b) = (r.clone(), lazy.clone(), eager.clone(), boss.clone());
+    sim.block_on(async move { r2.add_workers(vec![l, e, b]).await.unwrap() });
+    boss.activate_worker("lazy", None, false).unwrap();
+    sim.settle();
+    let r2 = r.clone();
+    sim.block_on(async move { r2.start(false).await.unwrap() });
+    sim.settle();
+    let announced: Vec<(String, bool)> = seen.borrow().clone();
+    assert!(announced.contains(&("lazy".to_string(), false)), "{announced:?}");
+    assert!(announced.contains(&("eager".to_string(), true)), "{announced:?}");
+    assert!(lazy.is_active(), "the activation still happens at start");
+    assert!(events.borrow().contains(&"activated".to_string()));
+}
+
+/// Records the UI lifecycle messages on a bus, job ids left out: `started [a, b] label true`,
+/// `update a <data>`, `completed a <status> <response>`, `group`.
+struct UiTap(Rc<RefCell<Vec<String>>>);
+
+impl Subscriber<V> for UiTap {
+    fn on_message(self: Rc<Self>, m: &Rc<Message<V>>) -> workbus::core::bus::Handling {
+        assert!(m.target.is_none() || !m.type_name().starts_with("BusUIJob"), "UI messages are broadcast");
+        let line = match &m.body {
+            Body::UiJobGroupStarted { workers, label, cancellable, at, .. } => {
+                assert!(*at > 0.0 && at.fract() == 0.0, "at is whole epoch ms");
+                format!("started {workers:?} {label:?} {cancellable}")
+            }
+            Body::UiJobUpdate { worker_name, data, .. } => format!("update {worker_name} {data:?}"),
+            Body::UiJobCompleted { worker_name, status, response, .. } => format!("completed {worker_name} {status} {response:?}"),
+            Body::UiJobGroupCompleted { .. } => "group".to_string(),
+            _ => return Ok(None),
+        };
+        self.0.borrow_mut().push(format!("{}: {line}", m.source));
+        Ok(None)
+    }
+}
+
+fn ui_tap(bus: &Bus<V>) -> Rc<RefCell<Vec<String>>> {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    bus.observe(Rc::new(UiTap(seen.clone())));
+    seen
+}
+
+fn ui_worker(name: &str) -> Worker<V> {
+    let w = Worker::new(name, true);
+    w.requester().set_ui(true);
+    w
+}
+
+/// A worker that sends one update then answers `{ok: name}`.
+fn updating(name: &'static str) -> Worker<V> {
+    worker(name, Some(handler(move |r| Box::pin(async move {
+        r.update(Some(V::s("half")), false).unwrap();
+        Ok(Some(V::obj(&[("ok", V::s(name))])))
+    }))))
+}
+
+#[test]
+fn a_ui_worker_reports_each_group_from_start_to_completion() {
+    let sim = Sim::new();
+    let streamer = worker("streamer", Some(handler(|r| Box::pin(async move {
+        r.stream(StreamPart::Start, None).unwrap();
+        r.stream(StreamPart::End, Some(V::s("done"))).unwrap();
+        Ok(None)
+    }))));
+    let (ui, plain) = (ui_worker("ui"), worker("plain", None));
+    let r = started(&sim, vec![ui.clone(), plain.clone(), updating("a"), streamer]);
+    let seen = ui_tap(r.bus());
+    let p = JobParams { label: Some("Research".into()), ..params(None, None) };
+    let g = ui.start_group(vec!["a".into(), "streamer".into()], p, false).unwrap();
+    assert!(matches!(wait(&sim, &g), Outcome::Completed));
+    sim.settle();
+    assert_eq!(*seen.borrow(), vec![
+        r#"ui: started Some(["a", "streamer"]) Some("Research") true"#,
+        r#"ui: update a Some(Str("half"))"#,
+        r#"ui: completed a completed Some(Obj([("ok", Str("a"))]))"#,
+        r#"ui: completed streamer completed Some(Str("done"))"#,
+        "ui: group",
+    ]);
+    // A plain worker says nothing to the UI.
+    let g = plain.start_group(vec!["a".into()], params(None, None), false).unwrap();
+    assert!(matches!(wait(&sim, &g), Outcome::Completed));
+    sim.settle();
+    assert_eq!(seen.borrow().len(), 5);
+}
+
+#[test]
+fn a_ui_worker_closes_a_cancelled_or_failed_group_once_and_ignores_late_answers() {
+    let sim = Sim::new();
+    let failing = worker("failing", Some(handler(|r| Box::pin(async move {
+        r.respond(Some(V::error_object("bad")), JobStatus::Failed, false).unwrap();
+        Ok(None)
+    }))));
+    let ui = ui_worker("ui");
+    let r = started(&sim, vec![ui.clone(), updating("quick"), worker("stuck", Some(never())), failing]);
+    let seen = ui_tap(r.bus());
+    let g = ui.start_group(vec!["quick".into(), "stuck".into()], params(None, None), false).unwrap();
+    sim.settle();
+    ui.requester().cancel_group(&g.job_id().unwrap(), Some("enough".into()));
+    sim.settle();
+    assert_eq!(failure(wait(&sim, &g)).reason, "enough");
+    assert_eq!(*seen.borrow(), vec![
+        r#"ui: started Some(["quick", "stuck"]) None true"#,
+        r#"ui: update quick Some(Str("half"))"#,
+        r#"ui: completed quick completed Some(Obj([("ok", Str("quick"))]))"#,
+        "ui: completed stuck cancelled None",
+        "ui: group",
+    ], "stuck's own cancelled answer, arriving after the group is gone, adds nothing");
+
+    seen.borrow_mut().clear();
+    let g = ui.start_group(vec!["failing".into(), "stuck".into()], params(None, None), false).unwrap();
+    assert_eq!(failure(wait(&sim, &g)).reason, "worker 'failing' errored");
+    sim.settle();
+    assert_eq!(*seen.borrow(), vec![
+        r#"ui: started Some(["failing", "stuck"]) None true"#,
+        r#"ui: completed failing failed Some(Obj([("error", Str("bad"))]))"#,
+        "ui: completed stuck cancelled None",
+        "ui: group",
+    ]);
+}
+
+#[test]
+fn the_cancel_job_group_ui_event_cancels_cancellable_groups_of_a_ui_worker() {
+    let sim = Sim::new();
+    let (ui, client) = (ui_worker("ui"), worker("client", None));
+    let r = started(&sim, vec![ui.clone(), client.clone(), worker("stuck", Some(never()))]);
+    let event = |payload: V| Body::UiEvent { event_name: "__cancel_job_group".into(), payload: Some(payload) };
+    let group = |cancellable: bool| {
+        let g = ui.start_group(vec!["stuck".into()], JobParams { cancellable, ..params(None, None) }, false).unwrap();
+        sim.settle();
+        g
+    };
+    let (g1, g2, g3) = (group(true), group(false), group(true));
+    // Malformed events are ignored: no payload object, an empty or a non-string job_id.
+    for bad in [V::s("x"), V::obj(&[("job_id", V::s(""))]), V::obj(&[("job_id", V::Num(1.0))])] {
+        client.send_bus_message(Message::new("client", None, event(bad))).unwrap();
+    }
+    let id = |g: &workbus::core::job::JobGroup<V>| V::s(&g.job_id().unwrap());
+    client.send_bus_message(Message::new("client", None, event(V::obj(&[("job_id", id(&g1))])))).unwrap();
+    client.send_bus_message(Message::new("client", Some("ui".into()), event(V::obj(&[("job_id", id(&g2))])))).unwrap();
+    client.send_bus_message(Message::new("client", Some("ui".into()), event(V::obj(&[("job_id", id(&g3)), ("reason", V::s("closed the card"))])))).unwrap();
+    sim.settle();
+    assert_eq!(failure(g1.outcome().unwrap()).reason, "cancelled by user");
+    assert!(g2.outcome().is_none(), "a group sent as not cancellable stays");
+    assert_eq!(failure(g3.outcome().unwrap()).reason, "closed the card");
+    // A plain worker leaves the event alone.
+    let plain = worker("plain", None);
+    let r2 = r.clone();
+    let p2 = plain.clone();
+    sim.block_on(async move { r2.add_workers(vec![p2]).await.unwrap() });
+    let g4 = plain.start_group(vec!["stuck".into()], params(None, None), false).unwrap();
+    sim.settle();
+    client.send_bus_message(Message::new("client", None, event(V::obj(&[("job_id", id(&g4))])))).unwrap();
+    sim.settle();
+    assert!(g4.outcome().is_none());
+}

@@ -310,6 +310,8 @@ pub struct Requester<V: Value> {
     groups: RefCell<HashMap<String, JobGroup<V>>>,
     /// Groups still waiting for their workers, in creation order.
     waiting: RefCell<Vec<JobGroup<V>>>,
+    /// Pipecat's `BaseUIWorker`: every group's lifecycle is broadcast as UI messages.
+    ui: std::cell::Cell<bool>,
 }
 
 impl<V: Value> Requester<V> {
@@ -321,6 +323,7 @@ impl<V: Value> Requester<V> {
             refusal: RefCell::new(Some(refusal)),
             groups: RefCell::new(HashMap::new()),
             waiting: RefCell::new(Vec::new()),
+            ui: std::cell::Cell::new(false),
         })
     }
 
@@ -351,6 +354,50 @@ impl<V: Value> Requester<V> {
 
     fn link(&self) -> Option<Link<V>> {
         self.link.borrow().clone()
+    }
+
+    /// Makes this requester report its groups to a client UI, as Pipecat's `BaseUIWorker`.
+    pub fn set_ui(&self, on: bool) {
+        self.ui.set(on);
+    }
+
+    pub fn is_ui(&self) -> bool {
+        self.ui.get()
+    }
+
+    /// The client's `__cancel_job_group` event: `payload.job_id` (a non-empty string) names the
+    /// group, `payload.reason` (a string) is the reason, `"cancelled by user"` by default. As a
+    /// cancel request, unknown and non-cancellable groups are left alone. `Err` says why a
+    /// malformed event is ignored.
+    pub fn handle_ui_cancel(&self, payload: &Option<V>) -> Result<(), String> {
+        let job_id = payload.as_ref().and_then(|p| p.string_field("job_id")).filter(|id| !id.is_empty());
+        let Some(job_id) = job_id else {
+            return Err(format!("'{}' ignored a {} event without a job_id string in its payload", self.owner, super::message::UI_CANCEL_JOB_GROUP_EVENT));
+        };
+        let reason = payload.as_ref().and_then(|p| p.string_field("reason")).unwrap_or_else(|| "cancelled by user".into());
+        self.request_cancel(&job_id, Some(reason));
+        Ok(())
+    }
+
+    /// Broadcasts a UI lifecycle message (a UI requester only); `at` is now, in epoch ms.
+    fn tell_ui(&self, body: impl FnOnce(f64) -> Body<V>) {
+        if !self.ui.get() {
+            return;
+        }
+        if let Some(link) = self.link() {
+            let at = link.env.now().floor();
+            link.bus.send(Message::new(&self.owner, None, body(at)));
+        }
+    }
+
+    fn tell_ui_completed(&self, job_id: &str, worker: &str, status: JobStatus, response: Option<V>) {
+        let (job_id, worker_name, status) = (job_id.to_string(), worker.to_string(), status.as_str().to_string());
+        self.tell_ui(|at| Body::UiJobCompleted { job_id, worker_name, status, response, at });
+    }
+
+    fn tell_ui_group_completed(&self, job_id: &str) {
+        let job_id = job_id.to_string();
+        self.tell_ui(|at| Body::UiJobGroupCompleted { job_id, at });
     }
 
     /// Open (sent, unfinished) groups.
@@ -491,6 +538,8 @@ impl<V: Value> Requester<V> {
                 return;
             }
         }
+        let (workers, label, cancellable) = (group.worker_names().to_vec(), group.label().map(str::to_string), group.cancellable());
+        self.tell_ui(|at| Body::UiJobGroupStarted { job_id, workers: Some(workers), label, cancellable, at });
         group.notify();
     }
 
@@ -509,6 +558,18 @@ impl<V: Value> Requester<V> {
             }
         }
         group.fail(failure);
+        // The UI's card closes now: the workers cut short are reported cancelled (their own
+        // answers come after the group is gone), then the group; completion never follows.
+        if self.ui.get() {
+            let cut_short: Vec<String> = {
+                let s = group.0.state.borrow();
+                group.worker_names().iter().filter(|w| !s.terminated.contains(*w)).cloned().collect()
+            };
+            for worker in cut_short {
+                self.tell_ui_completed(job_id, &worker, JobStatus::Cancelled, None);
+            }
+            self.tell_ui_group_completed(job_id);
+        }
     }
 
     /// The requester's own cancel, before or after the send.
@@ -590,6 +651,10 @@ impl<V: Value> Requester<V> {
                     s.last_status = Some(*status);
                 }
                 events.push(WorkerEvent::JobResponse(message.clone()));
+                // Before an error-triggered cancel, so the UI learns which worker failed.
+                if group.is_some() {
+                    self.tell_ui_completed(job_id, source, *status, response.clone());
+                }
                 match group {
                     Some(g) if g.cancel_on_error() && status.is_failure() => {
                         g.record(source, response.clone());
@@ -629,6 +694,10 @@ impl<V: Value> Requester<V> {
             Body::JobUpdate { job_id, update, .. } => {
                 events.push(WorkerEvent::JobUpdate(message.clone()));
                 self.push_event(job_id, JobEventKind::Update, source, update);
+                if self.group(job_id).is_some() {
+                    let (job_id, worker_name, data) = (job_id.clone(), source.to_string(), update.clone());
+                    self.tell_ui(|at| Body::UiJobUpdate { job_id, worker_name, data, at });
+                }
             }
             Body::JobStreamStart { job_id, data } => {
                 events.push(WorkerEvent::JobStreamStart(message.clone()));
@@ -645,6 +714,7 @@ impl<V: Value> Requester<V> {
                     g.0.state.borrow_mut().terminated.insert(source.to_string());
                     g.0.state.borrow_mut().last_status = Some(JobStatus::Completed);
                     g.push_event(JobEventKind::StreamEnd, source, data.clone());
+                    self.tell_ui_completed(job_id, source, JobStatus::Completed, data.clone());
                     g.record(source, data.clone());
                     self.complete_if_answered(&g, job_id, &mut events);
                 }
@@ -664,6 +734,7 @@ impl<V: Value> Requester<V> {
         if group.all_answered() {
             self.groups.borrow_mut().remove(job_id);
             events.push(WorkerEvent::JobCompleted { job_id: job_id.to_string(), responses: group.responses() });
+            self.tell_ui_group_completed(job_id);
             group.settle(Outcome::Completed);
         }
     }

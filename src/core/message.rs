@@ -10,6 +10,10 @@ use super::Value;
 use std::fmt;
 use std::rc::Rc;
 
+/// The client's reserved UI event that asks a UI worker to cancel one of its job groups
+/// (`pipecat.bus.ui.messages.UI_CANCEL_JOB_GROUP_EVENT_NAME`).
+pub const UI_CANCEL_JOB_GROUP_EVENT: &str = "__cancel_job_group";
+
 /// The final status a worker gives a job (`pipecat.workers.types.JobStatus`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JobStatus {

@@ -381,6 +381,11 @@ impl<V: Value> RunnerInner<V> {
             }
             s.phase = RunnerPhase::Ending;
         }
+        // Pipecat's message to each root, for observers and peers; the workers here are
+        // cancelled directly, so nothing waits on its delivery.
+        for root in self.roots() {
+            self.bus.send(Message::new(&self.name, Some(root.name().to_string()), Body::CancelWorker { reason: reason.clone() }));
+        }
         let remaining: Vec<Worker<V>> = self.state.borrow().entries.iter().filter(|w| !w.is_finished()).cloned().collect();
         for w in remaining.iter().filter(|w| w.parent().is_none()) {
             w.cancel(reason.clone());
@@ -582,6 +587,8 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
                 self.env.spawn(Box::pin(async move { runner.end(reason, DEFAULT_GRACE_MS).await }));
             }
             Body::Cancel { reason } => self.cancel_all(reason.clone()),
+            // A parent's own addWorkers has hosted its child already.
+            Body::AddWorker { worker } if self.state.borrow().entries.iter().any(|e| e.same_as(worker)) => {}
             Body::AddWorker { worker } => {
                 let (inner, worker) = (self.clone(), worker.clone());
                 return Ok(Some(Box::pin(async move {

@@ -3,7 +3,7 @@
 
 use super::bus::{Bus, Handling, Refusal, Subscriber};
 use super::job::{JobGroup, JobParams, Requester};
-use super::message::{Body, JobStatus, Message};
+use super::message::{Body, JobStatus, Message, UI_CANCEL_JOB_GROUP_EVENT};
 use super::platform::{Env, LogLevel};
 use super::reasons;
 use super::registry::{ReadyData, Registry, WatchFn, WatchKey};
@@ -499,6 +499,21 @@ impl<V: Value> Worker<V> {
         }
     }
 
+    /// Sends any bus message this worker built itself (`worker.sendBusMessage`): frames, TTS,
+    /// UI carriers, data. It goes out like the worker's own messages, to local subscribers and
+    /// every link alike. Its source must be this worker; local-only types are refused.
+    pub fn send_bus_message(&self, message: Message<V>) -> Result<(), ApiError> {
+        if message.source != self.0.name {
+            return Err(ApiError::Type(format!("message.source must be this worker's name '{}' (or left out), got '{}'", self.0.name, message.source)));
+        }
+        if message.is_local() {
+            return Err(ApiError::Type(format!("message.type {} is local-only and never goes on a bus", message.type_name())));
+        }
+        let attached = self.attachment()?;
+        attached.bus.send(message);
+        Ok(())
+    }
+
     /// Reports a failure: a child's parent gets "workerFailed"; a root broadcasts it.
     pub fn send_bus_error_message(&self, error: &str) -> Result<(), ApiError> {
         let attached = self.attachment()?;
@@ -713,7 +728,14 @@ impl<V: Value> Worker<V> {
             self.0.state.borrow_mut().children.push(c.clone());
         }
         if let Some(runner) = self.runner_inner() {
+            // Hosted at once (Pipecat loses children added before its runner runs), then
+            // announced as Pipecat does; the runner takes the message as done.
             runner.host(children.clone()).await?;
+            if let Ok(attached) = self.attachment() {
+                for c in &children {
+                    self.send(&attached, None, Body::AddWorker { worker: c.clone() });
+                }
+            }
         }
         self.watch_names(children.iter().map(|c| c.name().to_string()).collect()).await;
         Ok(())
@@ -818,7 +840,9 @@ impl<V: Value> Worker<V> {
             s.phase = Phase::Running;
             let now = attached.env.now();
             s.started_at = Some(now);
-            (now, s.parent.clone(), s.active || s.pending_activation)
+            // Pipecat announces `active` as it is before a pending activation fires, so a
+            // worker activated by a message before it started announces `false`.
+            (now, s.parent.clone(), s.active)
         };
         let ready = Body::WorkerReady { runner: attached.runner_name.clone(), parent, active, bridged: false, started_at: Some(started_at) };
         self.send(&attached, None, ready);
@@ -1063,6 +1087,11 @@ impl<V: Value> Subscriber<V> for WorkerInner<V> {
                 }
             }
             Body::JobCancel { job_id, reason } => worker.handle_cancel(message, job_id, reason),
+            Body::UiEvent { event_name, payload } if event_name == UI_CANCEL_JOB_GROUP_EVENT && worker.0.requester.is_ui() => {
+                if let Err(why) = worker.0.requester.handle_ui_cancel(payload) {
+                    worker.log(LogLevel::Warn, &why);
+                }
+            }
             _ => {
                 if let Some(events) = worker.0.requester.on_message(message) {
                     for e in events {

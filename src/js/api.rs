@@ -281,6 +281,11 @@ pub struct CoreRequester {
 
 #[wasm_bindgen]
 impl CoreRequester {
+    /// Reports every group to a client UI (Pipecat's `BaseUIWorker`).
+    #[wasm_bindgen(js_name = setUi)]
+    pub fn set_ui(&self, on: bool) {
+        self.requester.set_ui(on);
+    }
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(js_name = startGroup)]
     pub fn start_group(
@@ -613,6 +618,13 @@ impl CoreWorker {
     #[wasm_bindgen(js_name = reportHandlerError)]
     pub fn report_handler_error(&self, job_id: &str, error: JsValue, aborted: bool) {
         self.worker.report_handler_error(job_id, Thrown { message: error_message(&error), value: Some(error) }, aborted);
+    }
+    /// `message`: a message object whose `source` the façade filled in; a malformed one is a
+    /// `TypeError` naming what is wrong.
+    #[wasm_bindgen(js_name = sendBusMessage)]
+    pub fn send_bus_message(&self, message: &JsValue) -> Result<(), JsValue> {
+        let message = convert::message_from(message).map_err(|e| to_js(ApiError::Type(format!("message: {e}"))))?;
+        self.worker.send_bus_message(message).map_err(to_js)
     }
     #[wasm_bindgen(js_name = sendBusErrorMessage)]
     pub fn send_bus_error_message(&self, error: &str) -> Result<(), JsValue> {

@@ -17,6 +17,11 @@ Protocol, one JSON object per line:
           {"event": "result", "id", "ok": false, "error_type", "error", "job_id", "events"}
           {"event": "bench", "id", "n", "median_ms", "p90_ms", "mean_ms", "samples_ms"}
           {"event": "finished", "reason"}                              the runner has finished
+          {"event": "bus_message", "worker", "type", "source", "target", "fields"}
+                                            a PyWorker got a TTS, frame or UI message for it
+                                            (or broadcast), as a PipelineWorker would act on it;
+                                            a frame's fields are {frame_type, text, id, direction};
+                                            UI job messages carry their dataclass fields
   stdin   {"cmd": "job", "id", "worker", "name"?, "payload"?, "timeout"?, "cancel_after"?,
            "cancel_reason"?}
           {"cmd": "group", "id", "workers": [...], "name"?, "payload"?, "timeout"?,
@@ -24,6 +29,8 @@ Protocol, one JSON object per line:
           {"cmd": "bench", "id", "worker", "name"?, "n"?, "warmup"?}
           {"cmd": "end", "reason"?} / {"cmd": "cancel", "reason"?}     runner.end / runner.cancel
           {"cmd": "worker_end", "reason"?} / {"cmd": "worker_cancel", "reason"?}
+          {"cmd": "ui_event", "event_name", "payload"?, "target"?}   the requester sends a
+                                            BusUIEventMessage (as a client-facing worker does)
                                             the requester's BaseWorker.end()/cancel(): session-wide
   Closing stdin cancels the runner and exits, so the process never outlives its test.
 
@@ -68,7 +75,15 @@ logger.add(sys.stderr, level=os.environ.get("PY_SESSION_LOG", "WARNING"))
 
 from redis.asyncio import Redis  # noqa: E402
 
+from pipecat.bus.messages import BusFrameMessage, BusTTSSpeakMessage  # noqa: E402
 from pipecat.bus.network import RedisBus  # noqa: E402
+from pipecat.bus.ui.messages import (  # noqa: E402
+    BusUIEventMessage,
+    BusUIJobCompletedMessage,
+    BusUIJobGroupCompletedMessage,
+    BusUIJobGroupStartedMessage,
+    BusUIJobUpdateMessage,
+)
 from pipecat.pipeline.job_context import (  # noqa: E402
     JobError,
     JobGroupError,
@@ -106,8 +121,33 @@ def emit(obj):
     sys.stdout.flush()
 
 
+UI_JOB_MESSAGES = (BusUIJobGroupStartedMessage, BusUIJobUpdateMessage, BusUIJobCompletedMessage,
+                   BusUIJobGroupCompletedMessage)
+PIPELINE_MESSAGES = (BusTTSSpeakMessage, BusFrameMessage, BusUIEventMessage, *UI_JOB_MESSAGES)
+
+
+def pipeline_fields(message):
+    """What a PipelineWorker's bus handling reads from the message types it acts on."""
+    if isinstance(message, BusTTSSpeakMessage):
+        return {"text": message.text, "append_to_context": message.append_to_context}
+    if isinstance(message, BusUIEventMessage):
+        return {"event_name": message.event_name, "payload": message.payload}
+    if isinstance(message, UI_JOB_MESSAGES):
+        return {k: v for k, v in vars(message).items() if k not in ("source", "target", "id", "name")}
+    frame = message.frame
+    return {"frame_type": type(frame).__name__, "text": getattr(frame, "text", None), "id": frame.id,
+            "direction": message.direction.name, "bridge": message.bridge}
+
+
 class PyWorker(BaseWorker):
     """Answers jobs with Pipecat's worker-side API."""
+
+    async def on_bus_message(self, message):
+        await super().on_bus_message(message)
+        # A PipelineWorker's filter: its own name or a broadcast (BaseWorker drops frames first).
+        if isinstance(message, PIPELINE_MESSAGES) and message.target in (None, self.name):
+            emit({"event": "bus_message", "worker": self.name, "type": type(message).__name__,
+                  "source": message.source, "target": message.target, "fields": pipeline_fields(message)})
 
     async def on_job_request(self, message):
         await self.send_job_response(message.job_id, {"default": True, "payload": message.payload})
@@ -303,6 +343,10 @@ async def main(opt):
                 t = asyncio.create_task(requester.end(reason=cmd.get("reason")))
             elif kind == "worker_cancel":
                 t = asyncio.create_task(requester.cancel(reason=cmd.get("reason")))
+            elif kind == "ui_event":
+                t = asyncio.create_task(requester.send_bus_message(BusUIEventMessage(
+                    source=requester.name, target=cmd.get("target"), event_name=cmd["event_name"],
+                    payload=from_json(cmd.get("payload")))))
             else:
                 emit({"event": "error", "error": f"unknown command {kind!r}"})
                 continue

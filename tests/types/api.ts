@@ -7,6 +7,8 @@ import init, {
   JobStatus,
   LLMWorkerActivationArgs,
   LocalBus,
+  UIWorker,
+  WebSocketProxyServer,
   Worker,
   WorkerActivationArgs,
   WorkerRegistry,
@@ -25,6 +27,8 @@ import type {
   JobGroupEventData,
   JobGroupResponse,
   JobHandler,
+  OutgoingBusMessage,
+  AcceptedWebSocket,
   JobRequest,
   WorkerErrorData,
   WorkerGoneData,
@@ -148,6 +152,12 @@ async function workerSide(w: Worker): Promise<void> {
   await w.sendJobStreamData("id", new Uint8Array([1, 2]));
   await w.sendJobStreamEnd("id", { text: "…" });
   await w.sendBusErrorMessage("camera unplugged");
+  await w.sendBusMessage({ type: "BusTTSSpeakMessage", target: "voice", text: "hello" });
+  await w.sendBusMessage({ type: "BusUIEventMessage", eventName: "clicked", payload: { x: 1 } });
+  const outgoing: OutgoingBusMessage = { type: "BusFrameMessage", frame: { __type__: "pipecat.frames.frames.TextFrame", __data__: { text: "hi" } } };
+  await w.sendBusMessage(outgoing);
+  // @ts-expect-error local-only types never go on a bus
+  await w.sendBusMessage({ type: "BusAddWorkerMessage" });
   w.onWorkerReady("translator", (data) => {
     const n: string = data.workerName;
     const r: string = data.runner;
@@ -461,6 +471,15 @@ async function lifecycle(): Promise<void> {
   const llmWire: { run_llm?: boolean } = llm.toDict();
   // @ts-expect-error: runLlm is computed and read-only
   llm.runLlm = false;
+
+  const accepted: WebSocket = new WebSocket("ws://localhost:8000");
+  const gateway = new WebSocketProxyServer("gateway", { websocket: accepted, workerName: "assistant", remoteWorkerName: "acme", forwardMessages: ["BusFrameMessage"] });
+  gateway.on("clientDisconnected", (ws: AcceptedWebSocket) => ws.close()).on("workerReady", (data) => data.workerName);
+  const isConnected: boolean = gateway.connected;
+  const ui: Worker = new UIWorker("ui", { active: true });
+  await ui.jobGroup(["research"], { label: "Research", cancellable: true });
+  // @ts-expect-error: the served worker is required
+  new WebSocketProxyServer("gateway", { websocket: accepted, remoteWorkerName: "acme" });
 }
 
 export {};
