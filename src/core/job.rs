@@ -14,7 +14,8 @@ use super::worker::WorkerEvent;
 use super::{present, ApiError, Value};
 use futures::future::{abortable, AbortHandle, FutureExt};
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet, VecDeque};
+use super::hash::{HashMap, HashSet};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 /// What a requester asks for. Durations are milliseconds.
@@ -317,7 +318,7 @@ impl<V: Value> Requester<V> {
             owner: owner.to_string(),
             link: RefCell::new(None),
             refusal: RefCell::new(Some(refusal)),
-            groups: RefCell::new(HashMap::new()),
+            groups: RefCell::new(HashMap::default()),
             waiting: RefCell::new(Vec::new()),
         })
     }
@@ -390,9 +391,9 @@ impl<V: Value> Requester<V> {
                 job_id: None,
                 request: Some((params.name, params.payload)),
                 responses: Vec::new(),
-                answered: HashMap::new(),
+                answered: HashMap::default(),
                 members_answered: 0,
-                terminated: HashSet::new(),
+                terminated: HashSet::default(),
                 last_status: None,
                 events: with_events.then(VecDeque::new),
                 outcome: None,
@@ -704,7 +705,7 @@ pub fn check_group<V: Value>(worker_names: &[String], params: &JobParams<V>) -> 
     if worker_names.is_empty() {
         return Err(ApiError::Type("workerNames must not be empty".into()));
     }
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     if let Some(dup) = worker_names.iter().find(|n| !seen.insert(n.as_str())) {
         return Err(ApiError::Type(format!("workerNames has '{dup}' more than once")));
     }

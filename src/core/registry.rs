@@ -5,7 +5,7 @@
 use super::platform::{Env, LogLevel};
 use futures::future::LocalBoxFuture;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use super::hash::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// `WorkerReadyData`: a ready worker and the runner hosting it.
@@ -129,9 +129,9 @@ impl Registry {
                 runner_name: runner_name.to_string(),
                 local: Bucket::default(),
                 remote: Vec::new(),
-                watches: HashMap::new(),
+                watches: HashMap::default(),
                 next_watch: 1,
-                stopped: HashSet::new(),
+                stopped: HashSet::default(),
                 sink: None,
             })),
         }

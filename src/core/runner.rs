@@ -11,7 +11,7 @@ use super::worker::{Phase, Worker};
 use super::{ApiError, Value};
 use futures::future::FutureExt;
 use std::cell::RefCell;
-use std::collections::HashSet;
+use super::hash::HashSet;
 use std::rc::Rc;
 
 /// How long `end()` lets running handlers settle before aborting them, by default.
@@ -127,7 +127,7 @@ impl<V: Value> Runner<V> {
                 phase: RunnerPhase::Idle,
                 auto_end: true,
                 entries: Vec::new(),
-                known_runners: HashSet::new(),
+                known_runners: HashSet::default(),
                 heard_from: Vec::new(),
                 greeted: Vec::new(),
                 answered: Vec::new(),

@@ -11,7 +11,7 @@ use super::sync::{race, AbortToken, Flag};
 use super::{present, ApiError, Thrown, Value};
 use futures::future::{FutureExt, LocalBoxFuture};
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
+use super::hash::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
 /// A job handler: gets the request, returns the response (or what it threw).
@@ -296,13 +296,13 @@ impl<V: Value> Worker<V> {
                 attached: None,
                 handlers: Vec::new(),
                 default_handler: None,
-                active_jobs: HashMap::new(),
+                active_jobs: HashMap::default(),
                 next_job_seq: 0,
                 idle: None,
                 deferred: Vec::new(),
                 early_cancels: std::collections::VecDeque::new(),
                 watched: Vec::new(),
-                watching: HashSet::new(),
+                watching: HashSet::default(),
                 ready_listeners: Vec::new(),
                 sink: None,
             }),

@@ -148,7 +148,7 @@ thread_local! {
     static RANDOM: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static LOGGER: RefCell<Option<Function>> = const { RefCell::new(None) };
     static RECENT: RefCell<std::collections::VecDeque<(String, JsValue)>> = const { RefCell::new(std::collections::VecDeque::new()) };
-    static INTERNED: RefCell<std::collections::HashMap<String, JsValue>> = RefCell::new(std::collections::HashMap::new());
+    static INTERNED: RefCell<crate::core::hash::HashMap<String, JsValue>> = RefCell::new(Default::default());
     static PLATFORM: Rc<JsPlatform> = Rc::new(JsPlatform);
 }
 
