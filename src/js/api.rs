@@ -246,9 +246,10 @@ impl CoreGroup {
             _ => None,
         })
         .collect();
-        [opt(self.job_id().map(|s| super::recent_id(&s))), JsValue::from(self.state()), opt(self.last_status().map(|s| super::interned(&s))), self.failure(), self.responses(), events.into()]
-            .iter()
-            .collect()
+        let job_id = opt(self.group.job_id().map(|s| super::recent_id(&s)));
+        let last_status = opt(self.group.last_status().map(|s| super::interned(s.as_str())));
+        // One call into JavaScript rather than one per element.
+        super::array_of6(&job_id, &JsValue::from(self.state()), &last_status, &self.failure(), &self.responses(), &events)
     }
     /// `callback()` runs whenever the group is sent, gets an event or settles; returns an id
     /// for `removeOnChange`.
@@ -719,10 +720,9 @@ fn host_request(factory: &Factory, request: &JobRequest<JsValue>) -> JsValue {
     }
     let Some(make) = factory.borrow().clone() else { return JsValue::UNDEFINED };
     let name = request.name.as_deref().map(super::interned).unwrap_or(JsValue::NULL);
-    let args: Array = [super::recent_id(&request.id), name, opt(request.payload.clone()), super::interned(&request.source)]
-        .iter()
-        .collect();
-    let Ok(object) = make.apply(&JsValue::UNDEFINED, &args) else { return JsValue::UNDEFINED };
+    let payload = opt(request.payload.clone());
+    let made = make.call4(&JsValue::UNDEFINED, &super::recent_id(&request.id), &name, &payload, &super::interned(&request.source));
+    let Ok(object) = made else { return JsValue::UNDEFINED };
     if request.is_active() {
         *request.host.borrow_mut() = Some(object.clone());
     }

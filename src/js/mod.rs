@@ -9,7 +9,7 @@ mod wire;
 use crate::core::platform::{LogLevel, Platform};
 use crate::core::Value;
 use futures::future::LocalBoxFuture;
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -21,6 +21,9 @@ extern "C" {
     fn set_timeout(callback: &Function, ms: f64) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
+    /// `Array.of(a, b, c, d, e, f)`: a short array in one call (`collect` pushes one by one).
+    #[wasm_bindgen(js_namespace = Array, js_name = of)]
+    pub(crate) fn array_of6(a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue, e: &JsValue, f: &JsValue) -> Array;
 }
 
 /// Sets `obj[key] = value` on a plain object we just created (cannot fail).
