@@ -90,8 +90,11 @@ impl<V: Value> WorkerEvent<V> {
     }
 }
 
-/// A job as the worker handling it sees it.
-pub struct JobRequest<V: Value> {
+/// A job as the worker handling it sees it. Cloning it shares it (one per job, however many
+/// places hold it: the active jobs, the handler's task, the request event).
+pub struct JobRequest<V: Value>(Rc<JobRequestData<V>>);
+
+pub struct JobRequestData<V: Value> {
     pub id: String,
     pub name: Option<String>,
     pub payload: Option<V>,
@@ -100,21 +103,20 @@ pub struct JobRequest<V: Value> {
     /// Aborted when the job is cancelled or the worker stops.
     pub abort: AbortToken,
     /// The host's own object for this request (the JavaScript `JobRequest`), kept with it.
-    pub host: Rc<RefCell<Option<V>>>,
+    pub host: RefCell<Option<V>>,
     worker: Weak<WorkerInner<V>>,
 }
 
 impl<V: Value> Clone for JobRequest<V> {
     fn clone(&self) -> Self {
-        JobRequest {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            payload: self.payload.clone(),
-            source: self.source.clone(),
-            abort: self.abort.clone(),
-            host: self.host.clone(),
-            worker: self.worker.clone(),
-        }
+        JobRequest(self.0.clone())
+    }
+}
+
+impl<V: Value> std::ops::Deref for JobRequest<V> {
+    type Target = JobRequestData<V>;
+    fn deref(&self) -> &JobRequestData<V> {
+        &self.0
     }
 }
 
@@ -542,15 +544,15 @@ impl<V: Value> Worker<V> {
             self.emit(WorkerEvent::JobCancelled(cancel));
             return;
         }
-        let request = JobRequest {
+        let request = JobRequest(Rc::new(JobRequestData {
             id: job_id.to_string(),
             name: job_name.clone(),
             payload: payload.clone(),
             source: message.source.clone(),
             abort: AbortToken::new(),
-            host: Rc::new(RefCell::new(None)),
+            host: RefCell::new(None),
             worker: Rc::downgrade(&self.0),
-        };
+        }));
         let (handler, tail) = {
             let mut s = self.0.state.borrow_mut();
             let seq = s.next_job_seq;
