@@ -251,11 +251,16 @@ impl Platform for JsPlatform {
     fn random_bytes(&self, buf: &mut [u8]) {
         RANDOM.with(|pool| {
             let mut pool = pool.borrow_mut();
-            for b in buf {
+            let mut filled = 0;
+            while filled < buf.len() {
                 if pool.is_empty() {
                     refill(&mut pool);
                 }
-                *b = pool.pop().unwrap_or(0);
+                let take = pool.len().min(buf.len() - filled);
+                let rest = pool.len() - take;
+                buf[filled..filled + take].copy_from_slice(&pool[rest..]);
+                pool.truncate(rest);
+                filled += take;
             }
         });
     }
