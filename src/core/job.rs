@@ -569,17 +569,18 @@ impl<V: Value> Requester<V> {
                 let reason = format!("worker '{worker}' stopped");
                 let body = Body::JobResponse { job_id: job_id.clone(), status: JobStatus::Cancelled, response: Some(V::reason_object(&reason)), urgent: false };
                 let answer = Rc::new(Message::new(worker, Some(self.owner.clone()), body));
-                events.extend(self.on_message(&answer).unwrap_or_default());
+                events.extend(self.on_message(&answer, &|_| true).unwrap_or_default());
             }
         }
         events
     }
 
     /// Handles a message addressed to this requester; returns the events to emit, in order.
-    /// Returns `None` for messages that are not job answers.
-    pub fn on_message(&self, message: &Rc<Message<V>>) -> Option<Vec<WorkerEvent<V>>> {
+    /// Returns `None` for messages that are not job answers. Only events that `wants` (by
+    /// index) are made: a job completed event copies the responses.
+    pub fn on_message(&self, message: &Rc<Message<V>>, wants: &dyn Fn(usize) -> bool) -> Option<Vec<WorkerEvent<V>>> {
         let source = message.source.as_str();
-        let mut events = Vec::new();
+        let mut events = Events { list: Vec::new(), wants };
         match &message.body {
             Body::JobResponse { job_id, status, response, .. } => {
                 let group = self.group(job_id);
@@ -650,7 +651,7 @@ impl<V: Value> Requester<V> {
             }
             _ => return None,
         }
-        Some(events)
+        Some(events.list)
     }
 
     fn push_event(&self, job_id: &str, kind: JobEventKind, source: &str, data: &Option<V>) {
@@ -659,11 +660,30 @@ impl<V: Value> Requester<V> {
         }
     }
 
-    fn complete_if_answered(&self, group: &JobGroup<V>, job_id: &str, events: &mut Vec<WorkerEvent<V>>) {
+    fn complete_if_answered(&self, group: &JobGroup<V>, job_id: &str, events: &mut Events<'_, V>) {
         if group.all_answered() {
             self.groups.borrow_mut().remove(job_id);
-            events.push(WorkerEvent::JobCompleted { job_id: job_id.to_string(), responses: group.responses() });
+            if (events.wants)(JOB_COMPLETED) {
+                events.list.push(WorkerEvent::JobCompleted { job_id: job_id.to_string(), responses: group.responses() });
+            }
             group.settle(Outcome::Completed);
+        }
+    }
+}
+
+/// The index of the job completed event (see [`WorkerEvent::index`]).
+const JOB_COMPLETED: usize = 15;
+
+/// Events to emit, keeping only those somebody wants.
+struct Events<'a, V: Value> {
+    list: Vec<WorkerEvent<V>>,
+    wants: &'a dyn Fn(usize) -> bool,
+}
+
+impl<V: Value> Events<'_, V> {
+    fn push(&mut self, event: WorkerEvent<V>) {
+        if (self.wants)(event.index()) {
+            self.list.push(event);
         }
     }
 }

@@ -601,7 +601,7 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
                 }
             }
             _ => {
-                self.requester.on_message(message);
+                self.requester.on_message(message, &|_| false);
             }
         }
         Ok(None)

@@ -1065,7 +1065,7 @@ impl<V: Value> Subscriber<V> for WorkerInner<V> {
             }
             Body::JobCancel { job_id, reason } => worker.handle_cancel(message, job_id, reason),
             _ => {
-                if let Some(events) = worker.0.requester.on_message(message) {
+                if let Some(events) = worker.0.requester.on_message(message, &|i| worker.wants(i)) {
                     for e in events {
                         worker.emit(e);
                     }
