@@ -117,7 +117,8 @@ impl<V: Value> Clone for JobGroup<V> {
 
 struct GroupInner<V: Value> {
     worker_names: Vec<String>,
-    members: HashSet<String>,
+    /// The names again, for groups too large to search (see [`SMALL`]).
+    members: Option<HashSet<String>>,
     label: Option<String>,
     cancellable: bool,
     cancel_on_error: bool,
@@ -130,11 +131,11 @@ struct GroupState<V: Value> {
     /// The request to send once the workers are ready.
     request: Option<(Option<String>, Option<V>)>,
     responses: Vec<(String, V)>,
-    /// Where each worker's response is in `responses`.
+    /// Where each worker's response is in `responses`, once there are more than [`SMALL`].
     answered: HashMap<String, usize>,
     /// How many members of the group have answered (a group of 1000 checks this in O(1)).
     members_answered: usize,
-    terminated: HashSet<String>,
+    terminated: NameSet,
     last_status: Option<JobStatus>,
     /// Buffered events; only groups made for a context keep them.
     events: Option<VecDeque<JobEvent<V>>>,
@@ -142,6 +143,59 @@ struct GroupState<V: Value> {
     deadline: Option<AbortHandle>,
     on_change: Vec<(u64, Rc<dyn Fn()>)>,
     next_listener: u64,
+}
+
+/// Up to this many names are searched in a list rather than hashed: most jobs have one
+/// worker, and a table per job (with a copy of each name) cost more than the search.
+const SMALL: usize = 8;
+
+/// A set of names: a list while small, a table beyond [`SMALL`].
+#[derive(Default)]
+struct NameSet {
+    list: Vec<String>,
+    table: HashSet<String>,
+}
+
+impl NameSet {
+    fn contains(&self, name: &str) -> bool {
+        if self.list.len() <= SMALL {
+            self.list.iter().any(|n| n == name)
+        } else {
+            self.table.contains(name)
+        }
+    }
+    fn insert(&mut self, name: &str) {
+        if self.contains(name) {
+            return;
+        }
+        self.list.push(name.to_string());
+        match self.list.len() {
+            n if n == SMALL + 1 => self.table = self.list.iter().cloned().collect(),
+            n if n > SMALL + 1 => {
+                self.table.insert(name.to_string());
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<V: Value> GroupState<V> {
+    fn answer_index(&self, worker: &str) -> Option<usize> {
+        if self.responses.len() <= SMALL {
+            self.responses.iter().position(|(n, _)| n == worker)
+        } else {
+            self.answered.get(worker).copied()
+        }
+    }
+}
+
+impl<V: Value> GroupInner<V> {
+    fn is_member(&self, name: &str) -> bool {
+        match &self.members {
+            Some(table) => table.contains(name),
+            None => self.worker_names.iter().any(|n| n == name),
+        }
+    }
 }
 
 impl<V: Value> JobGroup<V> {
@@ -165,7 +219,7 @@ impl<V: Value> JobGroup<V> {
     }
     pub fn response_of(&self, worker: &str) -> Option<V> {
         let s = self.0.state.borrow();
-        s.answered.get(worker).map(|i| s.responses[*i].1.clone())
+        s.answer_index(worker).map(|i| s.responses[i].1.clone())
     }
     /// The status of the latest answer a worker gave.
     pub fn last_status(&self) -> Option<JobStatus> {
@@ -233,20 +287,25 @@ impl<V: Value> JobGroup<V> {
     fn record(&self, worker: &str, response: Option<V>) {
         let value = present(response).unwrap_or_else(V::empty_object);
         let mut s = self.0.state.borrow_mut();
-        match s.answered.get(worker).copied() {
+        match s.answer_index(worker) {
             Some(i) => s.responses[i].1 = value,
             None => {
                 let i = s.responses.len();
                 s.responses.push((worker.to_string(), value));
-                s.answered.insert(worker.to_string(), i);
-                if self.0.members.contains(worker) {
+                if i == SMALL {
+                    let index = s.responses.iter().enumerate().map(|(i, (w, _))| (w.clone(), i)).collect();
+                    s.answered = index;
+                } else if i > SMALL {
+                    s.answered.insert(worker.to_string(), i);
+                }
+                if self.0.is_member(worker) {
                     s.members_answered += 1;
                 }
             }
         }
     }
     fn all_answered(&self) -> bool {
-        self.0.state.borrow().members_answered == self.0.members.len()
+        self.0.state.borrow().members_answered == self.0.worker_names.len()
     }
     /// Settles once; later calls do nothing. Returns whether this call settled it.
     fn settle(&self, outcome: Outcome<V>) -> bool {
@@ -382,7 +441,7 @@ impl<V: Value> Requester<V> {
         }
         let Some(link) = self.link() else { return Err(ApiError::Error(format!("'{}' cannot request jobs", self.owner))) };
         let group = JobGroup(Rc::new(GroupInner {
-            members: worker_names.iter().cloned().collect(),
+            members: (worker_names.len() > SMALL).then(|| worker_names.iter().cloned().collect()),
             worker_names,
             label: params.label,
             cancellable: params.cancellable,
@@ -393,7 +452,7 @@ impl<V: Value> Requester<V> {
                 responses: Vec::new(),
                 answered: HashMap::default(),
                 members_answered: 0,
-                terminated: HashSet::default(),
+                terminated: NameSet::default(),
                 last_status: None,
                 events: with_events.then(VecDeque::new),
                 outcome: None,
@@ -586,7 +645,7 @@ impl<V: Value> Requester<V> {
                 let group = self.group(job_id);
                 if let Some(g) = &group {
                     let mut s = g.0.state.borrow_mut();
-                    s.terminated.insert(source.to_string());
+                    s.terminated.insert(source);
                     s.last_status = Some(*status);
                 }
                 events.push(WorkerEvent::JobResponse(message.clone()));
@@ -642,7 +701,7 @@ impl<V: Value> Requester<V> {
                 let group = self.group(job_id);
                 events.push(WorkerEvent::JobStreamEnd(message.clone()));
                 if let Some(g) = group {
-                    g.0.state.borrow_mut().terminated.insert(source.to_string());
+                    g.0.state.borrow_mut().terminated.insert(source);
                     g.0.state.borrow_mut().last_status = Some(JobStatus::Completed);
                     g.push_event(JobEventKind::StreamEnd, source, data.clone());
                     g.record(source, data.clone());
@@ -725,9 +784,12 @@ pub fn check_group<V: Value>(worker_names: &[String], params: &JobParams<V>) -> 
     if worker_names.is_empty() {
         return Err(ApiError::Type("workerNames must not be empty".into()));
     }
-    let mut seen = HashSet::default();
-    if let Some(dup) = worker_names.iter().find(|n| !seen.insert(n.as_str())) {
-        return Err(ApiError::Type(format!("workerNames has '{dup}' more than once")));
+    let mut seen: HashSet<&str> = HashSet::default();
+    for (i, name) in worker_names.iter().enumerate() {
+        let repeated = if worker_names.len() <= SMALL { worker_names[..i].contains(name) } else { !seen.insert(name) };
+        if repeated {
+            return Err(ApiError::Type(format!("workerNames has '{name}' more than once")));
+        }
     }
     match params.timeout {
         Some(t) if !(t.is_finite() && t >= 0.0) => Err(ApiError::Type("timeout must be a finite number of milliseconds >= 0".into())),
