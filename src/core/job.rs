@@ -435,7 +435,6 @@ impl<V: Value> Requester<V> {
         with_events: bool,
     ) -> Result<JobGroup<V>, ApiError> {
         check_group(&worker_names, &params)?;
-        let job_name = params.name.clone();
         if let Some(refusal) = self.refusal.borrow().clone() {
             return Err(ApiError::Error(refusal));
         }
@@ -484,6 +483,8 @@ impl<V: Value> Requester<V> {
                 env.sleep(warn_after, false).await;
                 let missing: Vec<&String> = g.worker_names().iter().filter(|n| !registry.has(n)).collect();
                 if !missing.is_empty() {
+                    // The request is still there: the group waits, unsent.
+                    let job_name = g.0.state.borrow().request.as_ref().and_then(|(name, _)| name.clone());
                     env.log(LogLevel::Warn, &not_ready_warning(&this.owner, job_name.as_deref(), &missing, warn_after));
                 }
                 futures::future::pending::<()>().await
@@ -525,15 +526,18 @@ impl<V: Value> Requester<V> {
     fn send(&self, group: &JobGroup<V>) {
         let Some(link) = self.link() else { return };
         let job_id = new_uuid(&*link.env);
-        let (name, payload) = {
+        let (mut name, mut payload) = {
             let mut s = group.0.state.borrow_mut();
             let Some(request) = s.request.take() else { return };
             s.job_id = Some(job_id.clone());
             request
         };
         self.groups.borrow_mut().insert(job_id.clone(), group.clone());
+        let last = group.worker_names().len() - 1;
         for (i, worker) in group.worker_names().iter().enumerate() {
-            let body = Body::JobRequest { job_id: job_id.clone(), job_name: name.clone(), payload: payload.clone() };
+            // The last request takes the name and payload instead of copying them.
+            let (job_name, payload) = if i == last { (name.take(), payload.take()) } else { (name.clone(), payload.clone()) };
+            let body = Body::JobRequest { job_id: job_id.clone(), job_name, payload };
             if let Err(refusal) = link.bus.try_send(Message::new(&self.owner, Some(worker.clone()), body)) {
                 // A request that cannot leave would never be answered: the group fails now, and
                 // the members it already reached are cancelled.

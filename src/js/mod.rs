@@ -47,7 +47,7 @@ const RECENT_IDS: usize = 8;
 /// gets, then in the answer), and ids are too many to intern.
 pub(crate) fn recent_id(id: &str) -> JsValue {
     RECENT.with(|recent| {
-        if let Some((_, s)) = recent.borrow().iter().find(|(known, _)| known == id) {
+        if let Some((_, s)) = recent.borrow().iter().rev().find(|(known, _)| known == id) {
             return s.clone();
         }
         let s = JsValue::from_str(id);
