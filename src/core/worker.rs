@@ -414,11 +414,12 @@ impl<V: Value> Worker<V> {
         Ok(())
     }
 
-    fn active_job(&self, job_id: &str, what: &str) -> Result<(Attachment<V>, String), ApiError> {
+    /// The attachment and the request of an active job (whose `source` is its requester).
+    fn active_job(&self, job_id: &str, what: &str) -> Result<(Attachment<V>, JobRequest<V>), ApiError> {
         let s = self.0.state.borrow();
         let attached = s.attached.clone().ok_or_else(|| not_attached(&self.0.name))?;
         match s.active_jobs.get(job_id) {
-            Some((_, r)) => Ok((attached, r.source.clone())),
+            Some((_, r)) => Ok((attached, r.clone())),
             None => Err(ApiError::Error(format!("Worker '{}': no active job '{job_id}' to {what}", self.0.name))),
         }
     }
@@ -435,11 +436,11 @@ impl<V: Value> Worker<V> {
 
     /// The one way a job is answered; `cause` is what its handler threw, if it did.
     fn answer(&self, job_id: &str, response: Option<V>, status: JobStatus, urgent: bool, cause: Option<V>) -> Result<(), ApiError> {
-        let (attached, requester) = self.active_job(job_id, "respond to")?;
+        let (attached, request) = self.active_job(job_id, "respond to")?;
         let body = Body::JobResponse { job_id: job_id.to_string(), status, response, urgent };
-        if let Err(refusal) = attached.bus.try_send(Message::new(&self.0.name, Some(requester.clone()), body).with_cause(cause)) {
+        if let Err(refusal) = attached.bus.try_send(Message::new(&self.0.name, Some(request.source.clone()), body).with_cause(cause)) {
             let body = Body::JobResponse { job_id: job_id.to_string(), status: JobStatus::Error, response: Some(V::error_object(&refusal.message)), urgent };
-            self.send(&attached, Some(requester), body);
+            self.send(&attached, Some(request.source.clone()), body);
         }
         self.finish_job(job_id);
         Ok(())
@@ -459,8 +460,8 @@ impl<V: Value> Worker<V> {
 
     /// Sends an update or a stream chunk; a refused one fails the call (the job stays active).
     fn send_job_event(&self, job_id: &str, what: &str, body: Body<V>) -> Result<(), SendError<V>> {
-        let (attached, requester) = self.active_job(job_id, what)?;
-        attached.bus.try_send(Message::new(&self.0.name, Some(requester), body)).map_err(|r| {
+        let (attached, request) = self.active_job(job_id, what)?;
+        attached.bus.try_send(Message::new(&self.0.name, Some(request.source.clone()), body)).map_err(|r| {
             let noun = if what == "update" { "an update" } else { "a stream message" };
             SendError::Refused(Refusal { message: format!("Worker '{}': could not send {noun} of job '{job_id}': {}", self.0.name, r.message), cause: r.cause })
         })
