@@ -6,13 +6,13 @@
 //! has a system lane and a data lane, handled concurrently: a cancel never waits behind a slow
 //! data handler, and a subscriber's error is logged without stopping its delivery.
 
+use super::hash::{HashMap, HashSet};
 use super::message::{Body, JobStatus, Lane as LaneKind, Message};
 use super::platform::{Env, LogLevel};
 use super::sync::{yield_now, Lane};
 use super::Value;
 use futures::future::LocalBoxFuture;
 use std::cell::RefCell;
-use super::hash::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// What handling a message left to do: nothing, or a future the lane awaits.

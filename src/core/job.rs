@@ -6,6 +6,7 @@
 //! and settles exactly once: completed when every worker answered, or failed with a reason.
 
 use super::bus::Bus;
+use super::hash::{HashMap, HashSet};
 use super::message::{Body, JobStatus, Message};
 use super::platform::{new_uuid, Env, LogLevel};
 use super::registry::Registry;
@@ -14,7 +15,6 @@ use super::worker::WorkerEvent;
 use super::{present, ApiError, Value};
 use futures::future::{abortable, AbortHandle, FutureExt};
 use std::cell::{Cell, RefCell};
-use super::hash::{HashMap, HashSet};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 

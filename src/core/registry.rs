@@ -2,10 +2,10 @@
 //! them. Unlike Pipecat, names can leave (a stopped worker, a departed runner) and watches can
 //! be removed, so readiness waits leave nothing behind.
 
+use super::hash::{HashMap, HashSet};
 use super::platform::{Env, LogLevel};
 use futures::future::LocalBoxFuture;
 use std::cell::RefCell;
-use super::hash::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// `WorkerReadyData`: a ready worker and the runner hosting it.

@@ -2,6 +2,7 @@
 //! roots have, and exchanges registry snapshots with the other runners on the bus.
 
 use super::bus::{Bus, Handling, Subscriber};
+use super::hash::HashSet;
 use super::job::{JobGroup, JobParams, Requester, WarningDelay, NOT_READY_WARNING_MS};
 use super::message::{Body, Message};
 use super::platform::{Env, LogLevel};
@@ -11,7 +12,6 @@ use super::worker::{Phase, Worker};
 use super::{ApiError, Value};
 use futures::future::FutureExt;
 use std::cell::RefCell;
-use super::hash::HashSet;
 use std::rc::Rc;
 
 /// How long `end()` lets running handlers settle before aborting them, by default.

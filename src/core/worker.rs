@@ -2,6 +2,7 @@
 //! requests, and its life from added to stopped.
 
 use super::bus::{Bus, Handling, Refusal, Subscriber};
+use super::hash::{HashMap, HashSet};
 use super::job::{JobGroup, JobParams, Requester};
 use super::message::{Body, JobStatus, Message};
 use super::platform::{Env, LogLevel};
@@ -11,7 +12,6 @@ use super::sync::{race, AbortToken, Flag};
 use super::{present, ApiError, Thrown, Value};
 use futures::future::{FutureExt, LocalBoxFuture};
 use std::cell::{Cell, RefCell};
-use super::hash::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
 /// A job handler: gets the request, returns the response (or what it threw).
