@@ -217,6 +217,10 @@ impl<V: Value> JobGroup<V> {
     pub fn responses(&self) -> Vec<(String, V)> {
         self.0.state.borrow().responses.clone()
     }
+    /// `f` over the responses in place, without copying them. `f` must not touch the group.
+    pub fn with_responses<R>(&self, f: impl FnOnce(&[(String, V)]) -> R) -> R {
+        f(&self.0.state.borrow().responses)
+    }
     pub fn response_of(&self, worker: &str) -> Option<V> {
         let s = self.0.state.borrow();
         s.answer_index(worker).map(|i| s.responses[i].1.clone())

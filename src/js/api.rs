@@ -202,7 +202,8 @@ impl CoreGroup {
         self.group.cancel_on_error()
     }
     pub fn responses(&self) -> JsValue {
-        convert::responses(&self.group.responses())
+        // Only plain objects are made here: nothing can call back into the group.
+        self.group.with_responses(convert::responses)
     }
     #[wasm_bindgen(js_name = responseOf)]
     pub fn response_of(&self, worker: &str) -> JsValue {
