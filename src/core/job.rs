@@ -267,10 +267,17 @@ impl<V: Value> JobGroup<V> {
         }
     }
     fn notify(&self) {
-        let listeners: Vec<Rc<dyn Fn()>> = self.0.state.borrow().on_change.iter().map(|(_, f)| f.clone()).collect();
-        for f in listeners {
-            f();
-        }
+        // The listeners as they are now, called with no borrow held (they may add or remove
+        // listeners); a context is usually the only one, and needs no list.
+        let (only, all): (Option<Rc<dyn Fn()>>, Vec<Rc<dyn Fn()>>) = {
+            let s = self.0.state.borrow();
+            match s.on_change.as_slice() {
+                [] => return,
+                [(_, f)] => (Some(f.clone()), Vec::new()),
+                many => (None, many.iter().map(|(_, f)| f.clone()).collect()),
+            }
+        };
+        only.into_iter().chain(all).for_each(|f| f());
     }
     fn push_event(&self, kind: JobEventKind, worker_name: &str, data: Option<V>) {
         let pushed = {
