@@ -1608,3 +1608,25 @@ fn the_cancel_job_group_ui_event_cancels_cancellable_groups_of_a_ui_worker() {
     sim.settle();
     assert!(g4.outcome().is_none());
 }
+
+#[test]
+fn groups_small_and_large_find_each_answer_and_refuse_repeated_names() {
+    // Small groups search their names in lists, large ones hash them: both sides of the switch.
+    for size in [1, 3, 8, 9, 12, 40] {
+        let sim = Sim::new();
+        let names: Vec<String> = (0..size).map(|i| format!("w{i}")).collect();
+        let own_name = || handler(|r| Box::pin(async move { Ok(Some(V::s(&format!("from {}", r.worker().unwrap().name())))) }));
+        let r = started(&sim, names.iter().map(|n| worker(n, Some(own_name()))).collect());
+        let g = r.start_group(names.clone(), params(None, None), false).unwrap();
+        assert!(matches!(wait(&sim, &g), Outcome::Completed), "a group of {size}");
+        assert_eq!(g.responses().len(), size);
+        for n in &names {
+            assert_eq!(g.response_of(n), Some(V::s(&format!("from {n}"))), "{n} in a group of {size}");
+        }
+        assert_eq!(g.response_of("w-none"), None);
+        let mut repeated = names.clone();
+        repeated.push(names[size / 2].clone());
+        let err = r.start_group(repeated, params(None, None), false).err().expect("a repeated name is refused");
+        assert_eq!(err, ApiError::Type(format!("workerNames has '{}' more than once", names[size / 2])));
+    }
+}

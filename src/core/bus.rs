@@ -6,13 +6,13 @@
 //! has a system lane and a data lane, handled concurrently: a cancel never waits behind a slow
 //! data handler, and a subscriber's error is logged without stopping its delivery.
 
+use super::hash::{HashMap, HashSet};
 use super::message::{Body, JobStatus, Lane as LaneKind, Message};
 use super::platform::{Env, LogLevel};
 use super::sync::{yield_now, Lane};
 use super::Value;
 use futures::future::LocalBoxFuture;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// What handling a message left to do: nothing, or a future the lane awaits.
@@ -79,10 +79,10 @@ impl<V: Value> Bus<V> {
     pub fn new(env: Env) -> Self {
         Bus(Rc::new(BusInner {
             env,
-            subscribers: RefCell::new(Subscribers { by_name: HashMap::new(), order: Vec::new(), observers: Vec::new() }),
+            subscribers: RefCell::new(Subscribers { by_name: HashMap::default(), order: Vec::new(), observers: Vec::new() }),
             links: RefCell::new(Vec::new()),
             next_id: std::cell::Cell::new(1),
-            departed: RefCell::new(HashSet::new()),
+            departed: RefCell::new(HashSet::default()),
             on_refused: RefCell::new(None),
         }))
     }

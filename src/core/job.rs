@@ -6,16 +6,17 @@
 //! and settles exactly once: completed when every worker answered, or failed with a reason.
 
 use super::bus::Bus;
+use super::hash::{HashMap, HashSet};
 use super::message::{Body, JobStatus, Message};
 use super::platform::{new_uuid, Env, LogLevel};
 use super::reasons;
 use super::registry::Registry;
 use super::sync::{race, Flag};
-use super::worker::WorkerEvent;
+use super::worker::{WorkerEvent, JOB_COMPLETED_EVENT};
 use super::{present, ApiError, Value};
 use futures::future::{abortable, AbortHandle, FutureExt};
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 
 /// What a requester asks for. Durations are milliseconds.
@@ -118,7 +119,8 @@ impl<V: Value> Clone for JobGroup<V> {
 
 struct GroupInner<V: Value> {
     worker_names: Vec<String>,
-    members: HashSet<String>,
+    /// The names again, for groups too large to search (see [`SMALL`]).
+    members: Option<HashSet<String>>,
     label: Option<String>,
     cancellable: bool,
     cancel_on_error: bool,
@@ -131,11 +133,11 @@ struct GroupState<V: Value> {
     /// The request to send once the workers are ready.
     request: Option<(Option<String>, Option<V>)>,
     responses: Vec<(String, V)>,
-    /// Where each worker's response is in `responses`.
+    /// Where each worker's response is in `responses`, once there are more than [`SMALL`].
     answered: HashMap<String, usize>,
     /// How many members of the group have answered (a group of 1000 checks this in O(1)).
     members_answered: usize,
-    terminated: HashSet<String>,
+    terminated: NameSet,
     last_status: Option<JobStatus>,
     /// Buffered events; only groups made for a context keep them.
     events: Option<VecDeque<JobEvent<V>>>,
@@ -143,6 +145,59 @@ struct GroupState<V: Value> {
     deadline: Option<AbortHandle>,
     on_change: Vec<(u64, Rc<dyn Fn()>)>,
     next_listener: u64,
+}
+
+/// Up to this many names are searched in a list rather than hashed: most jobs have one
+/// worker, and a table per job (with a copy of each name) cost more than the search.
+const SMALL: usize = 8;
+
+/// A set of names: a list while small, a table beyond [`SMALL`].
+#[derive(Default)]
+struct NameSet {
+    list: Vec<String>,
+    table: HashSet<String>,
+}
+
+impl NameSet {
+    fn contains(&self, name: &str) -> bool {
+        if self.list.len() <= SMALL {
+            self.list.iter().any(|n| n == name)
+        } else {
+            self.table.contains(name)
+        }
+    }
+    fn insert(&mut self, name: &str) {
+        if self.contains(name) {
+            return;
+        }
+        self.list.push(name.to_string());
+        match self.list.len() {
+            n if n == SMALL + 1 => self.table = self.list.iter().cloned().collect(),
+            n if n > SMALL + 1 => {
+                self.table.insert(name.to_string());
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<V: Value> GroupState<V> {
+    fn answer_index(&self, worker: &str) -> Option<usize> {
+        if self.responses.len() <= SMALL {
+            self.responses.iter().position(|(n, _)| n == worker)
+        } else {
+            self.answered.get(worker).copied()
+        }
+    }
+}
+
+impl<V: Value> GroupInner<V> {
+    fn is_member(&self, name: &str) -> bool {
+        match &self.members {
+            Some(table) => table.contains(name),
+            None => self.worker_names.iter().any(|n| n == name),
+        }
+    }
 }
 
 impl<V: Value> JobGroup<V> {
@@ -164,9 +219,13 @@ impl<V: Value> JobGroup<V> {
     pub fn responses(&self) -> Vec<(String, V)> {
         self.0.state.borrow().responses.clone()
     }
+    /// `f` over the responses in place, without copying them. `f` must not touch the group.
+    pub fn with_responses<R>(&self, f: impl FnOnce(&[(String, V)]) -> R) -> R {
+        f(&self.0.state.borrow().responses)
+    }
     pub fn response_of(&self, worker: &str) -> Option<V> {
         let s = self.0.state.borrow();
-        s.answered.get(worker).map(|i| s.responses[*i].1.clone())
+        s.answer_index(worker).map(|i| s.responses[i].1.clone())
     }
     /// The status of the latest answer a worker gave.
     pub fn last_status(&self) -> Option<JobStatus> {
@@ -210,10 +269,17 @@ impl<V: Value> JobGroup<V> {
         }
     }
     fn notify(&self) {
-        let listeners: Vec<Rc<dyn Fn()>> = self.0.state.borrow().on_change.iter().map(|(_, f)| f.clone()).collect();
-        for f in listeners {
-            f();
-        }
+        // The listeners as they are now, called with no borrow held (they may add or remove
+        // listeners); a context is usually the only one, and needs no list.
+        let (only, all): (Option<Rc<dyn Fn()>>, Vec<Rc<dyn Fn()>>) = {
+            let s = self.0.state.borrow();
+            match s.on_change.as_slice() {
+                [] => return,
+                [(_, f)] => (Some(f.clone()), Vec::new()),
+                many => (None, many.iter().map(|(_, f)| f.clone()).collect()),
+            }
+        };
+        only.into_iter().chain(all).for_each(|f| f());
     }
     fn push_event(&self, kind: JobEventKind, worker_name: &str, data: Option<V>) {
         let pushed = {
@@ -234,20 +300,25 @@ impl<V: Value> JobGroup<V> {
     fn record(&self, worker: &str, response: Option<V>) {
         let value = present(response).unwrap_or_else(V::empty_object);
         let mut s = self.0.state.borrow_mut();
-        match s.answered.get(worker).copied() {
+        match s.answer_index(worker) {
             Some(i) => s.responses[i].1 = value,
             None => {
                 let i = s.responses.len();
                 s.responses.push((worker.to_string(), value));
-                s.answered.insert(worker.to_string(), i);
-                if self.0.members.contains(worker) {
+                if i == SMALL {
+                    let index = s.responses.iter().enumerate().map(|(i, (w, _))| (w.clone(), i)).collect();
+                    s.answered = index;
+                } else if i > SMALL {
+                    s.answered.insert(worker.to_string(), i);
+                }
+                if self.0.is_member(worker) {
                     s.members_answered += 1;
                 }
             }
         }
     }
     fn all_answered(&self) -> bool {
-        self.0.state.borrow().members_answered == self.0.members.len()
+        self.0.state.borrow().members_answered == self.0.worker_names.len()
     }
     /// Settles once; later calls do nothing. Returns whether this call settled it.
     fn settle(&self, outcome: Outcome<V>) -> bool {
@@ -321,7 +392,7 @@ impl<V: Value> Requester<V> {
             owner: owner.to_string(),
             link: RefCell::new(None),
             refusal: RefCell::new(Some(refusal)),
-            groups: RefCell::new(HashMap::new()),
+            groups: RefCell::new(HashMap::default()),
             waiting: RefCell::new(Vec::new()),
             ui: std::cell::Cell::new(false),
         })
@@ -424,13 +495,12 @@ impl<V: Value> Requester<V> {
         with_events: bool,
     ) -> Result<JobGroup<V>, ApiError> {
         check_group(&worker_names, &params)?;
-        let job_name = params.name.clone();
         if let Some(refusal) = self.refusal.borrow().clone() {
             return Err(ApiError::Error(refusal));
         }
         let Some(link) = self.link() else { return Err(ApiError::Error(format!("'{}' cannot request jobs", self.owner))) };
         let group = JobGroup(Rc::new(GroupInner {
-            members: worker_names.iter().cloned().collect(),
+            members: (worker_names.len() > SMALL).then(|| worker_names.iter().cloned().collect()),
             worker_names,
             label: params.label,
             cancellable: params.cancellable,
@@ -439,9 +509,9 @@ impl<V: Value> Requester<V> {
                 job_id: None,
                 request: Some((params.name, params.payload)),
                 responses: Vec::new(),
-                answered: HashMap::new(),
+                answered: HashMap::default(),
                 members_answered: 0,
-                terminated: HashSet::new(),
+                terminated: NameSet::default(),
                 last_status: None,
                 events: with_events.then(VecDeque::new),
                 outcome: None,
@@ -473,6 +543,8 @@ impl<V: Value> Requester<V> {
                 env.sleep(warn_after, false).await;
                 let missing: Vec<&String> = g.worker_names().iter().filter(|n| !registry.has(n)).collect();
                 if !missing.is_empty() {
+                    // The request is still there: the group waits, unsent.
+                    let job_name = g.0.state.borrow().request.as_ref().and_then(|(name, _)| name.clone());
                     env.log(LogLevel::Warn, &not_ready_warning(&this.owner, job_name.as_deref(), &missing, warn_after));
                 }
                 futures::future::pending::<()>().await
@@ -514,15 +586,18 @@ impl<V: Value> Requester<V> {
     fn send(&self, group: &JobGroup<V>) {
         let Some(link) = self.link() else { return };
         let job_id = new_uuid(&*link.env);
-        let (name, payload) = {
+        let (mut name, mut payload) = {
             let mut s = group.0.state.borrow_mut();
             let Some(request) = s.request.take() else { return };
             s.job_id = Some(job_id.clone());
             request
         };
         self.groups.borrow_mut().insert(job_id.clone(), group.clone());
+        let last = group.worker_names().len() - 1;
         for (i, worker) in group.worker_names().iter().enumerate() {
-            let body = Body::JobRequest { job_id: job_id.clone(), job_name: name.clone(), payload: payload.clone() };
+            // The last request takes the name and payload instead of copying them.
+            let (job_name, payload) = if i == last { (name.take(), payload.take()) } else { (name.clone(), payload.clone()) };
+            let body = Body::JobRequest { job_id: job_id.clone(), job_name, payload };
             if let Err(refusal) = link.bus.try_send(Message::new(&self.owner, Some(worker.clone()), body)) {
                 // A request that cannot leave would never be answered: the group fails now, and
                 // the members it already reached are cancelled.
@@ -631,23 +706,24 @@ impl<V: Value> Requester<V> {
                 let reason = reasons::stopped(&worker);
                 let body = Body::JobResponse { job_id: job_id.clone(), status: JobStatus::Cancelled, response: Some(V::reason_object(&reason)), urgent: false };
                 let answer = Rc::new(Message::new(worker, Some(self.owner.clone()), body));
-                events.extend(self.on_message(&answer).unwrap_or_default());
+                events.extend(self.on_message(&answer, &|_| true).unwrap_or_default());
             }
         }
         events
     }
 
     /// Handles a message addressed to this requester; returns the events to emit, in order.
-    /// Returns `None` for messages that are not job answers.
-    pub fn on_message(&self, message: &Rc<Message<V>>) -> Option<Vec<WorkerEvent<V>>> {
+    /// Returns `None` for messages that are not job answers. Only events that `wants` (by
+    /// index) are made: a job completed event copies the responses.
+    pub fn on_message(&self, message: &Rc<Message<V>>, wants: &dyn Fn(usize) -> bool) -> Option<Vec<WorkerEvent<V>>> {
         let source = message.source.as_str();
-        let mut events = Vec::new();
+        let mut events = Events { list: Vec::new(), wants };
         match &message.body {
             Body::JobResponse { job_id, status, response, .. } => {
                 let group = self.group(job_id);
                 if let Some(g) = &group {
                     let mut s = g.0.state.borrow_mut();
-                    s.terminated.insert(source.to_string());
+                    s.terminated.insert(source);
                     s.last_status = Some(*status);
                 }
                 events.push(WorkerEvent::JobResponse(message.clone()));
@@ -711,7 +787,7 @@ impl<V: Value> Requester<V> {
                 let group = self.group(job_id);
                 events.push(WorkerEvent::JobStreamEnd(message.clone()));
                 if let Some(g) = group {
-                    g.0.state.borrow_mut().terminated.insert(source.to_string());
+                    g.0.state.borrow_mut().terminated.insert(source);
                     g.0.state.borrow_mut().last_status = Some(JobStatus::Completed);
                     g.push_event(JobEventKind::StreamEnd, source, data.clone());
                     self.tell_ui_completed(job_id, source, JobStatus::Completed, data.clone());
@@ -721,7 +797,7 @@ impl<V: Value> Requester<V> {
             }
             _ => return None,
         }
-        Some(events)
+        Some(events.list)
     }
 
     fn push_event(&self, job_id: &str, kind: JobEventKind, source: &str, data: &Option<V>) {
@@ -730,12 +806,29 @@ impl<V: Value> Requester<V> {
         }
     }
 
-    fn complete_if_answered(&self, group: &JobGroup<V>, job_id: &str, events: &mut Vec<WorkerEvent<V>>) {
+    fn complete_if_answered(&self, group: &JobGroup<V>, job_id: &str, events: &mut Events<'_, V>) {
         if group.all_answered() {
             self.groups.borrow_mut().remove(job_id);
-            events.push(WorkerEvent::JobCompleted { job_id: job_id.to_string(), responses: group.responses() });
+            if (events.wants)(JOB_COMPLETED_EVENT) {
+                events.list.push(WorkerEvent::JobCompleted { job_id: job_id.to_string(), responses: group.responses() });
+            }
             self.tell_ui_group_completed(job_id);
             group.settle(Outcome::Completed);
+        }
+    }
+}
+
+
+/// Events to emit, keeping only those somebody wants.
+struct Events<'a, V: Value> {
+    list: Vec<WorkerEvent<V>>,
+    wants: &'a dyn Fn(usize) -> bool,
+}
+
+impl<V: Value> Events<'_, V> {
+    fn push(&mut self, event: WorkerEvent<V>) {
+        if (self.wants)(event.index()) {
+            self.list.push(event);
         }
     }
 }
@@ -777,9 +870,12 @@ pub fn check_group<V: Value>(worker_names: &[String], params: &JobParams<V>) -> 
     if worker_names.is_empty() {
         return Err(ApiError::Type("workerNames must not be empty".into()));
     }
-    let mut seen = HashSet::new();
-    if let Some(dup) = worker_names.iter().find(|n| !seen.insert(n.as_str())) {
-        return Err(ApiError::Type(format!("workerNames has '{dup}' more than once")));
+    let mut seen: HashSet<&str> = HashSet::default();
+    for (i, name) in worker_names.iter().enumerate() {
+        let repeated = if worker_names.len() <= SMALL { worker_names[..i].contains(name) } else { !seen.insert(name) };
+        if repeated {
+            return Err(ApiError::Type(format!("workerNames has '{name}' more than once")));
+        }
     }
     match params.timeout {
         Some(t) if !(t.is_finite() && t >= 0.0) => Err(ApiError::Type("timeout must be a finite number of milliseconds >= 0".into())),

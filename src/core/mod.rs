@@ -5,6 +5,7 @@
 //! JavaScript and under a virtual clock in host tests.
 
 pub mod bus;
+pub mod hash;
 pub mod job;
 pub mod message;
 pub mod platform;

@@ -31,20 +31,25 @@ pub fn new_uuid(env: &dyn Platform) -> String {
     env.random_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let mut id = String::with_capacity(36);
+    // Written as bytes: one per job, and `String::push` checks every char.
+    let mut id = [b'-'; 36];
+    let mut at = 0;
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            id.push('-');
+            at += 1;
         }
-        push_hex(&mut id, *byte);
+        id[at] = HEX_DIGITS[(byte >> 4) as usize];
+        id[at + 1] = HEX_DIGITS[(byte & 15) as usize];
+        at += 2;
     }
-    id
+    std::str::from_utf8(&id).expect("hex digits and dashes are ASCII").to_owned()
 }
 
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 fn push_hex(out: &mut String, byte: u8) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.push(DIGITS[(byte >> 4) as usize] as char);
-    out.push(DIGITS[(byte & 15) as usize] as char);
+    out.push(HEX_DIGITS[(byte >> 4) as usize] as char);
+    out.push(HEX_DIGITS[(byte & 15) as usize] as char);
 }
 
 /// `runner-` and 8 random hex characters, as Pipecat names runners.
@@ -72,7 +77,29 @@ pub fn describe_panic(info: &std::panic::PanicHookInfo<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::describe_panic;
+    use super::{describe_panic, new_uuid, LogLevel, Platform};
+    use futures::future::LocalBoxFuture;
+
+    /// Random bytes 0, 1, 2, ...
+    struct Counting;
+    impl Platform for Counting {
+        fn now(&self) -> f64 {
+            0.0
+        }
+        fn sleep(&self, _: f64, _: bool) -> LocalBoxFuture<'static, ()> {
+            Box::pin(futures::future::pending())
+        }
+        fn spawn(&self, _: LocalBoxFuture<'static, ()>) {}
+        fn random_bytes(&self, buf: &mut [u8]) {
+            buf.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8 * 17);
+        }
+        fn log(&self, _: LogLevel, _: &str) {}
+    }
+
+    #[test]
+    fn a_uuid_is_version_4_in_the_36_character_form() {
+        assert_eq!(new_uuid(&Counting), "00112233-4455-4677-8899-aabbccddeeff");
+    }
     use std::sync::{Arc, Mutex};
 
     #[test]

@@ -2,10 +2,10 @@
 //! them. Unlike Pipecat, names can leave (a stopped worker, a departed runner) and watches can
 //! be removed, so readiness waits leave nothing behind.
 
+use super::hash::{HashMap, HashSet};
 use super::platform::{Env, LogLevel};
 use futures::future::LocalBoxFuture;
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 /// `WorkerReadyData`: a ready worker and the runner hosting it.
@@ -129,9 +129,9 @@ impl Registry {
                 runner_name: runner_name.to_string(),
                 local: Bucket::default(),
                 remote: Vec::new(),
-                watches: HashMap::new(),
+                watches: HashMap::default(),
                 next_watch: 1,
-                stopped: HashSet::new(),
+                stopped: HashSet::default(),
                 sink: None,
             })),
         }

@@ -2,6 +2,7 @@
 //! roots have, and exchanges registry snapshots with the other runners on the bus.
 
 use super::bus::{Bus, Handling, Subscriber};
+use super::hash::HashSet;
 use super::job::{JobGroup, JobParams, Requester, WarningDelay, NOT_READY_WARNING_MS};
 use super::message::{Body, Message};
 use super::reasons;
@@ -12,7 +13,6 @@ use super::worker::{Phase, Worker};
 use super::{ApiError, Value};
 use futures::future::FutureExt;
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::rc::Rc;
 
 /// How long `end()` lets running handlers settle before aborting them, by default.
@@ -127,7 +127,7 @@ impl<V: Value> Runner<V> {
                 phase: RunnerPhase::Idle,
                 auto_end: true,
                 entries: Vec::new(),
-                known_runners: HashSet::new(),
+                known_runners: HashSet::default(),
                 heard_from: Vec::new(),
                 greeted: Vec::new(),
                 answered: Vec::new(),
@@ -608,7 +608,7 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
                 }
             }
             _ => {
-                self.requester.on_message(message);
+                self.requester.on_message(message, &|_| false);
             }
         }
         Ok(None)

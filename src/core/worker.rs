@@ -2,6 +2,7 @@
 //! requests, and its life from added to stopped.
 
 use super::bus::{Bus, Handling, Refusal, Subscriber};
+use super::hash::{HashMap, HashSet};
 use super::job::{JobGroup, JobParams, Requester};
 use super::message::{Body, JobStatus, Message, UI_CANCEL_JOB_GROUP_EVENT};
 use super::platform::{Env, LogLevel};
@@ -12,7 +13,6 @@ use super::sync::{race, AbortToken, Flag};
 use super::{present, ApiError, Thrown, Value};
 use futures::future::{FutureExt, LocalBoxFuture};
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
 /// A job handler: gets the request, returns the response (or what it threw).
@@ -63,6 +63,9 @@ pub const EVENT_NAMES: [&str; 17] = [
     "error",
 ];
 
+/// The index of `"jobCompleted"` in [`EVENT_NAMES`] (the requester checks whether it is wanted).
+pub const JOB_COMPLETED_EVENT: usize = 15;
+
 impl<V: Value> WorkerEvent<V> {
     pub fn index(&self) -> usize {
         use WorkerEvent::*;
@@ -82,7 +85,7 @@ impl<V: Value> WorkerEvent<V> {
             JobStreamEnd(_) => 12,
             JobCancelled(_) => 13,
             BusMessage(_) => 14,
-            JobCompleted { .. } => 15,
+            JobCompleted { .. } => JOB_COMPLETED_EVENT,
             Error(_) => 16,
         }
     }
@@ -91,8 +94,11 @@ impl<V: Value> WorkerEvent<V> {
     }
 }
 
-/// A job as the worker handling it sees it.
-pub struct JobRequest<V: Value> {
+/// A job as the worker handling it sees it. Cloning it shares it (one per job, however many
+/// places hold it: the active jobs, the handler's task, the request event).
+pub struct JobRequest<V: Value>(Rc<JobRequestData<V>>);
+
+pub struct JobRequestData<V: Value> {
     pub id: String,
     pub name: Option<String>,
     pub payload: Option<V>,
@@ -101,21 +107,20 @@ pub struct JobRequest<V: Value> {
     /// Aborted when the job is cancelled or the worker stops.
     pub abort: AbortToken,
     /// The host's own object for this request (the JavaScript `JobRequest`), kept with it.
-    pub host: Rc<RefCell<Option<V>>>,
+    pub host: RefCell<Option<V>>,
     worker: Weak<WorkerInner<V>>,
 }
 
 impl<V: Value> Clone for JobRequest<V> {
     fn clone(&self) -> Self {
-        JobRequest {
-            id: self.id.clone(),
-            name: self.name.clone(),
-            payload: self.payload.clone(),
-            source: self.source.clone(),
-            abort: self.abort.clone(),
-            host: self.host.clone(),
-            worker: self.worker.clone(),
-        }
+        JobRequest(self.0.clone())
+    }
+}
+
+impl<V: Value> std::ops::Deref for JobRequest<V> {
+    type Target = JobRequestData<V>;
+    fn deref(&self) -> &JobRequestData<V> {
+        &self.0
     }
 }
 
@@ -297,13 +302,13 @@ impl<V: Value> Worker<V> {
                 attached: None,
                 handlers: Vec::new(),
                 default_handler: None,
-                active_jobs: HashMap::new(),
+                active_jobs: HashMap::default(),
                 next_job_seq: 0,
                 idle: None,
                 deferred: Vec::new(),
                 early_cancels: std::collections::VecDeque::new(),
                 watched: Vec::new(),
-                watching: HashSet::new(),
+                watching: HashSet::default(),
                 ready_listeners: Vec::new(),
                 sink: None,
             }),
@@ -413,11 +418,12 @@ impl<V: Value> Worker<V> {
         Ok(())
     }
 
-    fn active_job(&self, job_id: &str, what: &str) -> Result<(Attachment<V>, String), ApiError> {
+    /// The attachment and the request of an active job (whose `source` is its requester).
+    fn active_job(&self, job_id: &str, what: &str) -> Result<(Attachment<V>, JobRequest<V>), ApiError> {
         let s = self.0.state.borrow();
         let attached = s.attached.clone().ok_or_else(|| not_attached(&self.0.name))?;
         match s.active_jobs.get(job_id) {
-            Some((_, r)) => Ok((attached, r.source.clone())),
+            Some((_, r)) => Ok((attached, r.clone())),
             None => Err(ApiError::Error(format!("Worker '{}': no active job '{job_id}' to {what}", self.0.name))),
         }
     }
@@ -434,11 +440,11 @@ impl<V: Value> Worker<V> {
 
     /// The one way a job is answered; `cause` is what its handler threw, if it did.
     fn answer(&self, job_id: &str, response: Option<V>, status: JobStatus, urgent: bool, cause: Option<V>) -> Result<(), ApiError> {
-        let (attached, requester) = self.active_job(job_id, "respond to")?;
+        let (attached, request) = self.active_job(job_id, "respond to")?;
         let body = Body::JobResponse { job_id: job_id.to_string(), status, response, urgent };
-        if let Err(refusal) = attached.bus.try_send(Message::new(&self.0.name, Some(requester.clone()), body).with_cause(cause)) {
+        if let Err(refusal) = attached.bus.try_send(Message::new(&self.0.name, Some(request.source.clone()), body).with_cause(cause)) {
             let body = Body::JobResponse { job_id: job_id.to_string(), status: JobStatus::Error, response: Some(V::error_object(&refusal.message)), urgent };
-            self.send(&attached, Some(requester), body);
+            self.send(&attached, Some(request.source.clone()), body);
         }
         self.finish_job(job_id);
         Ok(())
@@ -458,8 +464,8 @@ impl<V: Value> Worker<V> {
 
     /// Sends an update or a stream chunk; a refused one fails the call (the job stays active).
     fn send_job_event(&self, job_id: &str, what: &str, body: Body<V>) -> Result<(), SendError<V>> {
-        let (attached, requester) = self.active_job(job_id, what)?;
-        attached.bus.try_send(Message::new(&self.0.name, Some(requester), body)).map_err(|r| {
+        let (attached, request) = self.active_job(job_id, what)?;
+        attached.bus.try_send(Message::new(&self.0.name, Some(request.source.clone()), body)).map_err(|r| {
             let noun = if what == "update" { "an update" } else { "a stream message" };
             SendError::Refused(Refusal { message: format!("Worker '{}': could not send {noun} of job '{job_id}': {}", self.0.name, r.message), cause: r.cause })
         })
@@ -558,15 +564,15 @@ impl<V: Value> Worker<V> {
             self.emit(WorkerEvent::JobCancelled(cancel));
             return;
         }
-        let request = JobRequest {
+        let request = JobRequest(Rc::new(JobRequestData {
             id: job_id.to_string(),
             name: job_name.clone(),
             payload: payload.clone(),
             source: message.source.clone(),
             abort: AbortToken::new(),
-            host: Rc::new(RefCell::new(None)),
+            host: RefCell::new(None),
             worker: Rc::downgrade(&self.0),
-        };
+        }));
         let (handler, tail) = {
             let mut s = self.0.state.borrow_mut();
             let seq = s.next_job_seq;
@@ -1093,7 +1099,7 @@ impl<V: Value> Subscriber<V> for WorkerInner<V> {
                 }
             }
             _ => {
-                if let Some(events) = worker.0.requester.on_message(message) {
+                if let Some(events) = worker.0.requester.on_message(message, &|i| worker.wants(i)) {
                     for e in events {
                         worker.emit(e);
                     }

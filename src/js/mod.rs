@@ -10,7 +10,7 @@ mod wire;
 use crate::core::platform::{LogLevel, Platform};
 use crate::core::Value;
 use futures::future::LocalBoxFuture;
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -22,6 +22,9 @@ extern "C" {
     fn set_timeout(callback: &Function, ms: f64) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
+    /// `Array.of(a, b, c, d, e, f)`: a short array in one call (`collect` pushes one by one).
+    #[wasm_bindgen(js_namespace = Array, js_name = of)]
+    pub(crate) fn array_of6(a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue, e: &JsValue, f: &JsValue) -> Array;
 }
 
 /// Sets `obj[key] = value` on a plain object we just created (cannot fail).
@@ -45,7 +48,7 @@ const RECENT_IDS: usize = 8;
 /// gets, then in the answer), and ids are too many to intern.
 pub(crate) fn recent_id(id: &str) -> JsValue {
     RECENT.with(|recent| {
-        if let Some((_, s)) = recent.borrow().iter().find(|(known, _)| known == id) {
+        if let Some((_, s)) = recent.borrow().iter().rev().find(|(known, _)| known == id) {
             return s.clone();
         }
         let s = JsValue::from_str(id);
@@ -149,7 +152,7 @@ thread_local! {
     static RANDOM: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static LOGGER: RefCell<Option<Function>> = const { RefCell::new(None) };
     static RECENT: RefCell<std::collections::VecDeque<(String, JsValue)>> = const { RefCell::new(std::collections::VecDeque::new()) };
-    static INTERNED: RefCell<std::collections::HashMap<String, JsValue>> = RefCell::new(std::collections::HashMap::new());
+    static INTERNED: RefCell<crate::core::hash::HashMap<String, JsValue>> = RefCell::new(Default::default());
     static PLATFORM: Rc<JsPlatform> = Rc::new(JsPlatform);
 }
 
@@ -249,11 +252,16 @@ impl Platform for JsPlatform {
     fn random_bytes(&self, buf: &mut [u8]) {
         RANDOM.with(|pool| {
             let mut pool = pool.borrow_mut();
-            for b in buf {
+            let mut filled = 0;
+            while filled < buf.len() {
                 if pool.is_empty() {
                     refill(&mut pool);
                 }
-                *b = pool.pop().unwrap_or(0);
+                let take = pool.len().min(buf.len() - filled);
+                let rest = pool.len() - take;
+                buf[filled..filled + take].copy_from_slice(&pool[rest..]);
+                pool.truncate(rest);
+                filled += take;
             }
         });
     }
