@@ -6,6 +6,7 @@ import * as core from "./core.js";
 import { host } from "./host.js";
 import { assertLoaded } from "./loading.js";
 import { WireError, decodeWire, encodeWire, parseWire } from "./wire.js";
+import { definePgmqBus } from "./pgmq-bus.js";
 
 // ----- constants -----------------------------------------------------------------------------
 
@@ -1664,3 +1665,5 @@ export class WebSocketProxyClient extends Worker {
     }
   }
 }
+
+export const PgmqBus = definePgmqBus({ LocalBus, wireTextOf, unseal, decodeWire, problemOf, log, checkOptions, checkName, checkCount, describe, DEFAULT_MAX_BYTES });
