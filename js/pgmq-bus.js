@@ -160,6 +160,12 @@ export function definePgmqBus(kit) {
             rows = await query(SQL.read, [this.queue, visibilityTimeout, batchSize]);
           } catch (e) {
             if (closed) return;
+            const ended = unusablePool(pool);
+            if (ended) {
+              // Nothing can bring an ended pool back: stop rather than retry for ever.
+              this._report(new Error(`stopped reading the pgmq queue '${this.queue}': the pool ${ended}; close() the bus before ending its pool`));
+              return;
+            }
             outage(`could not read the pgmq queue '${this.queue}'`, e);
             await pause(READ_BACKOFF_MS);
             continue;
@@ -169,16 +175,15 @@ export function definePgmqBus(kit) {
           for (const row of rows) deliver(row.message);
           if (rows.length > 0) {
             // Archive after dispatch: what failed to go reappears after the visibility timeout.
-            await query(SQL.delete, [this.queue, rows.map((r) => r.msg_id)]).catch((e) =>
-              this._report(new Error(`could not delete ${rows.length} delivered message(s) from '${this.queue}': ${e?.message ?? e}`)),
-            );
+            await query(SQL.delete, [this.queue, rows.map((r) => r.msg_id)]).catch((e) => {
+              if (!closed) this._report(new Error(`could not delete ${rows.length} delivered message(s) from '${this.queue}': ${e?.message ?? e}`));
+            });
           } else {
             await pause(pollIntervalMs);
           }
         }
       };
 
-      let reading = Promise.resolve();
       this.ready = (async () => {
         const name = `${prefix}${globalThis.crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
         await query(SQL.create, [name]);
@@ -186,7 +191,7 @@ export function definePgmqBus(kit) {
         if (closed) return;
         joined = true;
         waiting.splice(0).forEach(publish);
-        reading = readLoop();
+        readLoop();
       })();
       this.ready.catch(() => {}); // reported where awaited
 
@@ -196,7 +201,7 @@ export function definePgmqBus(kit) {
         joined = false;
         wake();
         await this.ready.catch(() => {});
-        await reading;
+        // The reader is not awaited: whatever it has in flight is dropped with the queue.
         await sending;
         if (this.queue !== undefined) {
           await query(SQL.drop, [this.queue]).catch((e) => log("warn", `PgmqBus: could not drop the queue '${this.queue}': ${e?.message ?? e}`));

@@ -187,9 +187,13 @@ export async function startPython(script, args, { readyWhen = (e) => e.event ===
   return { child, events, waitFor, send, request, stop, exit, stderr: () => stderr };
 }
 
-/** Starts py_session.py on a Redis URL; resolves with the handle of startPython. */
-export function startPySession(redisUrl, { channel, runner = "runner-py", workers = ["py-worker", "py-helper"], requester = "py-requester", watch = [] } = {}) {
-  const args = ["--redis", redisUrl, "--runner", runner, "--workers", workers.join(","), "--requester", requester];
+/**
+ * Starts py_session.py on a Redis URL (a RedisBus) or a PostgreSQL URL (a PgmqBus); resolves
+ * with the handle of startPython.
+ */
+export function startPySession(url, { channel, runner = "runner-py", workers = ["py-worker", "py-helper"], requester = "py-requester", watch = [] } = {}) {
+  const transport = /^postgres(ql)?:/.test(url) ? "--pgmq" : "--redis";
+  const args = [transport, url, "--runner", runner, "--workers", workers.join(","), "--requester", requester];
   if (channel) args.push("--channel", channel);
   if (watch.length) args.push("--watch", watch.join(","));
   return startPython("py_session.py", args);

@@ -2,13 +2,17 @@
 // instances on one channel of a private PostgreSQL server, each with its own pg Pool, in this
 // process; the malformed message is sent straight into the near bus's queue.
 import { after, before, test } from "node:test";
-import pg from "pg";
 import * as workbus from "workbus";
-import { LIVENESS, farWorkers, nearWorkers, runContract } from "../node/contract/cases.mjs";
+import { farWorkers, nearWorkers, runContract } from "../node/contract/cases.mjs";
 import { T } from "./helpers.mjs";
-import { startPostgres } from "./postgres.mjs";
+import { pgmqFixture, startPostgres } from "./postgres.mjs";
 
-const { PgmqBus, Worker, WorkerRunner } = workbus;
+const { Worker } = workbus;
+
+// Polling a queue adds up to pollIntervalMs to every hop: poll often, and allow heartbeats to be
+// that much later than the contract's in-memory liveness window does.
+const POLL = { pollIntervalMs: 10 };
+const PGMQ_LIVENESS = { heartbeatInterval: 100, heartbeatMisses: 5 };
 
 let postgres;
 before(async () => {
@@ -16,52 +20,20 @@ before(async () => {
 });
 after(() => postgres?.stop());
 
-/**
- * A pg Pool; a runner on a PgmqBus of it; when the test ends, the runners are cancelled, then
- * the buses closed, then the pools ended (in that order, so nothing uses an ended pool).
- */
-function fixture(t) {
-  const runners = [];
-  const buses = [];
-  const pools = [];
-  t.after(async () => {
-    for (const runner of runners) await runner.cancel();
-    for (const bus of buses) await bus.close();
-    for (const p of pools) await p.end().catch(() => {});
-  });
-  return {
-    pool() {
-      const p = new pg.Pool({ connectionString: postgres.url, max: 4 });
-      p.on("error", () => {}); // an idle connection the server closed is replaced on next use
-      pools.push(p);
-      return p;
-    },
-    async runnerOn(bus, name, workers) {
-      buses.push(bus);
-      await bus.ready;
-      const runner = new WorkerRunner({ name, bus, ...LIVENESS });
-      runners.push(runner);
-      await runner.addWorkers(...workers);
-      await runner.start();
-      return runner;
-    },
-  };
-}
-
 let channels = 0;
 runContract(test, "pgmq", T, async (t) => {
   const channel = `workbus_contract_${++channels}`;
-  const { pool, runnerOn } = fixture(t);
-  const nearBus = new PgmqBus({ pool: pool(), channel });
-  const farBus = new PgmqBus({ pool: pool(), channel });
-  await runnerOn(farBus, "far", farWorkers(Worker));
+  const { bus, pool, runnerOn } = pgmqFixture(t, postgres.url, workbus);
+  const nearBus = bus({ channel, ...POLL });
+  const farBus = bus({ channel, ...POLL });
+  await runnerOn(farBus, "far", farWorkers(Worker), PGMQ_LIVENESS);
   const raw = pool();
-  const near = await runnerOn(nearBus, "near", nearWorkers(Worker));
+  const near = await runnerOn(nearBus, "near", nearWorkers(Worker), PGMQ_LIVENESS);
   return {
     workbus,
     near,
     nearBus,
-    injectMalformed: () => raw.query("SELECT pgmq.send($1, $2::jsonb)", [nearBus.queue, '{"type": "BusJobRequestMessage", "data": 7}']),
+    injectMalformed: () => raw.query("SELECT pgmq.send($1, $2::jsonb)", [nearBus.queue, '{"__type__": "pipecat.bus.messages.BusJobRequestMessage", "__data__": 7}']),
     silenceFar: () => farBus.close(),
     close: () => nearBus.close(),
   };

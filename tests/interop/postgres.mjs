@@ -133,3 +133,44 @@ export async function startPostgres() {
   }
   throw new Error(last);
 }
+
+/**
+ * For one test: pg Pools on `url` and runners on PgmqBus instances of them; when the test ends,
+ * the runners are cancelled, then the buses closed, then the pools ended (in that order, so
+ * nothing uses an ended pool).
+ */
+export function pgmqFixture(t, url, { WorkerRunner, PgmqBus }) {
+  const runners = [];
+  const buses = [];
+  const pools = [];
+  t.after(async () => {
+    for (const runner of runners) await runner.cancel();
+    for (const bus of buses) await bus.close();
+    for (const p of pools) await p.end().catch(() => {});
+  });
+  const pool = () => {
+    const p = new pg.Pool({ connectionString: url, max: 4 });
+    p.on("error", () => {}); // an idle connection the server closed is replaced on next use
+    pools.push(p);
+    return p;
+  };
+  return {
+    pool,
+    /** A PgmqBus on a pool of its own, closed when the test ends. */
+    bus(options) {
+      const bus = new PgmqBus({ pool: pool(), ...options });
+      buses.push(bus);
+      return bus;
+    },
+    /** A started runner on `bus` (once it is ready) with `workers`. */
+    async runnerOn(bus, name, workers, options) {
+      if (!buses.includes(bus)) buses.push(bus);
+      await bus.ready;
+      const runner = new WorkerRunner({ name, bus, ...options });
+      runners.push(runner);
+      await runner.addWorkers(...workers);
+      await runner.start();
+      return runner;
+    },
+  };
+}
