@@ -3,7 +3,7 @@
 // Every child process started here is killed when the test process exits, however it exits;
 // the Python scripts also exit on their own when their stdin closes.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -388,4 +388,19 @@ export async function startJsSession(redisUrl, { name = "runner-js", workers = [
       await client.quit().catch(() => {});
     })());
   return { client, bus, runner, close };
+}
+
+/** The code blocks of the README section "Joining a Python Pipecat session", keyed by the file name on their first line. */
+export function readmeSectionFiles() {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const start = readme.indexOf("\n## Joining a Python Pipecat session\n");
+  if (start < 0) throw new Error("the README has no section 'Joining a Python Pipecat session'");
+  const end = readme.indexOf("\n## ", start + 1);
+  const section = readme.slice(start, end < 0 ? undefined : end);
+  const files = {};
+  for (const [, body] of section.matchAll(/^```\w*\n([\s\S]*?)^```$/gm)) {
+    const name = /^(?:#|\/\/) (\S+\.(?:py|mjs))\n/.exec(body)?.[1];
+    if (name) files[name] = body;
+  }
+  return files;
 }
