@@ -22,6 +22,7 @@ const NOT_FOR_NODE = {
   "ocr-worker.js": "a Web Worker's script (tests/browser/readme.test.mjs)",
   "app.js": "a page's bundle (tests/browser/bundling.test.mjs)",
   "session.mjs": "needs Redis and the Python side (tests/interop/readme.test.mjs)",
+  "pgmq-session.mjs": "needs PostgreSQL with pgmq and the Python side (tests/interop/pgmq-readme.test.mjs)",
 };
 
 /** Every fenced block whose first line is a comment naming a .mjs/.cjs/.js file. */
