@@ -154,3 +154,16 @@ test("bad options are TypeErrors that name the option", T, async (t) => {
   assert.throws(() => new PgmqBus({ pool, batchSize: 1.5 }), { name: "TypeError", message: /^options\.batchSize must be/ });
   assert.throws(() => new PgmqBus({ pool, pollIntervalMs: "100" }), { name: "TypeError", message: /^options\.pollIntervalMs must be/ });
 });
+
+test("a runner that joins just after another has listed its peers still gets its messages", T, async (t) => {
+  const f = pgmqFixture(t, postgres.url, workbus);
+  const channel = freshChannel();
+  // The host's start announces it: its bus has just listed the peers (none yet).
+  const host = await f.runnerOn(f.bus({ channel }), "host", []);
+  const late = await f.runnerOn(f.bus({ channel }), "late", [echo("late-echo")]);
+  // The late runner's announcement makes the host list its peers again, well within the 1 s
+  // for which a list is kept: the job request reaches the new queue (it would be lost for good).
+  await waitRegistered(host.registry, ["late-echo"]);
+  assert.deepEqual(await host.job("late-echo", { payload: "hi", timeout: 3_000 }), { from: "late-echo", echoed: "hi" });
+  assert.ok(late.registry.get("late-echo"));
+});
