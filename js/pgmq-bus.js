@@ -72,11 +72,12 @@ export function definePgmqBus(kit) {
       const prefix = `${sanitizeChannel(channel)}_`;
       const query = async (text, values) => (await pool.query(text, values)).rows;
 
-      // During an outage, report the first failure only, until PostgreSQL works again.
-      let failing = false;
-      const outage = (what, e) => {
-        if (!failing) this._report(new Error(`${what}: ${e?.message ?? e}`));
-        failing = true;
+      // During an outage, report the first failure only, until PostgreSQL works again; reads
+      // and sends separately (a queue dropped under the reader leaves sending unharmed).
+      const failing = { read: false, send: false };
+      const outage = (side, what, e) => {
+        if (!failing[side]) this._report(new Error(`${what}: ${e?.message ?? e}`));
+        failing[side] = true;
       };
 
       let peers = null; // { at, names }
@@ -95,10 +96,10 @@ export function definePgmqBus(kit) {
         try {
           names = await peerQueues();
         } catch (e) {
-          outage("could not list the pgmq queues", e);
+          outage("send", "could not list the pgmq queues", e);
           return;
         }
-        failing = false;
+        failing.send = false;
         await Promise.all(
           names
             .filter((name) => name !== this.queue)
@@ -166,11 +167,11 @@ export function definePgmqBus(kit) {
               this._report(new Error(`stopped reading the pgmq queue '${this.queue}': the pool ${ended}; close() the bus before ending its pool`));
               return;
             }
-            outage(`could not read the pgmq queue '${this.queue}'`, e);
+            outage("read", `could not read the pgmq queue '${this.queue}'`, e);
             await pause(READ_BACKOFF_MS);
             continue;
           }
-          failing = false;
+          failing.read = false;
           if (closed) return; // unread: the queue goes with us
           for (const row of rows) deliver(row.message);
           if (rows.length > 0) {

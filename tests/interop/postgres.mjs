@@ -156,9 +156,9 @@ export function pgmqFixture(t, url, { WorkerRunner, PgmqBus }) {
   };
   return {
     pool,
-    /** A PgmqBus on a pool of its own, closed when the test ends. */
+    /** A PgmqBus (on a pool of its own unless `options.pool`), closed when the test ends. */
     bus(options) {
-      const bus = new PgmqBus({ pool: pool(), ...options });
+      const bus = new PgmqBus({ ...options, pool: options?.pool ?? pool() });
       buses.push(bus);
       return bus;
     },
