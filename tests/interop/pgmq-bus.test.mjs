@@ -177,3 +177,19 @@ test("a runner that joins just after another has listed its peers still gets its
   assert.deepEqual(await host.job("late-echo", { payload: "hi", timeout: 3_000 }), { from: "late-echo", echoed: "hi" });
   assert.ok(late.registry.get("late-echo"));
 });
+
+test("runners on one bus talk without the database: nothing lands in the bus's own queue", T, async (t) => {
+  const f = pgmqFixture(t, postgres.url, workbus);
+  const bus = f.bus({ channel: freshChannel() });
+  const requests = [];
+  const local = echo("local-echo").on("jobRequest", (job) => requests.push(job.id));
+  await f.runnerOn(bus, "worker-side", [local]);
+  const asker = await f.runnerOn(bus, "asker-side", []);
+  await waitRegistered(asker.registry, ["local-echo"]);
+  assert.deepEqual(await asker.job("local-echo", { payload: 5, timeout: 5_000 }), { from: "local-echo", echoed: 5 });
+  assert.equal(requests.length, 1);
+  // pgmq counts every message ever sent to a queue: none was sent to this bus's own.
+  const raw = f.pool();
+  const sent = await raw.query("SELECT total_messages FROM pgmq.metrics($1)", [bus.queue]);
+  assert.equal(Number(sent.rows[0].total_messages), 0);
+});
