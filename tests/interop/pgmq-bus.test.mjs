@@ -3,6 +3,7 @@
 // buses, archive after dispatch, junk in a queue, a failing read and its back-off, bad options.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import pg from "pg";
 import * as workbus from "workbus";
 import { T, busErrors, waitRegistered, waitUntil } from "./helpers.mjs";
 import { pgmqFixture, startPostgres } from "./postgres.mjs";
@@ -192,4 +193,19 @@ test("runners on one bus talk without the database: nothing lands in the bus's o
   const raw = f.pool();
   const sent = await raw.query("SELECT total_messages FROM pgmq.metrics($1)", [bus.queue]);
   assert.equal(Number(sent.rows[0].total_messages), 0);
+});
+
+test("a single connected pg Client serves a bus (reads never block it); an unconnected one is refused", T, async (t) => {
+  const unconnected = new pg.Client({ connectionString: postgres.url });
+  assert.throws(() => new PgmqBus({ pool: unconnected }), { name: "TypeError", message: /^options\.pool is a pg Client that is not connected/ });
+  const f = pgmqFixture(t, postgres.url, workbus);
+  const client = new pg.Client({ connectionString: postgres.url });
+  client.on("error", () => {});
+  await client.connect();
+  t.after(() => client.end()); // after the fixture has closed the bus
+  const channel = freshChannel();
+  await f.runnerOn(f.bus({ channel }), "far", [echo("echo")]);
+  const near = await f.runnerOn(f.bus({ channel, pool: client }), "near", []);
+  await waitRegistered(near.registry, ["echo"]);
+  assert.deepEqual(await near.job("echo", { payload: "one connection", timeout: 5_000 }), { from: "echo", echoed: "one connection" });
 });
