@@ -595,6 +595,48 @@ export declare class RedisBus extends LocalBus {
   close(): Promise<void>;
 }
 
+/** The part of a `pg` Pool (or connected Client) that `PgmqBus` uses. */
+export interface PgQueryable {
+  query(text: string, values?: unknown[]): PromiseLike<{ rows: any[] }>;
+}
+
+/** Options of `PgmqBus`. */
+export interface PgmqBusOptions extends DecodeLimits {
+  /**
+   * A `pg` Pool (or a connected `pg` Client) on a database with the pgmq extension; the caller
+   * keeps it and ends it after `close()`. An ended pool or an unconnected Client throws a
+   * `TypeError`.
+   */
+  pool: PgQueryable;
+  /** The channel (default `"pipecat_bus"`, as Pipecat's): queues are named after it. */
+  channel?: string;
+  /** Seconds a read message stays invisible before it is read again (default 30). */
+  visibilityTimeout?: number;
+  /** Messages fetched per read (default 10). */
+  batchSize?: number;
+  /** Milliseconds between reads of an empty queue (default 100). */
+  pollIntervalMs?: number;
+  /** A shared secret, as for `RedisBus` (Python Pipecat does not seal). */
+  secret?: string;
+}
+
+/**
+ * A bus joined to every process on a pgmq channel of one PostgreSQL database (Pipecat's
+ * `PgmqBus` with its direct backend), speaking Pipecat's JSON: Python Pipecat runners on the same
+ * channel are peers. Await `ready` before starting runners on it.
+ */
+export declare class PgmqBus extends LocalBus {
+  constructor(options: PgmqBusOptions);
+  /** The channel. */
+  readonly channel: string;
+  /** This bus's own queue (`<sanitized channel>_<12 hex digits>`), once `ready`. */
+  readonly queue: string | undefined;
+  /** Resolves once this bus's queue exists (nothing is sent before). */
+  readonly ready: Promise<void>;
+  /** Stops reading, sends what is on its way, and drops this bus's queue. */
+  close(): Promise<void>;
+}
+
 /** Options of `WebSocketProxyClient`. */
 export interface WebSocketProxyClientOptions {
   /** The `WebSocketProxyServer` endpoint, `ws://` or `wss://`. */

@@ -22,6 +22,7 @@
 //   realms.js         spawnWorker, serveWorkers
 //   messages.js       encodeMessage, decodeMessage (Pipecat's JSON; wire.js reads and writes it)
 //   redis-bus.js      RedisBus
+//   pgmq-bus.js       PgmqBus
 //   websocket-proxy-client.js  WebSocketProxyClient
 //   proxy-server.js   WebSocketProxyServer (the server half of Pipecat's WebSocket proxy)
 //   ui-worker.js      UIWorker (Pipecat's BaseUIWorker)
@@ -37,6 +38,7 @@ export { WorkerActivationArgs, LLMWorkerActivationArgs } from "./activation.js";
 export { spawnWorker, serveWorkers } from "./realms.js";
 export { encodeMessage, decodeMessage } from "./messages.js";
 export { RedisBus } from "./redis-bus.js";
+export { PgmqBus } from "./pgmq-bus.js";
 export { WebSocketProxyClient } from "./websocket-proxy-client.js";
 export { WebSocketProxyServer } from "./proxy-server.js";
 export { UIWorker } from "./ui-worker.js";

@@ -3,7 +3,7 @@
 // Every child process started here is killed when the test process exits, however it exits;
 // the Python scripts also exit on their own when their stdin closes.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -187,9 +187,13 @@ export async function startPython(script, args, { readyWhen = (e) => e.event ===
   return { child, events, waitFor, send, request, stop, exit, stderr: () => stderr };
 }
 
-/** Starts py_session.py on a Redis URL; resolves with the handle of startPython. */
-export function startPySession(redisUrl, { channel, runner = "runner-py", workers = ["py-worker", "py-helper"], requester = "py-requester", watch = [] } = {}) {
-  const args = ["--redis", redisUrl, "--runner", runner, "--workers", workers.join(","), "--requester", requester];
+/**
+ * Starts py_session.py on a Redis URL (a RedisBus) or a PostgreSQL URL (a PgmqBus); resolves
+ * with the handle of startPython.
+ */
+export function startPySession(url, { channel, runner = "runner-py", workers = ["py-worker", "py-helper"], requester = "py-requester", watch = [] } = {}) {
+  const transport = /^postgres(ql)?:/.test(url) ? "--pgmq" : "--redis";
+  const args = [transport, url, "--runner", runner, "--workers", workers.join(","), "--requester", requester];
   if (channel) args.push("--channel", channel);
   if (watch.length) args.push("--watch", watch.join(","));
   return startPython("py_session.py", args);
@@ -384,4 +388,19 @@ export async function startJsSession(redisUrl, { name = "runner-js", workers = [
       await client.quit().catch(() => {});
     })());
   return { client, bus, runner, close };
+}
+
+/** The code blocks of the README section "Joining a Python Pipecat session", keyed by the file name on their first line. */
+export function readmeSectionFiles() {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const start = readme.indexOf("\n## Joining a Python Pipecat session\n");
+  if (start < 0) throw new Error("the README has no section 'Joining a Python Pipecat session'");
+  const end = readme.indexOf("\n## ", start + 1);
+  const section = readme.slice(start, end < 0 ? undefined : end);
+  const files = {};
+  for (const [, body] of section.matchAll(/^```\w*\n([\s\S]*?)^```$/gm)) {
+    const name = /^(?:#|\/\/) (\S+\.(?:py|mjs))\n/.exec(body)?.[1];
+    if (name) files[name] = body;
+  }
+  return files;
 }

@@ -1,6 +1,7 @@
-"""The Python side of the Redis interoperability tests: a real Pipecat session on a RedisBus.
+"""The Python side of the interoperability tests: a real Pipecat session on a RedisBus or a PgmqBus.
 
-A `WorkerRunner` on `pipecat.bus.network.RedisBus` (redis.asyncio) hosts
+A `WorkerRunner` on `pipecat.bus.network.RedisBus` (redis.asyncio; --redis URL) or on
+`pipecat.bus.network.PgmqBus` (pgmq's PGMQueue, its direct backend; --pgmq postgres://URL) hosts
   - workers of class `PyWorker` (names from --workers), answering jobs with Pipecat's worker
     API: `send_job_update`, `send_job_stream_*`, `send_job_response` (job names below);
   - a requester worker (--requester, default "py-requester") that runs jobs and job groups on
@@ -57,6 +58,8 @@ Job names handled by PyWorker (payload fields in parentheses):
 
     .venv/bin/python tests/interop/py_session.py --redis redis://127.0.0.1:6379 \
         [--channel pipecat:bus] [--runner runner-py] [--workers py-worker,py-helper]
+    .venv/bin/python tests/interop/py_session.py --pgmq postgres://postgres@127.0.0.1:5432/postgres \
+        [--channel pipecat_bus] ...
 """
 
 import argparse
@@ -292,9 +295,28 @@ class Requester(BaseWorker):
               "samples_ms": [round(s, 3) for s in samples]})
 
 
+async def open_bus(opt):
+    """The bus of --redis or --pgmq (on its channel, else Pipecat's default) and its closer."""
+    if opt.redis:
+        redis = Redis.from_url(opt.redis)
+        bus = RedisBus(redis=redis, **({"channel": opt.channel} if opt.channel else {}))
+        return bus, redis.aclose
+    from urllib.parse import urlparse
+
+    from pgmq.async_queue import PGMQueue
+
+    from pipecat.bus.network import PgmqBus
+
+    url = urlparse(opt.pgmq)
+    pgmq = PGMQueue(host=url.hostname, port=str(url.port or 5432), database=url.path.lstrip("/") or "postgres",
+                    username=url.username or "postgres", password=url.password or "postgres", pool_size=4)
+    await pgmq.init()
+    bus = PgmqBus(pgmq=pgmq, **({"channel": opt.channel} if opt.channel else {}))
+    return bus, pgmq.pool.close
+
+
 async def main(opt):
-    redis = Redis.from_url(opt.redis)
-    bus = RedisBus(redis=redis, channel=opt.channel)
+    bus, close_bus = await open_bus(opt)
     runner = WorkerRunner(name=opt.runner, bus=bus, handle_sigint=False)
     names = [n for n in opt.workers.split(",") if n]
     workers = [PyWorker(n) for n in names]
@@ -364,14 +386,16 @@ async def main(opt):
         reason = "runner finished"
     for t in list(tasks):
         t.cancel()
-    await redis.aclose()
+    await close_bus()
     emit({"event": "finished", "reason": reason})
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--redis", required=True)
-    parser.add_argument("--channel", default="pipecat:bus")
+    transport = parser.add_mutually_exclusive_group(required=True)
+    transport.add_argument("--redis", help="a Redis URL: the session runs on a RedisBus")
+    transport.add_argument("--pgmq", help="a PostgreSQL URL (pgmq installed): the session runs on a PgmqBus")
+    parser.add_argument("--channel", default=None, help="default: the bus's own (pipecat:bus, pipecat_bus)")
     parser.add_argument("--runner", default="runner-py")
     parser.add_argument("--workers", default="py-worker,py-helper")
     parser.add_argument("--requester", default="py-requester")

@@ -4,25 +4,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { here, python, root } from "./helpers.mjs";
+import { here, python, readmeSectionFiles } from "./helpers.mjs";
 import { startRedis } from "./redis.mjs";
-
-/** The code blocks of the README section, keyed by the file name on their first line. */
-function sectionFiles() {
-  const readme = readFileSync(join(root, "README.md"), "utf8");
-  const start = readme.indexOf("\n## Joining a Python Pipecat session\n");
-  assert.ok(start >= 0, "the README has no section 'Joining a Python Pipecat session'");
-  const end = readme.indexOf("\n## ", start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end);
-  const files = {};
-  for (const [, body] of section.matchAll(/^```\w*\n([\s\S]*?)^```$/gm)) {
-    const name = /^(?:#|\/\/) (\S+\.(?:py|mjs))\n/.exec(body)?.[1];
-    if (name) files[name] = body;
-  }
-  return files;
-}
 
 let redis;
 let dir;
@@ -52,10 +37,10 @@ function run(cmd, args) {
 }
 
 test("the README's Python and JavaScript programs run together over Redis", { timeout: 40_000 }, async () => {
-  // The section's other programs (proxy-server.mjs) have their own test.
-  const files = Object.fromEntries(Object.entries(sectionFiles()).filter(([name]) => name.startsWith("session.")));
-  assert.deepEqual(Object.keys(files).sort(), ["session.mjs", "session.py"]);
+  const all = readmeSectionFiles();
+  const files = { "session.mjs": all["session.mjs"], "session.py": all["session.py"] };
   for (const [name, body] of Object.entries(files)) {
+    assert.ok(body, `the README has no ${name}`);
     assert.ok(body.includes("redis://localhost:6379"), `${name} no longer connects to redis://localhost:6379`);
     writeFileSync(join(dir, name), body.replaceAll("redis://localhost:6379", redis.url));
   }

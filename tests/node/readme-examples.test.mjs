@@ -23,6 +23,7 @@ const NOT_FOR_NODE = {
   "app.js": "a page's bundle (tests/browser/bundling.test.mjs)",
   "session.mjs": "needs Redis and the Python side (tests/interop/readme.test.mjs)",
   "proxy-server.mjs": "a server for the Python proxy client, with `ws` (tests/interop/readme-proxy-server.test.mjs)",
+  "pgmq-session.mjs": "needs PostgreSQL with pgmq and the Python side (tests/interop/pgmq-readme.test.mjs)",
 };
 
 /** Every fenced block whose first line is a comment naming a .mjs/.cjs/.js file. */

@@ -7,6 +7,7 @@ import init, {
   JobStatus,
   LLMWorkerActivationArgs,
   LocalBus,
+  PgmqBus,
   UIWorker,
   WebSocketProxyServer,
   Worker,
@@ -62,6 +63,18 @@ JobStatus.COMPLETED = "completed";
 
 const bus = new LocalBus();
 const runner = new WorkerRunner({ name: "main", bus });
+
+// PgmqBus takes anything with pg's query(text, values) (a pg Pool, typically).
+const pgPool = { query: async (text: string, values?: unknown[]) => ({ rows: [] as { n: number }[], text, values }) };
+const pgmqBus = new PgmqBus({ pool: pgPool, channel: "pipecat_acme", pollIntervalMs: 20, visibilityTimeout: 30, batchSize: 10 });
+const pgmqReady: Promise<void> = pgmqBus.ready;
+const pgmqQueue: string | undefined = pgmqBus.queue;
+const pgmqClosed: Promise<void> = pgmqBus.close();
+const pgmqRunner = new WorkerRunner({ bus: pgmqBus });
+// @ts-expect-error: a pool is required
+new PgmqBus({ channel: "pipecat_bus" });
+// @ts-expect-error: not a pool
+new PgmqBus({ pool: { send() {} } });
 const defaultRunner = new WorkerRunner();
 const sameBus: Bus = runner.bus;
 const runnerName: string = runner.name;

@@ -66,9 +66,16 @@ export function nearWorkers(Worker) {
 
 // ----- a small assert that runs anywhere ------------------------------------------------------
 
+/** JSON text with every object's keys sorted: jsonb (pgmq) does not keep their order, nor need it. */
+function canonical(value) {
+  return JSON.stringify(value, (_, v) =>
+    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
+  );
+}
+
 function same(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
+  const a = canonical(actual);
+  const e = canonical(expected);
   if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
 }
 

@@ -1,0 +1,83 @@
+// workbus and Python Pipecat on one pgmq channel of a private PostgreSQL: py_session.py runs a
+// Pipecat WorkerRunner on Pipecat's PgmqBus (pgmq's PGMQueue, the direct backend), this process
+// a WorkerRunner on workbus's PgmqBus; both on the default channel. Jobs cross both ways.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import pg from "pg";
+import { PgmqBus, Worker, WorkerRunner } from "workbus";
+import { PY_WORKERS, T, analyzeEvents, analyzeResponse, collect, jsWorker, pyRegistered, startPySession, waitRegistered } from "./helpers.mjs";
+import { startPostgres } from "./postgres.mjs";
+
+let postgres;
+let py;
+let pool;
+let bus;
+let runner;
+const worker = jsWorker("js-worker");
+const requester = new Worker("js-requester");
+
+before(async () => {
+  postgres = await startPostgres();
+  pool = new pg.Pool({ connectionString: postgres.url, max: 4 });
+  pool.on("error", () => {});
+  bus = new PgmqBus({ pool });
+  await bus.ready;
+  runner = new WorkerRunner({ name: "runner-js", bus });
+  await runner.addWorkers(worker, requester);
+  await runner.start();
+  py = await startPySession(postgres.url, { watch: ["js-worker"] });
+  await pyRegistered(py, "js-worker");
+  await waitRegistered(runner.registry, PY_WORKERS);
+});
+
+after(async () => {
+  await py?.stop();
+  await runner?.end({ gracePeriod: 1000 }).catch(() => {});
+  await bus?.close();
+  await pool?.end();
+  await postgres?.stop();
+});
+
+test("the registry handshake over pgmq: each side registers the other's workers with their runner", T, async () => {
+  assert.deepEqual(runner.registry.get("py-worker"), { workerName: "py-worker", runner: "runner-py" });
+  const seen = await pyRegistered(py, "js-worker");
+  assert.equal(seen.runner, "runner-js");
+  // Both buses have their queue on Pipecat's default channel.
+  const queues = (await pool.query("SELECT queue_name FROM pgmq.list_queues()")).rows.map((r) => r.queue_name);
+  assert.equal(queues.filter((q) => /^pipecat_bus_[0-9a-f]{12}$/.test(q)).length, 2, JSON.stringify(queues));
+});
+
+test("JS → Python: updates, a stream and the response of a Pipecat worker", T, async () => {
+  const { events, response, error } = await collect(requester.job("py-worker", { name: "analyze", payload: { text: "over pgmq" }, timeout: 10_000 }));
+  assert.equal(error, undefined);
+  assert.deepEqual(events, analyzeEvents("over pgmq", "py-worker"));
+  assert.deepEqual(response, analyzeResponse("over pgmq", "py-worker"));
+});
+
+test("Python → JS: a Pipecat job(...) to a workbus worker, values intact", T, async () => {
+  const r = await py.request({ cmd: "job", worker: "js-worker", name: "analyze", payload: { text: "from python via postgres" }, timeout: 10 });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.deepEqual(r.events, analyzeEvents("from python via postgres", "js-worker"));
+  assert.deepEqual(r.response, analyzeResponse("from python via postgres", "js-worker"));
+  const payload = { text: "ünïcödé ✓", list: [1, 2.5, null, { k: [] }], flag: false, none: null };
+  const e = await py.request({ cmd: "job", worker: "js-worker", name: "echo", payload, timeout: 10 });
+  assert.equal(e.ok, true, JSON.stringify(e));
+  assert.deepEqual(e.response, payload);
+});
+
+test("a Pipecat job group spans a Python and a JS worker", T, async () => {
+  const r = await py.request({ cmd: "group", workers: ["py-helper", "js-worker"], name: "echo", payload: { n: 3 }, timeout: 10 });
+  assert.equal(r.ok, true, JSON.stringify(r));
+  assert.deepEqual(r.responses, { "py-helper": { n: 3 }, "js-worker": { n: 3 } });
+});
+
+test("a cancel from JS reaches the Python worker's job", T, async () => {
+  const ctx = requester.job("py-worker", { name: "slow", payload: { seconds: 30 }, timeout: 10_000 });
+  const jobId = await ctx.started;
+  await py.waitFor((ev) => ev.event === "job_started" && ev.job_id === jobId, 10_000, "the slow job");
+  await ctx.cancel("changed my mind");
+  const error = await ctx.then(() => null, (e) => e);
+  assert.equal(error?.reason, "changed my mind");
+  const cancelled = await py.waitFor((ev) => ev.event === "job_cancelled" && ev.job_id === jobId, 10_000, "the cancel");
+  assert.equal(cancelled.reason, "changed my mind");
+});
