@@ -929,7 +929,7 @@ fn realms_find_each_other_again_after_an_outage() {
 }
 
 #[test]
-fn a_runner_known_only_from_its_snapshot_that_never_sends_a_heartbeat_is_gone_after_the_window() {
+fn a_runner_whose_first_heartbeat_came_before_its_snapshot_is_gone_when_it_goes_silent() {
     // A realm's first heartbeat may arrive before its snapshot (the runner does not know it yet
     // then); if it goes silent before the next one, it must still be detected.
     let sim = Sim::new();
@@ -945,6 +945,7 @@ fn a_runner_known_only_from_its_snapshot_that_never_sends_a_heartbeat_is_gone_af
         p.start(false).await.unwrap();
     });
     let entry = workbus::core::registry::RegistryEntry { name: "stuck".into(), parent: None, active: true, bridged: false, started_at: None };
+    bus_b.send(Message::new("ghost", None, Body::System));
     bus_b.send(Message::new("ghost", None, Body::WorkerRegistry { runner: "ghost".into(), workers: vec![entry] }));
     sim.settle();
     assert!(page.registry().has("stuck"));
@@ -956,6 +957,22 @@ fn a_runner_known_only_from_its_snapshot_that_never_sends_a_heartbeat_is_gone_af
     let f = failure(g.outcome().expect("the job still waits on a runner that went silent"));
     assert_eq!(f.reason, "worker 'stuck' stopped");
     assert!(!page.registry().has("stuck"));
+}
+
+#[test]
+fn a_runner_that_never_sends_heartbeats_like_pipecat_s_is_never_expired() {
+    let sim = Sim::new();
+    let (bus_a, bus_b) = (Bus::new(sim.env()), Bus::new(sim.env()));
+    link(&sim, &bus_a, &bus_b);
+    let page = Runner::new(sim.env(), "page".into(), bus_a).unwrap();
+    page.set_liveness(FAST);
+    let p = page.clone();
+    sim.block_on(async move { p.start(false).await.unwrap() });
+    let entry = workbus::core::registry::RegistryEntry { name: "py-worker".into(), parent: None, active: true, bridged: false, started_at: None };
+    bus_b.send(Message::new("runner-py", None, Body::WorkerRegistry { runner: "runner-py".into(), workers: vec![entry] }));
+    sim.settle();
+    sim.advance(10_000.0); // many liveness windows
+    assert!(page.registry().has("py-worker"), "a runner that never heartbeats keeps its workers");
 }
 
 // ----- causes, late handler errors, registry events ---------------------------------------------

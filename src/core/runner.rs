@@ -450,20 +450,15 @@ impl<V: Value> RunnerInner<V> {
         }
         // Answer a new runner, and a known one at most once per liveness window: after an
         // outage it may have forgotten us while we still know it.
-        let (is_new, answer) = {
+        let answer = {
             let now = self.env.now();
             let mut s = self.state.borrow_mut();
             let window = s.liveness.window();
             s.greeted.retain(|(r, _)| *r != runner);
             let is_new = s.known_runners.insert(runner.clone());
             let due = due(&mut s.answered, &runner, now, window);
-            (is_new, is_new || due)
+            is_new || due
         };
-        if is_new {
-            // Its snapshot is its first sign of life: from now on its silence counts, even if no
-            // heartbeat of it comes after this (its first may have come before it was known).
-            self.heard(&runner);
-        }
         if answer {
             self.send_registry();
         }
@@ -580,8 +575,14 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
             return Ok(None);
         }
         match &message.body {
-            Body::System if self.state.borrow().known_runners.contains(&message.source) => self.heard(&message.source),
-            Body::System => self.greet(&message.source),
+            Body::System => {
+                // A heartbeat: its sender's silence counts from now on, even if its snapshot only
+                // comes after this one (a runner that never sends any, as Pipecat's, never expires).
+                self.heard(&message.source);
+                if !self.state.borrow().known_runners.contains(&message.source) {
+                    self.greet(&message.source);
+                }
+            }
             Body::End { reason } => {
                 let (runner, reason) = (Runner(self.clone()), reason.clone());
                 self.env.spawn(Box::pin(async move { runner.end(reason, DEFAULT_GRACE_MS).await }));
