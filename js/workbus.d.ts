@@ -1179,8 +1179,8 @@ export declare class Worker {
   job<R = unknown>(workerName: string | UntypedWorker, params?: JobParams): JobContext<R>;
   /** Requests a job from each of `workerNames` (distinct, non-empty; `TypeError` otherwise). */
   jobGroup<R = Record<string, unknown>>(workerNames: readonly string[], params?: JobGroupParams): JobGroupContext<R>;
-  /** Fire-and-forget: resolves with the job id once sent (after waiting for readiness); rejects with a `JobError`. Results arrive through events. */
-  requestJob(workerName: string, params?: JobParams): Promise<string>;
+  /** Fire-and-forget: resolves with the job id once sent (after waiting for readiness); rejects with a `JobError`. Results arrive through events. `workerName` may be a `Worker` (its name is sent). */
+  requestJob(workerName: string | Worker, params?: JobParams): Promise<string>;
   /** Fire-and-forget group: resolves with the job id once sent; rejects with a `JobGroupError`. */
   requestJobGroup(workerNames: readonly string[], params?: JobGroupParams): Promise<string>;
   /** Waits for readiness, sends the requests and resolves with the group. */

@@ -28,6 +28,19 @@ test("worker.job(worker, params) requests as that worker, and events flow as for
   assert.deepEqual(await ctx, { text: "done" });
 });
 
+test("requestJob(worker, params) sends the job to that worker by name", T, async (t) => {
+  const asker = new Worker("asker");
+  const seen = [];
+  const ocr = new Worker("ocr").onJob("read", (job) => {
+    seen.push([job.name, job.payload, job.source]);
+  });
+  await startRunner(t, [ocr, asker]);
+  const jobId = await asker.requestJob(ocr, { name: "read", payload: { page: 1 } });
+  assert.equal(typeof jobId, "string");
+  await waitFor(() => seen.length === 1, { what: "the request at ocr" });
+  assert.deepEqual(seen, [["read", { page: 1 }, "asker"]]);
+});
+
 test("job(worker) reaches a worker hosted by another runner: only its name crosses", T, async (t) => {
   const { busA, busB } = await linkedBuses(t);
   const ocr = ocrWorker();

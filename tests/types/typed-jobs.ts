@@ -48,7 +48,8 @@ async function typedRequests() {
   runner.job(ocr, { payload: { page: 3 } });
   // @ts-expect-error the response is { text: string }, not a number
   const wrong: number = await runner.job(ocr, { name: "read", payload: { page: 3 } });
-  return [count, pong, wrong];
+  const sent: string = await ocr.requestJob(ocr, { name: "read", payload: { page: 1 } });
+  return [count, pong, wrong, sent];
 }
 
 // Untyped calls keep working: names are `unknown`-typed, or typed as asserted.
