@@ -2,6 +2,7 @@
 // a job group of the engine), the JobGroup record, and what runners and workers share to start
 // jobs.
 
+import * as core from "./core.js";
 import { checkName, checkOptionalString, checkWorkerNames, jobParams, rejecting } from "./checks.js";
 import { GROUP } from "./constants.js";
 import { disposable } from "./disposable.js";
@@ -290,13 +291,19 @@ export async function startJobGroup(requester, workerNames, params) {
   return new JobGroup(coreGroup);
 }
 
+/** Whether `value` is a Worker (of any subclass); not imported from worker.js, which imports this module. */
+function isWorker(value) {
+  return value instanceof Requesting && /** @type {any} */ (value)._core instanceof core.CoreWorker;
+}
+
 /** What runners and workers share: listeners and the requester side of jobs. */
 export class Requesting extends Listening {
   /** The engine's requester of the runner or worker (each sets it). */
   _requester;
 
-  job(workerName, params) {
-    checkName(workerName, "workerName");
+  /** `worker` is a worker name or a Worker (its typed handlers type the job; only its name is sent). */
+  job(worker, params) {
+    const workerName = isWorker(worker) ? worker.name : checkName(worker, "workerName");
     return startContext(this._requester, [workerName], params, false, "params");
   }
 

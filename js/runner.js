@@ -84,7 +84,7 @@ disposable(WorkerRunner.prototype, {
   },
 });
 
-/** Tells `runner` that the runner `name` (a realm it spawned) is gone with all its workers. */
+/** Tells `runner` that the runner `name` (a realm it spawned, or one behind a closed proxy) is gone with all its workers. */
 export function remoteRunnerGone(runner, name) {
   runner._core.remoteRunnerGone(name);
 }

@@ -5,6 +5,7 @@ import { checkBoolean, checkFunction, checkName, checkOptions, describe } from "
 import { REGISTRY_MESSAGE, WORKER_EVENTS } from "./constants.js";
 import { log, logError } from "./log.js";
 import { decodeMessage, textOf, wireTextOf } from "./messages.js";
+import { remoteRunnerGone } from "./runner.js";
 import { Worker } from "./worker.js";
 
 /**
@@ -26,7 +27,7 @@ export class WebSocketProxyClient extends Worker {
     if (o.WebSocket !== undefined) checkFunction(o.WebSocket, "options.WebSocket");
     super(name, { active: checkBoolean(o.active, "options.active", false) });
     this._listeners.names = [...WORKER_EVENTS, "connected", "disconnected"];
-    this._proxy = { url, remote, local, forward: new Set(forward), headers: o.headers, WebSocket: o.WebSocket, socket: null, link: undefined };
+    this._proxy = { url, remote, local, forward: new Set(forward), headers: o.headers, WebSocket: o.WebSocket, socket: null, link: undefined, runners: new Set() };
     this.on("activated", () => this._connect());
     this.on("finished", () => this._disconnect());
   }
@@ -82,6 +83,8 @@ export class WebSocketProxyClient extends Worker {
       log("warn", `WebSocketProxyClient '${this.name}' dropped ${message.type} for '${message.target}'`);
       return;
     }
+    // The runners announced through the socket are reachable only through it (see _disconnect).
+    if (message.type === REGISTRY_MESSAGE) p.runners.add(message.runner);
     busCore(this.runner.bus).receive(message, p.link);
   }
 
@@ -89,6 +92,10 @@ export class WebSocketProxyClient extends Worker {
     const p = this._proxy;
     if (p.link !== undefined && this.runner) busCore(this.runner.bus).removeLink(p.link);
     p.link = undefined;
+    // Nothing sends their goodbye or heartbeats across the proxy: once the socket is gone, the
+    // runners announced through it are gone, so jobs waiting on their workers fail at once.
+    if (this.runner) for (const runner of p.runners) remoteRunnerGone(this.runner, runner);
+    p.runners.clear();
     const socket = p.socket;
     p.socket = null;
     if (socket) {

@@ -997,6 +997,52 @@ export interface JobRequest<P = unknown> {
  */
 export type JobHandler<P = unknown> = (job: JobRequest<P>) => unknown | Promise<unknown>;
 
+/** The payload and response types of one named job, as a worker's handler declares them. */
+export interface JobTypes<P = unknown, R = unknown> {
+  payload: P;
+  response: R;
+}
+
+/** Job name → `JobTypes`: the named jobs a worker's `onJob` calls declared. */
+export type JobTypeMap = { [jobName: string]: JobTypes };
+
+// Where a worker's type records its named handlers: type-only, there is no such property.
+declare const handledJobs: unique symbol;
+
+/**
+ * A worker whose named handlers are known to the type checker: what `onJob(name, handler)`
+ * returns. `runner.job(worker, { name, payload })` checks the payload against the handler's
+ * `JobRequest<P>` and types the response as the handler's return value.
+ */
+export interface HandlesJobs<J extends JobTypeMap> {
+  readonly [handledJobs]?: J;
+}
+
+/** The named jobs recorded in a worker's type (`{}` when none are). */
+export type JobsOf<W> = W extends { readonly [handledJobs]?: infer J } ? (J extends JobTypeMap ? J : {}) : {};
+
+/**
+ * The response type a handler returning `R` gives: a returned `v` answers `v ?? {}`; a handler
+ * that returns nothing (it answers with `job.respond` or `job.streamEnd`) gives `unknown`.
+ */
+export type HandlerResponse<R> = [Awaited<R>] extends [void] ? unknown : Awaited<R> extends null | undefined | void ? {} : Awaited<R>;
+
+/** What `onJob(name, handler)` adds to a worker's type (nothing for a name that is not a literal). */
+export type WithJob<W, N extends string, P, R> = string extends N ? W : W & HandlesJobs<{ [K in N]: JobTypes<P, HandlerResponse<R>> }>;
+
+/**
+ * The params of a job named `N` of a worker whose jobs are `J`: `name` is required, and
+ * `payload` is required unless the handler accepts `undefined` (or does not say).
+ */
+export type TypedJobParams<J extends JobTypeMap, N extends keyof J & string> = Omit<JobParams, "name" | "payload"> & { name: N } & (unknown extends J[N]["payload"]
+    ? { payload?: unknown }
+    : undefined extends J[N]["payload"]
+      ? { payload?: J[N]["payload"] }
+      : { payload: J[N]["payload"] });
+
+/** A worker whose type records no named handler: requests to it are untyped (`unknown`). */
+export type UntypedWorker = Worker & { readonly [handledJobs]?: undefined };
+
 /** Options of `onJob(name, handler, options)`. */
 export interface OnJobOptions {
   /** Run requests with this name one at a time, in arrival order (default false). */
@@ -1090,8 +1136,12 @@ export declare class Worker {
 
   // --- worker side ---
 
-  /** Handles jobs named `jobName`. A duplicate name throws. */
-  onJob<P = unknown>(jobName: string, handler: JobHandler<P>, options?: OnJobOptions): this;
+  /**
+   * Handles jobs named `jobName`. A duplicate name throws. The returned worker's type records
+   * the job's payload type (from the handler's `JobRequest<P>`) and response type (what the
+   * handler returns), so that `runner.job(worker, { name, payload })` is checked and typed.
+   */
+  onJob<P = unknown, R = unknown, N extends string = string>(jobName: N, handler: (job: JobRequest<P>) => R, options?: OnJobOptions): WithJob<this, N, P, R>;
   /** The default handler: unnamed jobs and names without a handler. A second default throws. Without one, such jobs answer `error` with `{ error: "no handler for job '<name>'" }`. */
   onJob<P = unknown>(handler: JobHandler<P>): this;
   /** Calls `listener` when `workerName` is ready (at once if it already is). May be called before the worker starts. */
@@ -1118,12 +1168,19 @@ export declare class Worker {
 
   // --- requester side ---
 
-  /** Requests a job from `workerName`; `R` is the response type you expect (unchecked). */
-  job<R = unknown>(workerName: string, params?: JobParams): JobContext<R>;
+  /**
+   * Requests job `params.name` from a worker whose handlers are known (the worker object, e.g.
+   * `new Worker("ocr").onJob("read", (job: JobRequest<{ page: number }>) => ({ text: "" }))`):
+   * the payload is checked against the handler's and `await` gives its response type. Only the
+   * worker's name is sent: the worker may be on this runner or another one.
+   */
+  job<J extends JobTypeMap, N extends keyof J & string>(worker: Worker & HandlesJobs<J>, params: TypedJobParams<J, N>): JobContext<J[N]["response"]>;
+  /** Requests a job from `workerName` (or a worker whose handlers are not typed); `R` is the response type you expect (unchecked). */
+  job<R = unknown>(workerName: string | UntypedWorker, params?: JobParams): JobContext<R>;
   /** Requests a job from each of `workerNames` (distinct, non-empty; `TypeError` otherwise). */
   jobGroup<R = Record<string, unknown>>(workerNames: readonly string[], params?: JobGroupParams): JobGroupContext<R>;
-  /** Fire-and-forget: resolves with the job id once sent (after waiting for readiness); rejects with a `JobError`. Results arrive through events. */
-  requestJob(workerName: string, params?: JobParams): Promise<string>;
+  /** Fire-and-forget: resolves with the job id once sent (after waiting for readiness); rejects with a `JobError`. Results arrive through events. `workerName` may be a `Worker` (its name is sent). */
+  requestJob(workerName: string | Worker, params?: JobParams): Promise<string>;
   /** Fire-and-forget group: resolves with the job id once sent; rejects with a `JobGroupError`. */
   requestJobGroup(workerNames: readonly string[], params?: JobGroupParams): Promise<string>;
   /** Waits for readiness, sends the requests and resolves with the group. */
@@ -1239,8 +1296,15 @@ export declare class WorkerRunner {
   /** `await using runner = new WorkerRunner()`: ends the runner (as `end()`) when the scope is left. */
   [Symbol.asyncDispose](): Promise<void>;
 
-  /** Requests a job as the runner itself (`source` = the runner's name). */
-  job<R = unknown>(workerName: string, params?: JobParams): JobContext<R>;
+  /**
+   * Requests job, as the runner itself, `params.name` from a worker whose handlers are known (the worker object, e.g.
+   * `new Worker("ocr").onJob("read", (job: JobRequest<{ page: number }>) => ({ text: "" }))`):
+   * the payload is checked against the handler's and `await` gives its response type. Only the
+   * worker's name is sent: the worker may be on this runner or another one.
+   */
+  job<J extends JobTypeMap, N extends keyof J & string>(worker: Worker & HandlesJobs<J>, params: TypedJobParams<J, N>): JobContext<J[N]["response"]>;
+  /** Requests a job as the runner itself (`source` = the runner's name); `R` is the response type you expect (unchecked). */
+  job<R = unknown>(workerName: string | UntypedWorker, params?: JobParams): JobContext<R>;
   /** Requests a job group as the runner itself. */
   jobGroup<R = Record<string, unknown>>(workerNames: readonly string[], params?: JobGroupParams): JobGroupContext<R>;
 
