@@ -960,6 +960,40 @@ fn a_runner_whose_first_heartbeat_came_before_its_snapshot_is_gone_when_it_goes_
 }
 
 #[test]
+fn a_runner_that_started_first_is_gone_when_it_goes_silent_before_its_next_heartbeat() {
+    // The realm's first heartbeat reaches the page's bus before the page's runner listens; the
+    // realm answers the page's snapshot with its own and a heartbeat, so its silence still counts.
+    let sim = Sim::new();
+    let (bus_a, bus_b) = (Bus::new(sim.env()), Bus::new(sim.env()));
+    let (ab, ba) = link(&sim, &bus_a, &bus_b);
+    let realm = Runner::new(sim.env(), "realm".into(), bus_b).unwrap();
+    realm.set_liveness(FAST);
+    let r = realm.clone();
+    sim.block_on(async move {
+        r.add_workers(vec![worker("stuck", Some(never()))]).await.unwrap();
+        r.start(false).await.unwrap();
+    });
+    sim.advance(10.0);
+    let page = Runner::new(sim.env(), "page".into(), bus_a).unwrap();
+    page.set_liveness(FAST);
+    let asker = worker("asker", None);
+    let (p, a) = (page.clone(), asker.clone());
+    sim.block_on(async move {
+        p.add_workers(vec![a]).await.unwrap();
+        p.start(false).await.unwrap();
+    });
+    sim.settle();
+    assert!(page.registry().has("stuck"));
+    let g = asker.start_group(vec!["stuck".into()], params(None, None), false).unwrap();
+    sim.settle();
+    ab.open.set(false);
+    ba.open.set(false);
+    sim.advance(400.0); // the window (300 ms) and one check interval
+    let f = failure(g.outcome().expect("the job still waits on a runner that went silent"));
+    assert_eq!(f.reason, "worker 'stuck' stopped");
+}
+
+#[test]
 fn a_runner_that_never_sends_heartbeats_like_pipecat_s_is_never_expired() {
     let sim = Sim::new();
     let (bus_a, bus_b) = (Bus::new(sim.env()), Bus::new(sim.env()));

@@ -461,6 +461,11 @@ impl<V: Value> RunnerInner<V> {
         };
         if answer {
             self.send_registry();
+            // A heartbeat right behind it, so that the other runner counts our silence from now
+            // on: our earlier heartbeats may have reached its bus before it listened.
+            if self.bus.has_links() {
+                self.bus.send(Message::new(&self.name, None, Body::System));
+            }
         }
     }
 
