@@ -17,6 +17,12 @@ export function sanitizeChannel(channel) {
   return safe.slice(0, 30) || "pipecat_bus";
 }
 
+/** Orders pgmq's bigint msg_ids, which pg returns as decimal strings. */
+const compareIds = (a, b) => {
+  const [x, y] = [BigInt(a), BigInt(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
 const PEER_LIST_TTL_MS = 1000;
 const READ_BACKOFF_MS = 1000;
 
@@ -172,6 +178,9 @@ export class PgmqBus extends LocalBus {
         }
         failing.read = false;
         if (closed) return; // unread: the queue goes with us
+        // pgmq.read returns its batch in no set order (an UPDATE's RETURNING): deliver by msg_id,
+        // the order the messages were sent in.
+        rows.sort((a, b) => compareIds(a.msg_id, b.msg_id));
         for (const row of rows) deliver(row.message);
         if (rows.length > 0) {
           // Archive after dispatch: what failed to go reappears after the visibility timeout.

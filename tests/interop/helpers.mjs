@@ -261,12 +261,14 @@ function pause(ms, signal) {
 
 /**
  * A JavaScript worker with the job names of py_session.py's PyWorker (see there), recording
- * the cancellations it receives in `cancelled` (message objects) and the requests in `requests`.
+ * the cancellations it receives in `cancelled` (message objects), the requests in `requests`
+ * and the aborts of its "slow" handlers' signals in `aborted` ({ id, reason }).
  */
 export function jsWorker(name) {
   const worker = new Worker(name);
   worker.cancelled = [];
   worker.requests = [];
+  worker.aborted = [];
   worker.on("jobRequest", (job) => worker.requests.push({ id: job.id, name: job.name, source: job.source, payload: job.payload }));
   worker.on("jobCancelled", (message) => worker.cancelled.push(message));
   worker
@@ -283,6 +285,7 @@ export function jsWorker(name) {
     })
     .onJob("slow", async (job) => {
       const seconds = job.payload?.seconds ?? 30;
+      job.signal.addEventListener("abort", () => worker.aborted.push({ id: job.id, reason: job.signal.reason }));
       await pause(seconds * 1000, job.signal);
       return { slept: seconds };
     })

@@ -41,8 +41,10 @@ test("a job request without job_id is dropped and reported; a TTS message withou
   assert.match(error.message, /^dropped a malformed message: .*'job_id' is missing/);
 
   const speak = { __type__: "pipecat.bus.messages.BusTTSSpeakMessage", __data__: { source: "py", target: "voice", text: "hi" } };
+  // Listening first: the message can arrive before publish() resolves.
+  const heard = new Promise((resolve) => voice.on("busMessage", (m) => m.type === "BusTTSSpeakMessage" && resolve(m)));
   await raw.publish("missing-test", JSON.stringify(speak));
-  const tts = await new Promise((resolve) => voice.on("busMessage", (m) => m.type === "BusTTSSpeakMessage" && resolve(m)));
+  const tts = await heard;
   assert.deepEqual([tts.text, tts.appendToContext, tts.source], ["hi", true, "py"]);
   assert.equal(seen.some((m) => m.type === "BusJobRequestMessage"), false);
   assert.equal(voice.activeJobs.size, 0);

@@ -209,3 +209,25 @@ test("a single connected pg Client serves a bus (reads never block it); an uncon
   await waitRegistered(near.registry, ["echo"]);
   assert.deepEqual(await near.job("echo", { payload: "one connection", timeout: 5_000 }), { from: "echo", echoed: "one connection" });
 });
+
+test("a batch is delivered in the order it was sent, whatever order pgmq.read returns it in", T, async (t) => {
+  const f = pgmqFixture(t, postgres.url, workbus);
+  const bus = f.bus({ channel: freshChannel() });
+  await bus.ready;
+  const seen = [];
+  bus.on("message", (m) => m.type === "BusUIEventMessage" && seen.push(m.eventName));
+  const event = (name) => JSON.stringify({ __type__: "pipecat.bus.ui.messages.BusUIEventMessage", __data__: { source: "elsewhere", event_name: name } });
+  const raw = await f.pool().connect();
+  try {
+    // In one transaction, so that one read takes all four: rewriting the first row moves it to
+    // the end of the table, and pgmq.read (an UPDATE … RETURNING) returns it last.
+    await raw.query("BEGIN");
+    for (const name of ["one", "two", "three", "four"]) await raw.query("SELECT pgmq.send($1, $2::jsonb)", [bus.queue, event(name)]);
+    await raw.query(`UPDATE pgmq."q_${bus.queue}" SET read_ct = read_ct WHERE msg_id = (SELECT min(msg_id) FROM pgmq."q_${bus.queue}")`);
+    await raw.query("COMMIT");
+  } finally {
+    raw.release();
+  }
+  await waitUntil(() => seen.length === 4, 5_000, "four events");
+  assert.deepEqual(seen, ["one", "two", "three", "four"]);
+});

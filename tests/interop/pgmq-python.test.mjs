@@ -1,11 +1,12 @@
 // workbus and Python Pipecat on one pgmq channel of a private PostgreSQL: py_session.py runs a
 // Pipecat WorkerRunner on Pipecat's PgmqBus (pgmq's PGMQueue, the direct backend), this process
-// a WorkerRunner on workbus's PgmqBus; both on the default channel. Jobs cross both ways.
+// a WorkerRunner on workbus's PgmqBus; both on the default channel. Jobs, streams, cancels and
+// timeouts cross both ways.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
-import { PgmqBus, Worker, WorkerRunner } from "workbus";
-import { PY_WORKERS, T, analyzeEvents, analyzeResponse, collect, jsWorker, pyRegistered, startPySession, waitRegistered } from "./helpers.mjs";
+import { JobError, PgmqBus, Worker, WorkerRunner } from "workbus";
+import { PY_WORKERS, T, analyzeEvents, analyzeResponse, collect, jsWorker, pyRegistered, startPySession, waitRegistered, waitUntil } from "./helpers.mjs";
 import { startPostgres } from "./postgres.mjs";
 
 let postgres;
@@ -80,4 +81,32 @@ test("a cancel from JS reaches the Python worker's job", T, async () => {
   assert.equal(error?.reason, "changed my mind");
   const cancelled = await py.waitFor((ev) => ev.event === "job_cancelled" && ev.job_id === jobId, 10_000, "the cancel");
   assert.equal(cancelled.reason, "changed my mind");
+});
+
+test("JS → Python: a timeout fails the job with 'timeout' and the Python handler sees the cancel", T, async () => {
+  const ctx = requester.job("py-worker", { name: "slow", payload: { seconds: 30 }, timeout: 500 });
+  const jobId = await ctx.started;
+  await assert.rejects(ctx, (e) => e instanceof JobError && e.reason === "timeout" && e.message === "timeout");
+  const cancelled = await py.waitFor((ev) => ev.event === "job_cancelled" && ev.job_id === jobId, 10_000, "the timeout's cancel");
+  assert.deepEqual([cancelled.worker, cancelled.reason, cancelled.source], ["py-worker", "timeout", "js-requester"]);
+});
+
+/** The abort of the JS worker's "slow" handler for `jobId`, once its signal has fired. */
+const jsAborted = (jobId) => waitUntil(() => worker.aborted.find((a) => a.id === jobId), 10_000, `the abort of ${jobId} in the JS handler`);
+
+test("Python → JS: Pipecat's timeout fails with JobError('timeout') and the JS handler's signal aborts with 'timeout'", T, async () => {
+  const r = await py.request({ cmd: "job", worker: "js-worker", name: "slow", payload: { seconds: 30 }, timeout: 0.5 });
+  assert.deepEqual([r.ok, r.error_type, r.error], [false, "JobError", "timeout"]);
+  assert.equal((await jsAborted(r.job_id)).reason, "timeout");
+  const cancel = await waitUntil(() => worker.cancelled.find((m) => m.jobId === r.job_id), 10_000, "the cancel message");
+  assert.deepEqual([cancel.type, cancel.source, cancel.target, cancel.reason], ["BusJobCancelMessage", "py-requester", "js-worker", "timeout"]);
+});
+
+test("Python → JS: cancel_job_group(reason) aborts the JS handler's signal with that reason", T, async () => {
+  const r = await py.request({ cmd: "job", worker: "js-worker", name: "slow", payload: { seconds: 30 }, timeout: 10, cancel_after: 0.5, cancel_reason: "python changed its mind" });
+  assert.deepEqual([r.ok, r.error_type, r.error], [false, "JobError", "python changed its mind"]);
+  assert.equal((await jsAborted(r.job_id)).reason, "python changed its mind");
+  // The JS worker answers the cancel as Pipecat's workers do.
+  const answer = await py.waitFor((ev) => ev.event === "job_response" && ev.job_id === r.job_id, 10_000, "the cancelled answer");
+  assert.deepEqual([answer.source, answer.status, answer.response], ["js-worker", "cancelled", { reason: "python changed its mind" }]);
 });
