@@ -128,10 +128,7 @@ test("a Python runner restarted mid-session: each run answers on a queue of its 
 });
 
 // Pipecat's runners send no heartbeats, so their silence says nothing (docs/decisions.md).
-test("a Python runner that is idle past the liveness window keeps its workers registered", {
-  timeout: 20_000,
-  todo: "the engine counts a Python runner's silence from its first snapshot (src/core/runner.rs, handle_registry) and drops its workers after 3 s",
-}, async () => {
+test("a Python runner that is idle past the liveness window keeps its workers registered", { timeout: 20_000 }, async () => {
   const py = await startPySession(postgres.url, { runner: "runner-py-idle", workers: ["py-idle"], requester: "py-idle-requester", watch: ["js-worker"] });
   pys.push(py);
   // A runner with the default liveness (1 s heartbeats, gone after 3 missed).
