@@ -12,7 +12,6 @@ use super::platform::{new_uuid, Env, LogLevel};
 use super::reasons;
 use super::registry::Registry;
 use super::sync::{race, Flag};
-use super::worker::{WorkerEvent, JOB_COMPLETED_EVENT};
 use super::{present, ApiError, Value};
 use futures::future::{abortable, AbortHandle, FutureExt};
 use std::cell::{Cell, RefCell};
@@ -691,7 +690,7 @@ impl<V: Value> Requester<V> {
     /// Workers that are gone (their runner left or stopped answering) answer for them: every
     /// open group still waiting on one of them gets a `cancelled` answer with
     /// "worker '<w>' stopped", as if the worker had stopped. Returns the events to emit.
-    pub fn workers_gone(&self, names: &HashSet<String>) -> Vec<WorkerEvent<V>> {
+    pub fn workers_gone(&self, names: &HashSet<String>) -> Vec<AnswerEvent<V>> {
         let mut events = Vec::new();
         // A name that is ready again (a new worker took it) is not gone.
         let registry = self.link().map(|l| l.registry);
@@ -714,8 +713,8 @@ impl<V: Value> Requester<V> {
 
     /// Handles a message addressed to this requester; returns the events to emit, in order.
     /// Returns `None` for messages that are not job answers. Only events that `wants` (by
-    /// index) are made: a job completed event copies the responses.
-    pub fn on_message(&self, message: &Rc<Message<V>>, wants: &dyn Fn(usize) -> bool) -> Option<Vec<WorkerEvent<V>>> {
+    /// kind) are made: a job completed event copies the responses.
+    pub fn on_message(&self, message: &Rc<Message<V>>, wants: &dyn Fn(AnswerKind) -> bool) -> Option<Vec<AnswerEvent<V>>> {
         let source = message.source.as_str();
         let mut events = Events { list: Vec::new(), wants };
         match &message.body {
@@ -726,7 +725,7 @@ impl<V: Value> Requester<V> {
                     s.terminated.insert(source);
                     s.last_status = Some(*status);
                 }
-                events.push(WorkerEvent::JobResponse(message.clone()));
+                events.push(AnswerEvent::Response(message.clone()));
                 // Before an error-triggered cancel, so the UI learns which worker failed.
                 if group.is_some() {
                     self.tell_ui_completed(job_id, source, *status, response.clone());
@@ -734,7 +733,7 @@ impl<V: Value> Requester<V> {
                 match group {
                     Some(g) if g.cancel_on_error() && status.is_failure() => {
                         g.record(source, response.clone());
-                        events.push(WorkerEvent::JobError(message.clone()));
+                        events.push(AnswerEvent::Error(message.clone()));
                         let failure = JobFailure {
                             reason: reasons::errored(source),
                             not_ready: false,
@@ -768,7 +767,7 @@ impl<V: Value> Requester<V> {
                 }
             }
             Body::JobUpdate { job_id, update, .. } => {
-                events.push(WorkerEvent::JobUpdate(message.clone()));
+                events.push(AnswerEvent::Update(message.clone()));
                 self.push_event(job_id, JobEventKind::Update, source, update);
                 if self.group(job_id).is_some() {
                     let (job_id, worker_name, data) = (job_id.clone(), source.to_string(), update.clone());
@@ -776,16 +775,16 @@ impl<V: Value> Requester<V> {
                 }
             }
             Body::JobStreamStart { job_id, data } => {
-                events.push(WorkerEvent::JobStreamStart(message.clone()));
+                events.push(AnswerEvent::StreamStart(message.clone()));
                 self.push_event(job_id, JobEventKind::StreamStart, source, data);
             }
             Body::JobStreamData { job_id, data } => {
-                events.push(WorkerEvent::JobStreamData(message.clone()));
+                events.push(AnswerEvent::StreamData(message.clone()));
                 self.push_event(job_id, JobEventKind::StreamData, source, data);
             }
             Body::JobStreamEnd { job_id, data } => {
                 let group = self.group(job_id);
-                events.push(WorkerEvent::JobStreamEnd(message.clone()));
+                events.push(AnswerEvent::StreamEnd(message.clone()));
                 if let Some(g) = group {
                     g.0.state.borrow_mut().terminated.insert(source);
                     g.0.state.borrow_mut().last_status = Some(JobStatus::Completed);
@@ -809,8 +808,8 @@ impl<V: Value> Requester<V> {
     fn complete_if_answered(&self, group: &JobGroup<V>, job_id: &str, events: &mut Events<'_, V>) {
         if group.all_answered() {
             self.groups.borrow_mut().remove(job_id);
-            if (events.wants)(JOB_COMPLETED_EVENT) {
-                events.list.push(WorkerEvent::JobCompleted { job_id: job_id.to_string(), responses: group.responses() });
+            if (events.wants)(AnswerKind::Completed) {
+                events.list.push(AnswerEvent::Completed { job_id: job_id.to_string(), responses: group.responses() });
             }
             self.tell_ui_group_completed(job_id);
             group.settle(Outcome::Completed);
@@ -819,15 +818,54 @@ impl<V: Value> Requester<V> {
 }
 
 
+/// What a requester reports of the answers it handled (its owner turns them into its own events).
+pub enum AnswerEvent<V: Value> {
+    Response(Rc<Message<V>>),
+    /// A failed answer that cancels its group (`cancelOnError`).
+    Error(Rc<Message<V>>),
+    Update(Rc<Message<V>>),
+    StreamStart(Rc<Message<V>>),
+    StreamData(Rc<Message<V>>),
+    StreamEnd(Rc<Message<V>>),
+    /// Every worker of the group answered: the responses by worker.
+    Completed { job_id: String, responses: Vec<(String, V)> },
+}
+
+/// The kind of an [`AnswerEvent`], asked about before the event is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerKind {
+    Response,
+    Error,
+    Update,
+    StreamStart,
+    StreamData,
+    StreamEnd,
+    Completed,
+}
+
+impl<V: Value> AnswerEvent<V> {
+    pub fn kind(&self) -> AnswerKind {
+        match self {
+            AnswerEvent::Response(_) => AnswerKind::Response,
+            AnswerEvent::Error(_) => AnswerKind::Error,
+            AnswerEvent::Update(_) => AnswerKind::Update,
+            AnswerEvent::StreamStart(_) => AnswerKind::StreamStart,
+            AnswerEvent::StreamData(_) => AnswerKind::StreamData,
+            AnswerEvent::StreamEnd(_) => AnswerKind::StreamEnd,
+            AnswerEvent::Completed { .. } => AnswerKind::Completed,
+        }
+    }
+}
+
 /// Events to emit, keeping only those somebody wants.
 struct Events<'a, V: Value> {
-    list: Vec<WorkerEvent<V>>,
-    wants: &'a dyn Fn(usize) -> bool,
+    list: Vec<AnswerEvent<V>>,
+    wants: &'a dyn Fn(AnswerKind) -> bool,
 }
 
 impl<V: Value> Events<'_, V> {
-    fn push(&mut self, event: WorkerEvent<V>) {
-        if (self.wants)(event.index()) {
+    fn push(&mut self, event: AnswerEvent<V>) {
+        if (self.wants)(event.kind()) {
             self.list.push(event);
         }
     }

@@ -9,9 +9,9 @@ use super::reasons;
 use super::platform::{Env, LogLevel};
 use super::registry::{GoneReason, ReadyData, Registry, RegistryEntry};
 use super::sync::{race, Flag};
-use super::worker::{Phase, Worker};
+use super::worker::{Phase, Worker, WorkerHost};
 use super::{ApiError, Value};
-use futures::future::FutureExt;
+use futures::future::{FutureExt, LocalBoxFuture};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -97,7 +97,7 @@ pub struct RunnerInner<V: Value> {
     registry: Registry,
     requester: Rc<Requester<V>>,
     /// After how long a job of this runner or its workers names the workers it still waits for.
-    pub(crate) not_ready_warning: WarningDelay,
+    not_ready_warning: WarningDelay,
     state: RefCell<RunnerState<V>>,
     finished: Flag,
 }
@@ -269,10 +269,6 @@ impl<V: Value> Runner<V> {
 }
 
 impl<V: Value> RunnerInner<V> {
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
     fn emit(&self, event: RunnerEvent) {
         let sink = self.state.borrow().sink.clone();
         if let Some(sink) = sink {
@@ -295,7 +291,7 @@ impl<V: Value> RunnerInner<V> {
     }
 
     /// The workers and their not-yet-hosted descendants, checked for duplicates.
-    pub(crate) fn check_new_workers(&self, workers: &[Worker<V>]) -> Result<Vec<Worker<V>>, ApiError> {
+    fn check_new_workers(&self, workers: &[Worker<V>]) -> Result<Vec<Worker<V>>, ApiError> {
         if self.state.borrow().phase >= RunnerPhase::Ending {
             return Err(ApiError::Error(format!("runner '{}' is ending and takes no new workers", self.name)));
         }
@@ -322,11 +318,21 @@ impl<V: Value> RunnerInner<V> {
         Ok(all)
     }
 
+    /// Why a worker hosted by another runner cannot be added here (what
+    /// [`RunnerInner::check_new_workers`] says of it).
+    fn refuse_foreign_worker(&self, name: &str) -> ApiError {
+        if self.state.borrow().phase >= RunnerPhase::Ending {
+            return ApiError::Error(format!("runner '{}' is ending and takes no new workers", self.name));
+        }
+        ApiError::Error(format!("worker '{name}' is hosted by another runner"))
+    }
+
     /// Attaches checked workers (with their descendants) and starts them if running.
-    pub(crate) async fn host(self: &Rc<Self>, workers: Vec<Worker<V>>) -> Result<(), ApiError> {
+    async fn host(self: &Rc<Self>, workers: Vec<Worker<V>>) -> Result<(), ApiError> {
         let all = self.check_new_workers(&workers)?;
         for w in &all {
-            w.attach(self, self.env.clone(), self.bus.clone(), self.registry.clone())?;
+            let host: Rc<dyn WorkerHost<V>> = self.clone();
+            w.attach(Rc::downgrade(&host), &self.name, self.not_ready_warning.clone(), self.env.clone(), self.bus.clone(), self.registry.clone())?;
             self.state.borrow_mut().entries.push(w.clone());
         }
         if self.state.borrow().phase == RunnerPhase::Running {
@@ -338,7 +344,7 @@ impl<V: Value> RunnerInner<V> {
     }
 
     /// A local root registered: tell the other runners (children are listed, not announced).
-    pub(crate) fn worker_registered(&self, worker: &Worker<V>) {
+    fn worker_registered(&self, worker: &Worker<V>) {
         if worker.parent().is_none() {
             self.send_registry();
         }
@@ -355,7 +361,7 @@ impl<V: Value> RunnerInner<V> {
         self.bus.send(Message::new(&self.name, None, Body::WorkerRegistry { runner: self.name.clone(), workers }));
     }
 
-    pub(crate) fn worker_finished(&self, worker: &Worker<V>) {
+    fn worker_finished(&self, worker: &Worker<V>) {
         if matches!(self.state.borrow().phase, RunnerPhase::Running | RunnerPhase::Ending) {
             // Snapshots are complete lists: this one no longer has the stopped worker.
             self.announce(self.entries(false));
@@ -502,7 +508,7 @@ impl<V: Value> RunnerInner<V> {
     }
 
     fn defer(&self, target: &str, action: Rc<dyn Fn()>) {
-        self.bus.send(Message::new(&self.name, Some(target.to_string()), Body::Deferred { action }));
+        self.bus.defer(&self.name, target, action);
     }
 
     /// While running: heartbeats to linked realms (the first one at once, so that peers start
@@ -564,13 +570,24 @@ impl<V: Value> RunnerInner<V> {
     }
 }
 
+impl<V: Value> WorkerHost<V> for RunnerInner<V> {
+    fn check_new_workers(&self, workers: &[Worker<V>]) -> Result<Vec<Worker<V>>, ApiError> {
+        RunnerInner::check_new_workers(self, workers)
+    }
+    fn host_workers(self: Rc<Self>, workers: Vec<Worker<V>>) -> LocalBoxFuture<'static, Result<(), ApiError>> {
+        Box::pin(async move { self.host(workers).await })
+    }
+    fn worker_registered(&self, worker: &Worker<V>) {
+        RunnerInner::worker_registered(self, worker)
+    }
+    fn worker_finished(&self, worker: &Worker<V>) {
+        RunnerInner::worker_finished(self, worker)
+    }
+}
+
 impl<V: Value> Subscriber<V> for RunnerInner<V> {
     fn on_message(self: Rc<Self>, message: &Rc<Message<V>>) -> Handling {
         if message.target.as_deref().is_some_and(|t| t != self.name) {
-            return Ok(None);
-        }
-        if let Body::Deferred { action } = &message.body {
-            action();
             return Ok(None);
         }
         if message.source == self.name {
@@ -588,16 +605,12 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
             }
             Body::Cancel { reason } => self.cancel_all(reason.clone()),
             // A parent's own addWorkers has hosted its child already.
-            Body::AddWorker { worker } if self.state.borrow().entries.iter().any(|e| e.same_as(worker)) => {}
+            Body::AddWorker { worker } if self.state.borrow().entries.iter().any(|e| e.name() == worker) => {}
+            // Sent only once a runner hosts the worker: this is another runner's worker.
             Body::AddWorker { worker } => {
-                let (inner, worker) = (self.clone(), worker.clone());
-                return Ok(Some(Box::pin(async move {
-                    if let Err(e) = inner.clone().host(vec![worker]).await {
-                        inner.emit(RunnerEvent::Error(e.to_string()));
-                        return Err(e.to_string());
-                    }
-                    Ok(())
-                })));
+                let e = self.refuse_foreign_worker(worker);
+                self.emit(RunnerEvent::Error(e.to_string()));
+                return Err(e.to_string());
             }
             Body::WorkerRegistry { runner, workers } => {
                 if self.state.borrow().heard_from.iter().any(|(r, _)| r == runner) {

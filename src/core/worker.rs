@@ -3,12 +3,11 @@
 
 use super::bus::{Bus, Handling, Refusal, Subscriber};
 use super::hash::{HashMap, HashSet};
-use super::job::{JobGroup, JobParams, Requester};
+use super::job::{AnswerEvent, AnswerKind, JobGroup, JobParams, Requester, WarningDelay};
 use super::message::{Body, JobStatus, Message, UI_CANCEL_JOB_GROUP_EVENT};
 use super::platform::{Env, LogLevel};
 use super::reasons;
 use super::registry::{ReadyData, Registry, WatchFn, WatchKey};
-use super::runner::RunnerInner;
 use super::sync::{race, AbortToken, Flag};
 use super::{present, ApiError, Thrown, Value};
 use futures::future::{FutureExt, LocalBoxFuture};
@@ -63,8 +62,35 @@ pub const EVENT_NAMES: [&str; 17] = [
     "error",
 ];
 
-/// The index of `"jobCompleted"` in [`EVENT_NAMES`] (the requester checks whether it is wanted).
+/// The index of `"jobCompleted"` in [`EVENT_NAMES`].
 pub const JOB_COMPLETED_EVENT: usize = 15;
+
+/// The index in [`EVENT_NAMES`] of the event a requester's answer event becomes.
+fn answer_index(kind: AnswerKind) -> usize {
+    match kind {
+        AnswerKind::Response => 6,
+        AnswerKind::Update => 7,
+        AnswerKind::Error => 9,
+        AnswerKind::StreamStart => 10,
+        AnswerKind::StreamData => 11,
+        AnswerKind::StreamEnd => 12,
+        AnswerKind::Completed => JOB_COMPLETED_EVENT,
+    }
+}
+
+impl<V: Value> From<AnswerEvent<V>> for WorkerEvent<V> {
+    fn from(event: AnswerEvent<V>) -> Self {
+        match event {
+            AnswerEvent::Response(m) => WorkerEvent::JobResponse(m),
+            AnswerEvent::Error(m) => WorkerEvent::JobError(m),
+            AnswerEvent::Update(m) => WorkerEvent::JobUpdate(m),
+            AnswerEvent::StreamStart(m) => WorkerEvent::JobStreamStart(m),
+            AnswerEvent::StreamData(m) => WorkerEvent::JobStreamData(m),
+            AnswerEvent::StreamEnd(m) => WorkerEvent::JobStreamEnd(m),
+            AnswerEvent::Completed { job_id, responses } => WorkerEvent::JobCompleted { job_id, responses },
+        }
+    }
+}
 
 impl<V: Value> WorkerEvent<V> {
     pub fn index(&self) -> usize {
@@ -199,12 +225,25 @@ pub enum Phase {
     Stopped,
 }
 
+/// What a worker asks of the runner hosting it. The runner implements it and hands itself over
+/// in [`Worker::attach`], so the worker depends on this trait, never on the runner.
+pub(crate) trait WorkerHost<V: Value> {
+    /// Checks workers before they are adopted (with their descendants); returns them all.
+    fn check_new_workers(&self, workers: &[Worker<V>]) -> Result<Vec<Worker<V>>, ApiError>;
+    /// Attaches checked workers (with their descendants) and starts them if the runner runs.
+    fn host_workers(self: Rc<Self>, workers: Vec<Worker<V>>) -> LocalBoxFuture<'static, Result<(), ApiError>>;
+    /// The worker registered (it started).
+    fn worker_registered(&self, worker: &Worker<V>);
+    /// The worker finished.
+    fn worker_finished(&self, worker: &Worker<V>);
+}
+
 /// What a worker gets when a runner hosts it.
 struct Attachment<V: Value> {
     env: Env,
     bus: Bus<V>,
     registry: Registry,
-    runner: Weak<RunnerInner<V>>,
+    runner: Weak<dyn WorkerHost<V>>,
     runner_name: String,
 }
 
@@ -349,7 +388,7 @@ impl<V: Value> Worker<V> {
     pub fn is_attached(&self) -> bool {
         self.0.state.borrow().attached.is_some()
     }
-    pub(crate) fn runner_inner(&self) -> Option<Rc<RunnerInner<V>>> {
+    fn host(&self) -> Option<Rc<dyn WorkerHost<V>>> {
         self.0.state.borrow().attached.as_ref().and_then(|a| a.runner.upgrade())
     }
     pub fn registry(&self) -> Option<Registry> {
@@ -639,7 +678,7 @@ impl<V: Value> Worker<V> {
     /// Remote workers are gone: the groups this worker requested from them fail.
     pub(crate) fn workers_gone(&self, names: &HashSet<String>) {
         for event in self.0.requester.workers_gone(names) {
-            self.emit(event);
+            self.emit(event.into());
         }
     }
 
@@ -726,20 +765,20 @@ impl<V: Value> Worker<V> {
                 return Err(ApiError::Type(format!("workers has '{}' more than once", c.name())));
             }
         }
-        if let Some(runner) = self.runner_inner() {
+        if let Some(runner) = self.host() {
             runner.check_new_workers(&children)?;
         }
         for c in &children {
             c.0.state.borrow_mut().parent = Some(self.0.name.clone());
             self.0.state.borrow_mut().children.push(c.clone());
         }
-        if let Some(runner) = self.runner_inner() {
+        if let Some(runner) = self.host() {
             // Hosted at once (Pipecat loses children added before its runner runs), then
             // announced as Pipecat does; the runner takes the message as done.
-            runner.host(children.clone()).await?;
+            runner.host_workers(children.clone()).await?;
             if let Ok(attached) = self.attachment() {
                 for c in &children {
-                    self.send(&attached, None, Body::AddWorker { worker: c.clone() });
+                    self.send(&attached, None, Body::AddWorker { worker: c.name().to_string() });
                 }
             }
         }
@@ -825,12 +864,11 @@ impl<V: Value> Worker<V> {
 
     // ----- lifecycle -----------------------------------------------------------------------
 
-    pub(crate) fn attach(&self, runner: &Rc<RunnerInner<V>>, env: Env, bus: Bus<V>, registry: Registry) -> Result<(), ApiError> {
+    pub(crate) fn attach(&self, runner: Weak<dyn WorkerHost<V>>, runner_name: &str, not_ready_warning: WarningDelay, env: Env, bus: Bus<V>, registry: Registry) -> Result<(), ApiError> {
         let subscriber: Rc<dyn Subscriber<V>> = self.0.clone();
         bus.subscribe(&self.0.name, subscriber).map_err(ApiError::Error)?;
-        self.0.requester.attach(env.clone(), bus.clone(), registry.clone(), runner.not_ready_warning.clone());
-        self.0.state.borrow_mut().attached =
-            Some(Attachment { env, bus, registry, runner: Rc::downgrade(runner), runner_name: runner.name().to_string() });
+        self.0.requester.attach(env.clone(), bus.clone(), registry.clone(), not_ready_warning);
+        self.0.state.borrow_mut().attached = Some(Attachment { env, bus, registry, runner, runner_name: runner_name.to_string() });
         Ok(())
     }
 
@@ -1063,10 +1101,6 @@ impl<V: Value> Subscriber<V> for WorkerInner<V> {
         if message.target.as_deref().is_some_and(|t| t != self.name) {
             return Ok(None);
         }
-        if let Body::Deferred { action } = &message.body {
-            action();
-            return Ok(None);
-        }
         let worker = Worker(self);
         let source = message.source.as_str();
         match &message.body {
@@ -1099,9 +1133,9 @@ impl<V: Value> Subscriber<V> for WorkerInner<V> {
                 }
             }
             _ => {
-                if let Some(events) = worker.0.requester.on_message(message, &|i| worker.wants(i)) {
+                if let Some(events) = worker.0.requester.on_message(message, &|kind| worker.wants(answer_index(kind))) {
                     for e in events {
-                        worker.emit(e);
+                        worker.emit(e.into());
                     }
                 }
             }
