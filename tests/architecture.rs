@@ -159,3 +159,21 @@ fn the_scan_sees_every_form_of_reference() {
         [("a", "b"), ("b", "c"), ("c", "a")].iter().map(|(f, t)| (f.to_string(), BTreeSet::from([t.to_string()]))).collect();
     assert_eq!(find_cycle(&edges), Some(vec!["a".into(), "b".into(), "c".into(), "a".into()]));
 }
+
+/// Every source file of the crate stays short enough to read in one sitting; a longer one is
+/// split by concern (as `core/worker/` and `core/job/` are).
+#[test]
+fn no_source_file_is_over_600_lines() {
+    const MAX_LINES: usize = 600;
+    let mut files = Vec::new();
+    collect_rs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    assert!(files.len() > 20, "the scan found the sources: {files:?}");
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let lines = std::fs::read_to_string(f).unwrap().lines().count();
+            (lines > MAX_LINES).then(|| format!("{} ({lines} lines)", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "source files over {MAX_LINES} lines: {long:?}");
+}
