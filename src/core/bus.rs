@@ -254,7 +254,7 @@ impl<V: Value> Bus<V> {
             }
             // Nobody to act for: a subscriber that left needs no news.
             None if self.0.departed.borrow().contains(target) => {}
-            None => self.0.env.log(LogLevel::Debug, &format!("no subscriber for WorkbusDeferredMessage (source={source}, target={target})")),
+            None => self.0.env.log(LogLevel::Debug, &format!("no subscriber for a deferred action (source={source}, target={target})")),
         }
     }
 

@@ -1,5 +1,6 @@
 //! The runner: hosts workers on a bus, starts them, ends or cancels them, finishes when its
 //! roots have, and exchanges registry snapshots with the other runners on the bus.
+
 use super::bus::{Bus, Handling, Subscriber};
 use super::hash::HashSet;
 use super::job::{JobGroup, JobParams, Requester, WarningDelay, NOT_READY_WARNING_MS};
