@@ -70,9 +70,20 @@ struct Subscribers<V: Value> {
     observers: Vec<(u32, Rc<Subscription<V>>)>,
 }
 
+/// A local-only action run in the data lane of its target, after whatever was queued there
+/// before it (used to act on news only once earlier answers are handled). It is no message:
+/// observers and links never see it.
+pub type Deferred = Rc<dyn Fn()>;
+
+/// What a lane carries: a message for its subscriber, or a deferred action.
+enum Delivery<V: Value> {
+    Message(Rc<Message<V>>),
+    Deferred(Deferred),
+}
+
 struct Subscription<V: Value> {
-    system: Lane<Rc<Message<V>>>,
-    data: Lane<Rc<Message<V>>>,
+    system: Lane<Delivery<V>>,
+    data: Lane<Delivery<V>>,
 }
 
 impl<V: Value> Bus<V> {
@@ -233,10 +244,22 @@ impl<V: Value> Bus<V> {
         }
     }
 
+    /// Runs `action` in the data lane of subscriber `target`, after what is queued there now.
+    /// `source` only names the sender in the log when `target` is not on the bus.
+    pub fn defer(&self, source: &str, target: &str, action: Deferred) {
+        let subscription = self.0.subscribers.borrow().by_name.get(target).cloned();
+        match subscription {
+            Some(s) => {
+                s.data.push(Delivery::Deferred(action));
+            }
+            // Nobody to act for: a subscriber that left needs no news.
+            None if self.0.departed.borrow().contains(target) => {}
+            None => self.0.env.log(LogLevel::Debug, &format!("no subscriber for a deferred action (source={source}, target={target})")),
+        }
+    }
+
     fn route(&self, message: Rc<Message<V>>, from: Option<LinkId>) -> Result<(), Refusal<V>> {
-        let internal = matches!(message.body, Body::Deferred { .. });
-        let observers: Vec<Rc<Subscription<V>>> =
-            if internal { Vec::new() } else { self.0.subscribers.borrow().observers.iter().map(|(_, s)| s.clone()).collect() };
+        let observers: Vec<Rc<Subscription<V>>> = self.0.subscribers.borrow().observers.iter().map(|(_, s)| s.clone()).collect();
         for o in &observers {
             enqueue(o, message.clone());
         }
@@ -288,8 +311,8 @@ impl<V: Value> Bus<V> {
 
 fn enqueue<V: Value>(s: &Subscription<V>, message: Rc<Message<V>>) {
     match message.lane() {
-        LaneKind::System => s.system.push(message),
-        LaneKind::Data => s.data.push(message),
+        LaneKind::System => s.system.push(Delivery::Message(message)),
+        LaneKind::Data => s.data.push(Delivery::Message(message)),
     };
 }
 
@@ -298,13 +321,20 @@ fn enqueue<V: Value>(s: &Subscription<V>, message: Rc<Message<V>>) {
 async fn run_lane<V: Value>(
     env: Env,
     subscriber: Rc<dyn Subscriber<V>>,
-    lane: Lane<Rc<Message<V>>>,
-    system_lane: Option<Lane<Rc<Message<V>>>>,
+    lane: Lane<Delivery<V>>,
+    system_lane: Option<Lane<Delivery<V>>>,
 ) {
-    while let Some(message) = lane.next().await {
+    while let Some(delivery) = lane.next().await {
         if system_lane.as_ref().is_some_and(|s| !s.is_empty()) {
             yield_now().await;
         }
+        let message = match delivery {
+            Delivery::Message(message) => message,
+            Delivery::Deferred(action) => {
+                action();
+                continue;
+            }
+        };
         let result = match subscriber.clone().on_message(&message) {
             Ok(None) => Ok(()),
             Ok(Some(later)) => later.await,

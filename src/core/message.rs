@@ -5,10 +5,8 @@
 //! local-only (never handed to a transport).
 
 use super::registry::RegistryEntry;
-use super::worker::Worker;
 use super::Value;
 use std::fmt;
-use std::rc::Rc;
 
 /// The client's reserved UI event that asks a UI worker to cancel one of its job groups
 /// (`pipecat.bus.ui.messages.UI_CANCEL_JOB_GROUP_EVENT_NAME`).
@@ -96,11 +94,8 @@ pub enum Body<V: Value> {
     EndWorker { reason: Option<String> },
     Cancel { reason: Option<String> },
     CancelWorker { reason: Option<String> },
-    /// Local-only: carries the worker object itself.
-    AddWorker { worker: Worker<V> },
-    /// Local-only, workbus's own: runs `action` in the data lane of its target, after whatever
-    /// was queued there before it (used to act on news only once earlier answers are handled).
-    Deferred { action: Rc<dyn Fn()> },
+    /// Local-only: names the worker a parent added (its runner hosts it before announcing it).
+    AddWorker { worker: String },
     WorkerRegistry { runner: String, workers: Vec<RegistryEntry> },
     WorkerReady { runner: String, parent: Option<String>, active: bool, bridged: bool, started_at: Option<f64> },
     WorkerError { error: String },
@@ -158,7 +153,6 @@ impl<V: Value> Message<V> {
             Cancel { .. } => "BusCancelMessage",
             CancelWorker { .. } => "BusCancelWorkerMessage",
             AddWorker { .. } => "BusAddWorkerMessage",
-            Deferred { .. } => "WorkbusDeferredMessage",
             WorkerRegistry { .. } => "BusWorkerRegistryMessage",
             WorkerReady { .. } => "BusWorkerReadyMessage",
             WorkerError { .. } => "BusWorkerErrorMessage",
@@ -194,7 +188,7 @@ impl<V: Value> Message<V> {
 
     /// Local-only messages never leave the process.
     pub fn is_local(&self) -> bool {
-        matches!(self.body, Body::AddWorker { .. } | Body::WorkerLocalError { .. } | Body::Deferred { .. })
+        matches!(self.body, Body::AddWorker { .. } | Body::WorkerLocalError { .. })
     }
 
     pub fn job_id(&self) -> Option<&str> {

@@ -148,9 +148,8 @@ pub fn message(m: &Message<JsValue>) -> JsValue {
     let mut w = ObjectWriter(o);
     match &m.body {
         // Shown to local listeners only; it never leaves the realm.
-        Body::AddWorker { worker } => set(&w.0, "worker", &JsValue::from_str(worker.name())),
+        Body::AddWorker { worker } => set(&w.0, "worker", &JsValue::from_str(worker)),
         Body::WorkerLocalError { error } => set(&w.0, "error", &JsValue::from_str(error)),
-        Body::Deferred { .. } => {}
         body => {
             let _ = write_body(body, &mut w);
         }

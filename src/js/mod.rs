@@ -3,9 +3,16 @@
 //! re-exported by `js/workbus.js`) wraps.
 //! It adapts only: every rule lives in `crate::core`.
 
-mod api;
+// One module per exported class (`CoreBus`, `CoreGroup`, …), plus the helpers they share.
+mod bus;
 mod convert;
+mod group;
+mod registry;
+mod requester;
+mod runner;
+mod shared;
 mod wire;
+mod worker;
 
 use crate::core::platform::{LogLevel, Platform};
 use crate::core::Value;

@@ -94,7 +94,7 @@ pub fn write_body<V: Value>(body: &Body<V>, w: &mut dyn FieldWriter<V>) -> Resul
         FlushProgress { flush_id } => w.number("flush_id", *flush_id),
         ActivateWorker { args } => w.value("args", args.as_ref())?,
         End { reason } | EndWorker { reason } | Cancel { reason } | CancelWorker { reason } => w.string("reason", reason.as_deref()),
-        AddWorker { .. } | WorkerLocalError { .. } | Deferred { .. } => return Err("a local-only message cannot leave this realm".into()),
+        AddWorker { .. } | WorkerLocalError { .. } => return Err("a local-only message cannot leave this realm".into()),
         WorkerRegistry { runner, workers } => {
             w.string("runner", Some(runner));
             w.entries("workers", workers);

@@ -14,6 +14,6 @@ test("a stack through the engine names its wasm functions", T, async (t) => {
   assert.ok(wasmFrames.length > 0, `the handler runs under the engine:\n${stack}`);
   assert.ok(
     wasmFrames.some((line) => /run_handler/.test(line)),
-    `the engine's frames are named (worker::run_handler), not wasm-function[N] alone:\n${stack}`,
+    `the engine's frames are named (jobs::run_handler), not wasm-function[N] alone:\n${stack}`,
   );
 });

@@ -6,56 +6,21 @@ use super::hash::HashSet;
 use super::job::{JobGroup, JobParams, Requester, WarningDelay, NOT_READY_WARNING_MS};
 use super::message::{Body, Message};
 use super::reasons;
-use super::platform::{Env, LogLevel};
-use super::registry::{GoneReason, ReadyData, Registry, RegistryEntry};
+use super::platform::Env;
+use super::registry::{Registry, RegistryEntry};
 use super::sync::{race, Flag};
-use super::worker::{Phase, Worker};
+use super::worker::{Phase, Worker, WorkerHost};
 use super::{ApiError, Value};
-use futures::future::FutureExt;
+use futures::future::{FutureExt, LocalBoxFuture};
 use std::cell::RefCell;
 use std::rc::Rc;
 
+mod remote;
+
+pub use remote::Liveness;
+
 /// How long `end()` lets running handlers settle before aborting them, by default.
 pub const DEFAULT_GRACE_MS: f64 = 5000.0;
-/// The reason the runner gives workers and jobs it has to cut short.
-
-/// How runners on linked buses tell each other they are alive.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Liveness {
-    /// Milliseconds between heartbeats.
-    pub interval: f64,
-    /// Heartbeats missed before a runner is considered gone.
-    pub misses: u32,
-}
-
-impl Default for Liveness {
-    fn default() -> Self {
-        Liveness { interval: 1000.0, misses: 3 }
-    }
-}
-
-impl Liveness {
-    /// Milliseconds of silence after which a runner is considered gone.
-    pub fn window(&self) -> f64 {
-        self.interval * self.misses as f64
-    }
-}
-
-/// Rate limit per runner: true (and `runner` stamped with `now`) unless it was stamped less
-/// than `window` ago.
-fn due(stamps: &mut Vec<(String, f64)>, runner: &str, now: f64, window: f64) -> bool {
-    match stamps.iter_mut().find(|(r, _)| r == runner) {
-        Some((_, at)) if now - *at < window => false,
-        Some((_, at)) => {
-            *at = now;
-            true
-        }
-        None => {
-            stamps.push((runner.to_string(), now));
-            true
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RunnerPhase {
@@ -97,7 +62,7 @@ pub struct RunnerInner<V: Value> {
     registry: Registry,
     requester: Rc<Requester<V>>,
     /// After how long a job of this runner or its workers names the workers it still waits for.
-    pub(crate) not_ready_warning: WarningDelay,
+    not_ready_warning: WarningDelay,
     state: RefCell<RunnerState<V>>,
     finished: Flag,
 }
@@ -269,10 +234,6 @@ impl<V: Value> Runner<V> {
 }
 
 impl<V: Value> RunnerInner<V> {
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
     fn emit(&self, event: RunnerEvent) {
         let sink = self.state.borrow().sink.clone();
         if let Some(sink) = sink {
@@ -295,7 +256,7 @@ impl<V: Value> RunnerInner<V> {
     }
 
     /// The workers and their not-yet-hosted descendants, checked for duplicates.
-    pub(crate) fn check_new_workers(&self, workers: &[Worker<V>]) -> Result<Vec<Worker<V>>, ApiError> {
+    fn check_new_workers(&self, workers: &[Worker<V>]) -> Result<Vec<Worker<V>>, ApiError> {
         if self.state.borrow().phase >= RunnerPhase::Ending {
             return Err(ApiError::Error(format!("runner '{}' is ending and takes no new workers", self.name)));
         }
@@ -322,11 +283,21 @@ impl<V: Value> RunnerInner<V> {
         Ok(all)
     }
 
+    /// Why a worker hosted by another runner cannot be added here (what
+    /// [`RunnerInner::check_new_workers`] says of it).
+    fn refuse_foreign_worker(&self, name: &str) -> ApiError {
+        if self.state.borrow().phase >= RunnerPhase::Ending {
+            return ApiError::Error(format!("runner '{}' is ending and takes no new workers", self.name));
+        }
+        ApiError::Error(format!("worker '{name}' is hosted by another runner"))
+    }
+
     /// Attaches checked workers (with their descendants) and starts them if running.
-    pub(crate) async fn host(self: &Rc<Self>, workers: Vec<Worker<V>>) -> Result<(), ApiError> {
+    async fn host(self: &Rc<Self>, workers: Vec<Worker<V>>) -> Result<(), ApiError> {
         let all = self.check_new_workers(&workers)?;
         for w in &all {
-            w.attach(self, self.env.clone(), self.bus.clone(), self.registry.clone())?;
+            let host: Rc<dyn WorkerHost<V>> = self.clone();
+            w.attach(Rc::downgrade(&host), &self.name, self.not_ready_warning.clone(), self.env.clone(), self.bus.clone(), self.registry.clone())?;
             self.state.borrow_mut().entries.push(w.clone());
         }
         if self.state.borrow().phase == RunnerPhase::Running {
@@ -338,7 +309,7 @@ impl<V: Value> RunnerInner<V> {
     }
 
     /// A local root registered: tell the other runners (children are listed, not announced).
-    pub(crate) fn worker_registered(&self, worker: &Worker<V>) {
+    fn worker_registered(&self, worker: &Worker<V>) {
         if worker.parent().is_none() {
             self.send_registry();
         }
@@ -355,7 +326,7 @@ impl<V: Value> RunnerInner<V> {
         self.bus.send(Message::new(&self.name, None, Body::WorkerRegistry { runner: self.name.clone(), workers }));
     }
 
-    pub(crate) fn worker_finished(&self, worker: &Worker<V>) {
+    fn worker_finished(&self, worker: &Worker<V>) {
         if matches!(self.state.borrow().phase, RunnerPhase::Running | RunnerPhase::Ending) {
             // Snapshots are complete lists: this one no longer has the stopped worker.
             self.announce(self.entries(false));
@@ -420,157 +391,26 @@ impl<V: Value> RunnerInner<V> {
         self.bus.unsubscribe(&self.name);
         self.finished.set();
     }
+}
 
-    /// A snapshot lists all of a runner's workers: the listed ones are registered, the ones it
-    /// no longer lists are gone, and an empty one is that runner's goodbye.
-    async fn handle_registry(self: Rc<Self>, runner: String, workers: Vec<RegistryEntry>) {
-        let listed: HashSet<String> = workers.iter().map(|e| e.name.clone()).collect();
-        // An empty snapshot is the runner's goodbye: its workers leave with it.
-        let reason = if workers.is_empty() { GoneReason::RunnerEnded } else { GoneReason::Stopped };
-        let gone: HashSet<String> = self
-            .registry
-            .remote_workers_of(&runner)
-            .into_iter()
-            .filter(|n| !listed.contains(n) && self.registry.unregister_remote(&runner, n, reason))
-            .collect();
-        if !gone.is_empty() {
-            self.workers_gone(&gone);
-        }
-        if workers.is_empty() {
-            // From a runner we know: goodbye. From a new one: hello, so tell it who we are.
-            if self.state.borrow().known_runners.contains(&runner) {
-                self.forget_runner(&runner);
-            } else {
-                self.send_registry();
-            }
-            return;
-        }
-        for entry in workers {
-            self.registry.register(ReadyData { worker_name: entry.name, runner: runner.clone() }).await;
-        }
-        // Answer a new runner, and a known one at most once per liveness window: after an
-        // outage it may have forgotten us while we still know it.
-        let answer = {
-            let now = self.env.now();
-            let mut s = self.state.borrow_mut();
-            let window = s.liveness.window();
-            s.greeted.retain(|(r, _)| *r != runner);
-            let is_new = s.known_runners.insert(runner.clone());
-            let due = due(&mut s.answered, &runner, now, window);
-            is_new || due
-        };
-        if answer {
-            self.send_registry();
-            // A heartbeat right behind it, so that the other runner counts our silence from now
-            // on: our earlier heartbeats may have reached its bus before it listened.
-            if self.bus.has_links() {
-                self.bus.send(Message::new(&self.name, None, Body::System));
-            }
-        }
+impl<V: Value> WorkerHost<V> for RunnerInner<V> {
+    fn check_new_workers(&self, workers: &[Worker<V>]) -> Result<Vec<Worker<V>>, ApiError> {
+        RunnerInner::check_new_workers(self, workers)
     }
-
-    fn forget_runner(&self, runner: &str) {
-        let mut s = self.state.borrow_mut();
-        s.known_runners.remove(runner);
-        s.heard_from.retain(|(r, _)| r != runner);
-        s.answered.retain(|(r, _)| r != runner);
+    fn host_workers(self: Rc<Self>, workers: Vec<Worker<V>>) -> LocalBoxFuture<'static, Result<(), ApiError>> {
+        Box::pin(async move { self.host(workers).await })
     }
-
-    /// A remote runner left or stopped answering: its workers leave the registry, and jobs to
-    /// them, or from them, end.
-    fn runner_gone(&self, runner: &str, stopped: bool) {
-        let mut gone: HashSet<String> = self.registry.remove_runner(runner, stopped).into_iter().collect();
-        self.forget_runner(runner);
-        gone.insert(runner.to_string());
-        self.workers_gone(&gone);
+    fn worker_registered(&self, worker: &Worker<V>) {
+        RunnerInner::worker_registered(self, worker)
     }
-
-    /// Workers that left: their jobs here end at once; jobs waiting on them fail once the
-    /// answers that arrived before this news are handled (each requester's data lane).
-    fn workers_gone(&self, names: &HashSet<String>) {
-        let entries = self.state.borrow().entries.clone();
-        for w in &entries {
-            w.requesters_gone(names);
-        }
-        let names = Rc::new(names.clone());
-        let (requester, n) = (self.requester.clone(), names.clone());
-        self.defer(&self.name, Rc::new(move || drop(requester.workers_gone(&n))));
-        for w in entries.into_iter().filter(|w| !w.is_finished()) {
-            let (worker, n) = (w.clone(), names.clone());
-            self.defer(w.name(), Rc::new(move || worker.workers_gone(&n)));
-        }
-    }
-
-    fn defer(&self, target: &str, action: Rc<dyn Fn()>) {
-        self.bus.send(Message::new(&self.name, Some(target.to_string()), Body::Deferred { action }));
-    }
-
-    /// While running: heartbeats to linked realms (the first one at once, so that peers start
-    /// watching this runner right after its snapshot), and the check for runners gone silent.
-    async fn heartbeats(self: Rc<Self>) {
-        loop {
-            // Still alive while ending: peers must not give up on jobs within the grace period.
-            if self.state.borrow().phase == RunnerPhase::Finished {
-                return;
-            }
-            if self.bus.has_links() {
-                self.bus.send(Message::new(&self.name, None, Body::System));
-            }
-            let liveness = self.state.borrow().liveness;
-            // Ends with the runner, clearing its timer: nothing is left behind after `end()`.
-            if !race(self.env.sleep(liveness.interval, false), self.finished.wait()).await {
-                return;
-            }
-            let now = self.env.now();
-            let silent: Vec<String> = self
-                .state
-                .borrow()
-                .heard_from
-                .iter()
-                .filter(|(_, seen)| now - *seen > liveness.window())
-                .map(|(r, _)| r.clone())
-                .collect();
-            for runner in silent {
-                self.env.log(LogLevel::Warn, &format!("runner '{runner}' stopped answering; its workers are gone"));
-                // Silent, not known to have stopped: its workers may come back after an outage.
-                self.runner_gone(&runner, false);
-            }
-        }
-    }
-
-    /// A heartbeat from a runner we do not know (it came back after an outage, or its snapshot
-    /// was lost): introduce ourselves, at most once per liveness window, so that it answers
-    /// with its snapshot.
-    fn greet(&self, runner: &str) {
-        let now = self.env.now();
-        {
-            let mut s = self.state.borrow_mut();
-            let window = s.liveness.window();
-            if s.phase != RunnerPhase::Running || !due(&mut s.greeted, runner, now, window) {
-                return;
-            }
-        }
-        self.announce(self.entries(false));
-    }
-
-    /// A bare system message from another runner is its heartbeat.
-    fn heard(&self, runner: &str) {
-        let now = self.env.now();
-        let mut s = self.state.borrow_mut();
-        match s.heard_from.iter_mut().find(|(r, _)| r == runner) {
-            Some(entry) => entry.1 = now,
-            None => s.heard_from.push((runner.to_string(), now)),
-        }
+    fn worker_finished(&self, worker: &Worker<V>) {
+        RunnerInner::worker_finished(self, worker)
     }
 }
 
 impl<V: Value> Subscriber<V> for RunnerInner<V> {
     fn on_message(self: Rc<Self>, message: &Rc<Message<V>>) -> Handling {
         if message.target.as_deref().is_some_and(|t| t != self.name) {
-            return Ok(None);
-        }
-        if let Body::Deferred { action } = &message.body {
-            action();
             return Ok(None);
         }
         if message.source == self.name {
@@ -594,16 +434,12 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
             }
             Body::Cancel { reason } => self.cancel_all(reason.clone()),
             // A parent's own addWorkers has hosted its child already.
-            Body::AddWorker { worker } if self.state.borrow().entries.iter().any(|e| e.same_as(worker)) => {}
+            Body::AddWorker { worker } if self.state.borrow().entries.iter().any(|e| e.name() == worker) => {}
+            // Sent only once a runner hosts the worker: this is another runner's worker.
             Body::AddWorker { worker } => {
-                let (inner, worker) = (self.clone(), worker.clone());
-                return Ok(Some(Box::pin(async move {
-                    if let Err(e) = inner.clone().host(vec![worker]).await {
-                        inner.emit(RunnerEvent::Error(e.to_string()));
-                        return Err(e.to_string());
-                    }
-                    Ok(())
-                })));
+                let e = self.refuse_foreign_worker(worker);
+                self.emit(RunnerEvent::Error(e.to_string()));
+                return Err(e.to_string());
             }
             Body::WorkerRegistry { runner, workers } => {
                 if self.state.borrow().heard_from.iter().any(|(r, _)| r == runner) {
@@ -620,4 +456,3 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
         Ok(None)
     }
 }
-
