@@ -7,6 +7,7 @@ import { assertLoaded } from "./loading.js";
 import { log } from "./log.js";
 import SCHEMA from "./wire-schema.js";
 import { WireError, decodeWire, encodeWire, parseWire } from "./wire.js";
+import { busCore, reportOnBus } from "./buses.js";
 
 /** A size or depth limit: a whole number >= 1, or undefined for the engine's. */
 export function checkLimit(value, name) {
@@ -73,4 +74,31 @@ export function wireTextOf(message, secret) {
     log("error", `could not send ${message.type} (source=${message.source}, target=${message.target ?? "None"}) as Pipecat JSON: ${e.message}`);
     return null;
   }
+}
+
+/**
+ * Delivers Pipecat text that arrived on `bus`'s wire link `id` (sealed with `secret`, if any).
+ * Text over the size limit or malformed is dropped and reported on the bus; a type outside
+ * Pipecat's catalogue is dropped with a warning. Returns the message delivered, or null.
+ */
+export function deliverWireText(bus, id, text, { secret, maxBytes, maxDepth }) {
+  if (text.length > (maxBytes ?? DEFAULT_MAX_BYTES)) {
+    reportOnBus(bus, new Error(`dropped a message of at least ${text.length} bytes: over the limit`));
+    return null;
+  }
+  let message;
+  try {
+    message = decodeWire(secret === undefined ? text : unseal(text, secret, maxBytes, maxDepth), maxBytes, maxDepth);
+  } catch (e) {
+    // Reported, never thrown into the client's callback.
+    reportOnBus(bus, new Error(`dropped a malformed message: ${problemOf(e)}`));
+    return null;
+  }
+  if (message === null) {
+    log("warn", `dropped a message of a type outside Pipecat's catalogue: ${text.slice(0, 200)}`);
+    return null;
+  }
+  const problem = busCore(bus).receive(message, id);
+  if (problem !== undefined) reportOnBus(bus, new Error(`dropped a malformed message: ${problem}`));
+  return message;
 }

@@ -7,8 +7,7 @@
 import { LocalBus } from "./buses.js";
 import { checkCount, checkName, checkOptions, describe } from "./checks.js";
 import { log } from "./log.js";
-import { DEFAULT_MAX_BYTES, checkLimit, problemOf, unseal, wireTextOf } from "./messages.js";
-import { decodeWire } from "./wire.js";
+import { checkLimit, deliverWireText, wireTextOf } from "./messages.js";
 
 /** Pipecat's `_sanitize_channel`: a queue-name prefix from any channel string. */
 export function sanitizeChannel(channel) {
@@ -129,25 +128,9 @@ export class PgmqBus extends LocalBus {
     });
 
     const deliver = (text) => {
-      if (text.length > (maxBytes ?? DEFAULT_MAX_BYTES)) {
-        this._report(new Error(`dropped a message of at least ${text.length} bytes: over the limit`));
-        return;
-      }
-      let message;
-      try {
-        message = decodeWire(secret === undefined ? text : unseal(text, secret, maxBytes, maxDepth), maxBytes, maxDepth);
-      } catch (e) {
-        this._report(new Error(`dropped a malformed message: ${problemOf(e)}`));
-        return;
-      }
-      if (message === null) {
-        log("warn", `dropped a message of a type outside Pipecat's catalogue: ${text.slice(0, 200)}`);
-        return;
-      }
+      const message = deliverWireText(this, id, text, { secret, maxBytes, maxDepth });
       // A peer that just joined announces itself: make sure the next publish reaches it.
-      if (message.type === "BusWorkerRegistryMessage") peers = null;
-      const problem = this._core.receive(message, id);
-      if (problem !== undefined) this._report(new Error(`dropped a malformed message: ${problem}`));
+      if (message?.type === "BusWorkerRegistryMessage") peers = null;
     };
 
     let closed = false;

@@ -2,9 +2,7 @@
 
 import { LocalBus } from "./buses.js";
 import { checkName, checkOptions, describe } from "./checks.js";
-import { log } from "./log.js";
-import { checkLimit, DEFAULT_MAX_BYTES, problemOf, unseal, wireTextOf } from "./messages.js";
-import { decodeWire } from "./wire.js";
+import { checkLimit, deliverWireText, wireTextOf } from "./messages.js";
 
 const ECHO_MEMORY = 10000;
 
@@ -81,24 +79,7 @@ export class RedisBus extends LocalBus {
         else echoes.delete(text);
         return;
       }
-      if (text.length > (maxBytes ?? DEFAULT_MAX_BYTES)) {
-        this._report(new Error(`dropped a message of at least ${text.length} bytes: over the limit`));
-        return;
-      }
-      let message;
-      try {
-        message = decodeWire(secret === undefined ? text : unseal(text, secret, maxBytes, maxDepth), maxBytes, maxDepth);
-      } catch (e) {
-        // Reported, never thrown into the Redis client's callback.
-        this._report(new Error(`dropped a malformed message: ${problemOf(e)}`));
-        return;
-      }
-      if (message === null) {
-        log("warn", `dropped a message of a type outside Pipecat's catalogue: ${text.slice(0, 200)}`);
-        return;
-      }
-      const problem = this._core.receive(message, id);
-      if (problem !== undefined) this._report(new Error(`dropped a malformed message: ${problem}`));
+      deliverWireText(this, id, text, { secret, maxBytes, maxDepth });
     };
     const isIoredis = typeof subscriber.status === "string";
     // A connection the bus made is the bus's to watch: an unwatched "error" would crash Node.

@@ -3,7 +3,7 @@
 // Every child process started here is killed when the test process exits, however it exits;
 // the Python scripts also exit on their own when their stdin closes.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -406,4 +406,35 @@ export function readmeSectionFiles() {
     if (name) files[name] = body;
   }
   return files;
+}
+
+/**
+ * A temp directory inside tests/interop (so that "workbus" and the clients resolve as in a
+ * user's project) for the test file's README programs, removed after its tests: `write(name,
+ * text)` puts a program there and `run(cmd, args)` runs one in it, killed after 25 s,
+ * resolving with { code, signal, out, err }.
+ */
+export function useReadmeDir(prefix) {
+  let dir;
+  before(() => {
+    dir = mkdtempSync(join(here, prefix));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  return {
+    write: (name, text) => writeFileSync(join(dir, name), text),
+    run(cmd, args) {
+      const child = spawn(cmd, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (err += d));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
+      return new Promise((resolve) =>
+        child.once("exit", (code, signal) => {
+          clearTimeout(timer);
+          resolve({ code, signal, out, err });
+        }),
+      );
+    },
+  };
 }

@@ -3,38 +3,17 @@
 // the built package, on a private PostgreSQL server instead of localhost:5432.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { here, python, readmeSectionFiles } from "./helpers.mjs";
+import { python, readmeSectionFiles, useReadmeDir } from "./helpers.mjs";
 import { startPostgres } from "./postgres.mjs";
 
 let postgres;
-let dir;
+const readmeDir = useReadmeDir(".readme-pgmq-");
 before(async () => {
   postgres = await startPostgres();
-  // Inside tests/interop, so that "workbus" and "pg" resolve as in a user's project.
-  dir = mkdtempSync(join(here, ".readme-pgmq-"));
 });
 after(async () => {
-  rmSync(dir, { recursive: true, force: true });
   await postgres?.stop();
 });
-
-function run(cmd, args) {
-  const child = spawn(cmd, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
-  return new Promise((resolve) =>
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out, err });
-    }),
-  );
-}
 
 test("the README's Python and JavaScript programs run together over pgmq", { timeout: 40_000 }, async () => {
   const files = readmeSectionFiles();
@@ -45,10 +24,10 @@ test("the README's Python and JavaScript programs run together over pgmq", { tim
   };
   for (const [name, [from, to]] of Object.entries(local)) {
     assert.ok(files[name]?.includes(from), `the README's ${name} no longer has ${from}`);
-    writeFileSync(join(dir, name), files[name].replaceAll(from, to));
+    readmeDir.write(name, files[name].replaceAll(from, to));
   }
-  const js = run(process.execPath, ["pgmq-session.mjs"]);
-  const py = run(python, ["pgmq_session.py"]);
+  const js = readmeDir.run(process.execPath, ["pgmq-session.mjs"]);
+  const py = readmeDir.run(python, ["pgmq_session.py"]);
   const [j, p] = await Promise.all([js, py]);
   assert.equal(p.code, 0, `pgmq_session.py: ${p.signal ?? p.code}\n${p.out}\n${p.err.slice(-3000)}`);
   assert.equal(j.code, 0, `pgmq-session.mjs: ${j.signal ?? j.code}\n${j.out}\n${j.err.slice(-3000)}`);

@@ -3,38 +3,17 @@
 // with the built package, on a private Redis server instead of localhost:6379.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { here, python, readmeSectionFiles } from "./helpers.mjs";
+import { python, readmeSectionFiles, useReadmeDir } from "./helpers.mjs";
 import { startRedis } from "./redis.mjs";
 
 let redis;
-let dir;
+const readmeDir = useReadmeDir(".readme-");
 before(async () => {
   redis = await startRedis();
-  // Inside tests/interop, so that "workbus" and "redis" resolve as in a user's project.
-  dir = mkdtempSync(join(here, ".readme-"));
 });
 after(async () => {
-  rmSync(dir, { recursive: true, force: true });
   await redis?.stop();
 });
-
-function run(cmd, args) {
-  const child = spawn(cmd, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 25_000);
-  return new Promise((resolve) =>
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, out, err });
-    }),
-  );
-}
 
 test("the README's Python and JavaScript programs run together over Redis", { timeout: 40_000 }, async () => {
   const all = readmeSectionFiles();
@@ -42,10 +21,10 @@ test("the README's Python and JavaScript programs run together over Redis", { ti
   for (const [name, body] of Object.entries(files)) {
     assert.ok(body, `the README has no ${name}`);
     assert.ok(body.includes("redis://localhost:6379"), `${name} no longer connects to redis://localhost:6379`);
-    writeFileSync(join(dir, name), body.replaceAll("redis://localhost:6379", redis.url));
+    readmeDir.write(name, body.replaceAll("redis://localhost:6379", redis.url));
   }
-  const js = run(process.execPath, ["session.mjs"]);
-  const py = run(python, ["session.py"]);
+  const js = readmeDir.run(process.execPath, ["session.mjs"]);
+  const py = readmeDir.run(python, ["session.py"]);
   const [j, p] = await Promise.all([js, py]);
   assert.equal(p.code, 0, `session.py: ${p.signal ?? p.code}\n${p.out}\n${p.err.slice(-3000)}`);
   assert.equal(j.code, 0, `session.mjs: ${j.signal ?? j.code}\n${j.out}\n${j.err.slice(-3000)}`);
