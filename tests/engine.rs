@@ -497,19 +497,23 @@ fn registry_register_watch_and_idempotence() {
     assert_eq!(reg.get("x"), Some(ReadyData { worker_name: "x".into(), runner: "r2".into() }));
 }
 
+/// Adds each runner's workers and starts it, one runner after the other; then settles.
+fn start_in_order(sim: &Sim, runners: Vec<(Runner<V>, Vec<Worker<V>>)>) {
+    sim.block_on(async move {
+        for (runner, workers) in runners {
+            runner.add_workers(workers).await.unwrap();
+            runner.start(false).await.unwrap();
+        }
+    });
+    sim.settle();
+}
+
 /// Two started runners sharing one bus, the second started after the first.
 fn two_runners(sim: &Sim, a_workers: Vec<Worker<V>>, b_workers: Vec<Worker<V>>) -> (Runner<V>, Runner<V>) {
     let bus = Bus::new(sim.env());
     let a = Runner::new(sim.env(), "runner-a".into(), bus.clone()).unwrap();
     let b = Runner::new(sim.env(), "runner-b".into(), bus).unwrap();
-    let (a2, b2) = (a.clone(), b.clone());
-    sim.block_on(async move {
-        a2.add_workers(a_workers).await.unwrap();
-        a2.start(false).await.unwrap();
-        b2.add_workers(b_workers).await.unwrap();
-        b2.start(false).await.unwrap();
-    });
-    sim.settle();
+    start_in_order(sim, vec![(a.clone(), a_workers), (b.clone(), b_workers)]);
     (a, b)
 }
 
@@ -789,14 +793,7 @@ fn realms(sim: &Sim, page_workers: Vec<Worker<V>>, realm_workers: Vec<Worker<V>>
     let realm = Runner::new(sim.env(), "realm".into(), bus_b).unwrap();
     page.set_liveness(FAST);
     realm.set_liveness(FAST);
-    let (p, r) = (page.clone(), realm.clone());
-    sim.block_on(async move {
-        p.add_workers(page_workers).await.unwrap();
-        p.start(false).await.unwrap();
-        r.add_workers(realm_workers).await.unwrap();
-        r.start(false).await.unwrap();
-    });
-    sim.settle();
+    start_in_order(sim, vec![(page.clone(), page_workers), (realm.clone(), realm_workers)]);
     (page, realm, ab, ba)
 }
 
@@ -1248,13 +1245,7 @@ fn refusing_realms(sim: &Sim, page_workers: Vec<Worker<V>>, realm_workers: Vec<W
     let (page_refused, realm_refused) = (reported(&a), reported(&b));
     let page = Runner::new(sim.env(), "page".into(), a).unwrap();
     let realm = Runner::new(sim.env(), "realm".into(), b).unwrap();
-    sim.block_on(async move {
-        page.add_workers(page_workers).await.unwrap();
-        page.start(false).await.unwrap();
-        realm.add_workers(realm_workers).await.unwrap();
-        realm.start(false).await.unwrap();
-    });
-    sim.settle();
+    start_in_order(sim, vec![(page.clone(), page_workers), (realm.clone(), realm_workers)]);
     (page_refused, realm_refused)
 }
 
