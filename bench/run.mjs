@@ -330,6 +330,8 @@ const pkgVersion = (dir) => {
 };
 const env = {
   date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+  // The commit measured; "+ changes" when the work tree differs from it.
+  commit: [sh("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]), sh("git", ["-C", ROOT, "status", "--porcelain"]) ? "+ changes" : ""].filter(Boolean).join(" ") || null,
   mode: QUICK ? "quick (smoke: small N, 1 run each)" : "full",
   cpu: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? cpus()[0]?.model,
   nproc: sh("nproc", []) ?? String(cpus().length),
@@ -470,6 +472,7 @@ each, then run 2 of each, ...). ${runsNote} Sources: [\`bench/\`](bench/).
 | | |
 |---|---|
 | date | ${env.date} (${env.mode}) |
+| commit | ${env.commit ?? "–"} |
 | machine | ${env.nproc} cores, ${env.cpu}, ${env.memory} RAM${env.os ? `, ${env.os}` : ""} |
 | node | ${env.node} |
 | rustc | ${env.rustc ?? "–"} |
