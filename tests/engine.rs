@@ -925,6 +925,30 @@ fn realms_find_each_other_again_after_an_outage() {
     assert_eq!(g.response_of("ocr"), Some(V::s("again")));
 }
 
+/// A started runner `name` on `bus`, with fast heartbeats, hosting `workers`.
+fn fast_runner(sim: &Sim, name: &str, bus: Bus<V>, workers: Vec<Worker<V>>) -> Runner<V> {
+    let runner = Runner::new(sim.env(), name.into(), bus).unwrap();
+    runner.set_liveness(FAST);
+    start_in_order(sim, vec![(runner.clone(), workers)]);
+    runner
+}
+
+/// A snapshot from runner `runner` listing one worker `name`.
+fn snapshot_of(runner: &str, name: &str) -> Message<V> {
+    let entry = workbus::core::registry::RegistryEntry { name: name.into(), parent: None, active: true, bridged: false, started_at: None };
+    Message::new(runner, None, Body::WorkerRegistry { runner: runner.into(), workers: vec![entry] })
+}
+
+/// Cuts the link both ways and lets the liveness window (300 ms) and one check pass: the pending
+/// job `g` must have failed with "worker '<worker>' stopped".
+fn cut_and_expect_stopped(sim: &Sim, pipes: (&Pipe, &Pipe), g: &workbus::core::job::JobGroup<V>, worker: &str) {
+    pipes.0.open.set(false);
+    pipes.1.open.set(false);
+    sim.advance(400.0);
+    let f = failure(g.outcome().expect("the job still waits on a runner that went silent"));
+    assert_eq!(f.reason, format!("worker '{worker}' stopped"));
+}
+
 #[test]
 fn a_runner_whose_first_heartbeat_came_before_its_snapshot_is_gone_when_it_goes_silent() {
     // A realm's first heartbeat may arrive before its snapshot (the runner does not know it yet
@@ -932,27 +956,15 @@ fn a_runner_whose_first_heartbeat_came_before_its_snapshot_is_gone_when_it_goes_
     let sim = Sim::new();
     let (bus_a, bus_b) = (Bus::new(sim.env()), Bus::new(sim.env()));
     let (ab, ba) = link(&sim, &bus_a, &bus_b);
-    let page = Runner::new(sim.env(), "page".into(), bus_a).unwrap();
-    page.set_liveness(FAST);
     let asker = worker("asker", None);
-    let p = page.clone();
-    let a = asker.clone();
-    sim.block_on(async move {
-        p.add_workers(vec![a]).await.unwrap();
-        p.start(false).await.unwrap();
-    });
-    let entry = workbus::core::registry::RegistryEntry { name: "stuck".into(), parent: None, active: true, bridged: false, started_at: None };
+    let page = fast_runner(&sim, "page", bus_a, vec![asker.clone()]);
     bus_b.send(Message::new("ghost", None, Body::System));
-    bus_b.send(Message::new("ghost", None, Body::WorkerRegistry { runner: "ghost".into(), workers: vec![entry] }));
+    bus_b.send(snapshot_of("ghost", "stuck"));
     sim.settle();
     assert!(page.registry().has("stuck"));
     let g = asker.start_group(vec!["stuck".into()], params(None, None), false).unwrap();
     sim.settle();
-    ab.open.set(false);
-    ba.open.set(false);
-    sim.advance(400.0); // the window (300 ms) and one check interval
-    let f = failure(g.outcome().expect("the job still waits on a runner that went silent"));
-    assert_eq!(f.reason, "worker 'stuck' stopped");
+    cut_and_expect_stopped(&sim, (&ab, &ba), &g, "stuck");
     assert!(!page.registry().has("stuck"));
 }
 
@@ -963,31 +975,13 @@ fn a_runner_that_started_first_is_gone_when_it_goes_silent_before_its_next_heart
     let sim = Sim::new();
     let (bus_a, bus_b) = (Bus::new(sim.env()), Bus::new(sim.env()));
     let (ab, ba) = link(&sim, &bus_a, &bus_b);
-    let realm = Runner::new(sim.env(), "realm".into(), bus_b).unwrap();
-    realm.set_liveness(FAST);
-    let r = realm.clone();
-    sim.block_on(async move {
-        r.add_workers(vec![worker("stuck", Some(never()))]).await.unwrap();
-        r.start(false).await.unwrap();
-    });
-    sim.advance(10.0);
-    let page = Runner::new(sim.env(), "page".into(), bus_a).unwrap();
-    page.set_liveness(FAST);
+    fast_runner(&sim, "realm", bus_b, vec![worker("stuck", Some(never()))]);
     let asker = worker("asker", None);
-    let (p, a) = (page.clone(), asker.clone());
-    sim.block_on(async move {
-        p.add_workers(vec![a]).await.unwrap();
-        p.start(false).await.unwrap();
-    });
-    sim.settle();
+    let page = fast_runner(&sim, "page", bus_a, vec![asker.clone()]);
     assert!(page.registry().has("stuck"));
     let g = asker.start_group(vec!["stuck".into()], params(None, None), false).unwrap();
     sim.settle();
-    ab.open.set(false);
-    ba.open.set(false);
-    sim.advance(400.0); // the window (300 ms) and one check interval
-    let f = failure(g.outcome().expect("the job still waits on a runner that went silent"));
-    assert_eq!(f.reason, "worker 'stuck' stopped");
+    cut_and_expect_stopped(&sim, (&ab, &ba), &g, "stuck");
 }
 
 #[test]
@@ -995,12 +989,8 @@ fn a_runner_that_never_sends_heartbeats_like_pipecat_s_is_never_expired() {
     let sim = Sim::new();
     let (bus_a, bus_b) = (Bus::new(sim.env()), Bus::new(sim.env()));
     link(&sim, &bus_a, &bus_b);
-    let page = Runner::new(sim.env(), "page".into(), bus_a).unwrap();
-    page.set_liveness(FAST);
-    let p = page.clone();
-    sim.block_on(async move { p.start(false).await.unwrap() });
-    let entry = workbus::core::registry::RegistryEntry { name: "py-worker".into(), parent: None, active: true, bridged: false, started_at: None };
-    bus_b.send(Message::new("runner-py", None, Body::WorkerRegistry { runner: "runner-py".into(), workers: vec![entry] }));
+    let page = fast_runner(&sim, "page", bus_a, vec![]);
+    bus_b.send(snapshot_of("runner-py", "py-worker"));
     sim.settle();
     sim.advance(10_000.0); // many liveness windows
     assert!(page.registry().has("py-worker"), "a runner that never heartbeats keeps its workers");
