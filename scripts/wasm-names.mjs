@@ -105,6 +105,9 @@ const str = (s) => {
 /** Which functions keep a name: workbus's own (and the closures inside them). */
 const keep = (name) => name.includes("workbus::");
 
+/** Functions of Rust's float printing found in the module (see shortenNames). */
+const floatPrinting = [];
+
 /** The new "name" section's payload: the module name (if any) and the short function names. */
 function shortNameSection(payload) {
   const at = { p: 0 };
@@ -122,6 +125,7 @@ function shortNameSection(payload) {
         const length = readU32(payload, at);
         const name = payload.subarray(at.p, at.p + length).toString("utf8");
         at.p += length;
+        if (name.includes("flt2dec")) floatPrinting.push(name);
         if (keep(name)) entries.push(u32(index), str(shortName(name)));
       }
       const body = Buffer.concat([u32(entries.length / 2), ...entries]);
@@ -153,6 +157,13 @@ export function shortenNames(wasm) {
     }
     parts.push(wasm.subarray(start, end));
     at.p = end;
+  }
+  // Rust's float printing costs about 17 KB of wasm; one `{}` of an f64 in a message pulls it in.
+  if (floatPrinting.length > 0) {
+    throw new Error(
+      `the engine prints a float (${floatPrinting[0]} is in the wasm, about 17 KB): ` +
+        "print whole numbers (as u32 / i64) or leave the value out of the message",
+    );
   }
   return Buffer.concat(parts);
 }
