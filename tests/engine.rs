@@ -1887,3 +1887,27 @@ fn a_pooled_requester_loses_only_its_own_jobs_when_its_runner_goes() {
     assert_eq!(*dropped.borrow(), ["r2"]);
     assert!(!g1.is_done(), "r1's job goes on");
 }
+
+#[test]
+fn a_snapshot_queued_before_its_runner_was_declared_gone_does_not_bring_its_workers_back() {
+    let sim = Sim::new();
+    let (bus_a, bus_b) = (Bus::new(sim.env()), Bus::new(sim.env()));
+    let page = Runner::new(sim.env(), "page".into(), bus_a.clone()).unwrap();
+    start_in_order(&sim, vec![(page.clone(), vec![worker("asker", None)])]);
+    let (_ab, ba) = link(&sim, &bus_a, &bus_b);
+    let from_realm = ba.to.borrow().as_ref().unwrap().1;
+    // The realm's snapshot arrived and waits in the page runner's queue when its thread dies:
+    // the host removes the link and says the runner is gone.
+    bus_a.receive(Rc::new(snapshot_of("r9", "cpu")), Some(from_realm));
+    bus_a.remove_link(from_realm);
+    page.remote_runner_gone("r9");
+    sim.settle();
+    assert!(!page.registry().has("cpu"), "no ghost instance of a dead realm");
+    assert_eq!(sim.logged("ignored a snapshot of runner 'r9'"), 1, "the queued snapshot was seen and ignored");
+    // a runner of that name that comes back through a live link is registered again
+    let (_ab2, ba2) = link(&sim, &bus_a, &Bus::new(sim.env()));
+    let again = ba2.to.borrow().as_ref().unwrap().1;
+    bus_a.receive(Rc::new(snapshot_of("r9", "cpu")), Some(again));
+    sim.settle();
+    assert_eq!(page.registry().instances("cpu"), vec![ReadyData { worker_name: "cpu".into(), runner: "r9".into() }]);
+}

@@ -138,6 +138,11 @@ impl<V: Value> Bus<V> {
         }
     }
 
+    /// Whether `runner` was heard through a link that is still there.
+    pub fn has_link_to(&self, runner: &str) -> bool {
+        self.0.runner_links.borrow().contains_key(runner)
+    }
+
     /// Whether a message addressed to `runner`'s instance is for another bus.
     fn is_elsewhere(&self, runner: &Option<String>) -> bool {
         runner.as_ref().is_some_and(|r| !self.0.runners.borrow().iter().any(|x| x == r))

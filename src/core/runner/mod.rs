@@ -49,6 +49,9 @@ struct RunnerState<V: Value> {
     greeted: Vec<(String, f64)>,
     /// Runners whose snapshot we last answered, and when.
     answered: Vec<(String, f64)>,
+    /// Runners the host said are gone (their realm ended, their socket closed): a snapshot of
+    /// theirs still queued from before is stale, and must not bring their workers back.
+    ended: HashSet<String>,
     liveness: Liveness,
     /// Finishing waits for the runner's own queued answers to be handled first.
     teardown_pending: bool,
@@ -96,6 +99,7 @@ impl<V: Value> Runner<V> {
                 heard_from: Vec::new(),
                 greeted: Vec::new(),
                 answered: Vec::new(),
+                ended: HashSet::default(),
                 liveness: Liveness::default(),
                 teardown_pending: false,
                 sink: None,
@@ -146,7 +150,10 @@ impl<V: Value> Runner<V> {
     }
 
     /// A remote runner is known to be gone (its realm was terminated): forget it now.
+    /// The host knows `runner` is gone (its realm ended, its socket closed; the link it was
+    /// behind is already removed): its workers leave, and jobs to them end at once.
     pub fn remote_runner_gone(&self, runner: &str) {
+        self.0.state.borrow_mut().ended.insert(runner.to_string());
         self.0.runner_gone(runner, true);
     }
 

@@ -52,6 +52,15 @@ impl<V: Value> RunnerInner<V> {
     /// A snapshot lists all of a runner's workers: the listed ones are registered, the ones it
     /// no longer lists are gone, and an empty one is that runner's goodbye.
     pub(super) async fn handle_registry(self: Rc<Self>, runner: String, workers: Vec<RegistryEntry>) {
+        if self.state.borrow().ended.contains(&runner) {
+            // Gone by the host's word: only a snapshot that came through a live link (the
+            // runner is back, under the same name) counts; one queued from before does not.
+            if !self.bus.has_link_to(&runner) {
+                self.env.log(LogLevel::Debug, &format!("ignored a snapshot of runner '{runner}', which is gone"));
+                return;
+            }
+            self.state.borrow_mut().ended.remove(&runner);
+        }
         let listed: HashSet<String> = workers.iter().map(|e| e.name.clone()).collect();
         // An empty snapshot is the runner's goodbye: its workers leave with it.
         let reason = if workers.is_empty() { GoneReason::RunnerEnded } else { GoneReason::Stopped };
