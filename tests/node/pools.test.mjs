@@ -7,7 +7,7 @@
 // from the answers: a job run twice still has one answer.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { JobError, spawnWorker } from "workbus";
+import { BroadcastChannelBus, JobError, Worker, spawnWorker } from "workbus";
 import { catchError, startRunner, waitFor, within } from "./helpers.mjs";
 
 const T = { timeout: 20_000 };
@@ -187,4 +187,35 @@ test("job params: bad retries is a TypeError naming it", T, async (t) => {
     assert.ok(err instanceof TypeError, `retries ${String(retries)}: ${err}`);
     assert.match(err.message, /retries/);
   }
+});
+
+test("BroadcastChannel between runners: two runners hosting \"cpu\", one requester: each job runs once", T, async (t) => {
+  const channel = `workbus-pool-${process.pid}-${Date.now()}`;
+  const runs = [];
+  const host = async (name) => {
+    const bus = new BroadcastChannelBus(channel);
+    t.after(() => bus.close());
+    const cpu = new Worker("cpu").onJob((job) => {
+      runs.push({ runner: name, jobId: job.id });
+      return { runner: name, n: job.payload.n };
+    });
+    return startRunner(t, [cpu], { name, bus });
+  };
+  await host("bc-host-1");
+  await host("bc-host-2");
+  const bus = new BroadcastChannelBus(channel);
+  t.after(() => bus.close());
+  const requester = await startRunner(t, [], { name: "bc-requester", bus });
+  await waitFor(() => requester.registry.instances("cpu").length === 2, { timeout: 3000, what: "both hosts of cpu" });
+
+  const contexts = Array.from({ length: 20 }, (_, n) => requester.job("cpu", { payload: { n }, timeout: 5000 }));
+  const answers = await Promise.all(contexts);
+  assert.deepEqual(answers.map((a) => a.n), Array.from({ length: 20 }, (_, n) => n));
+  const group = requester.jobGroup(["cpu"], { payload: { n: 20 }, timeout: 5000 });
+  await group;
+  // Every answer is in, and each host records its run before answering.
+  assert.equal(runs.length, 21, `runs per host: ${JSON.stringify(countBy(runs))}`);
+  assert.deepEqual(new Set(runs.map((r) => r.jobId)), new Set([...contexts.map((c) => c.jobId), group.jobId]));
+  assert.deepEqual(Object.keys(countBy(runs)).sort(), ["bc-host-1", "bc-host-2"], "both hosts ran jobs");
+  assert.deepEqual(requester.registry.instances("cpu").map((i) => i.pending), [0, 0]);
 });
