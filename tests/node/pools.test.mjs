@@ -180,6 +180,15 @@ test("a pool one of whose instances cannot start rejects with its error and leav
   assert.deepEqual(runner.registry.remoteWorkers, []);
 });
 
+test("a pool one of whose 3 instances throws while loading rejects with its error; the 2 others are terminated", T, async (t) => {
+  const runner = await startRunner(t, [], { name: "main" });
+  const failing = new URL("./pool-failing.worker.mjs", import.meta.url);
+  const err = await catchError(spawnWorker(runner, failing, { instances: 3 }), 8000);
+  assert.match(err.message, /^the worker script .*pool-failing\.worker\.mjs failed to load: the instance on thread \d+ refuses to start$/);
+  assert.deepEqual(runner.registry.instances("cpu"), [], "no instance is left");
+  assert.deepEqual(runner.registry.remoteWorkers, []);
+});
+
 test("job params: bad retries is a TypeError naming it", T, async (t) => {
   const runner = await startRunner(t, [], { name: "main" });
   for (const retries of [-1, 1.5, "1"]) {
