@@ -45,8 +45,8 @@ export function checkDuration(value, name) {
   return value;
 }
 
-export function checkCount(value, name) {
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a whole number >= 1, got ${describe(value)}`);
+export function checkCount(value, name, least = 1) {
+  if (!Number.isInteger(value) || value < least || value > 0xffffffff) throw new TypeError(`${name} must be a whole number >= ${least}, got ${describe(value)}`);
   return value;
 }
 
@@ -89,6 +89,7 @@ export function jobParams(params, name, group) {
     label: checkOptionalString(p.label, `${name}.label`),
     cancellable: checkBoolean(p.cancellable, `${name}.cancellable`, true),
     cancelOnError: group ? checkBoolean(p.cancelOnError, `${name}.cancelOnError`, true) : true,
+    retries: p.retries === undefined || p.retries === null ? 0 : checkCount(p.retries, `${name}.retries`, 0),
     signal: checkSignal(p.signal, `${name}.signal`),
   };
 }

@@ -276,7 +276,7 @@ export class JobGroup {
 /** Starts a group through a core requester and wraps it in the right context. */
 function startContext(requester, workerNames, params, group, paramsName) {
   const p = jobParams(params, paramsName, group);
-  const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, true);
+  const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries, true);
   return group ? new JobGroupContext(coreGroup, p.signal) : new JobContext(coreGroup, workerNames[0], p.signal);
 }
 
@@ -286,7 +286,7 @@ function startContext(requester, workerNames, params, group, paramsName) {
  */
 export async function startJobGroup(requester, workerNames, params) {
   const p = jobParams(params, "params", true);
-  const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, false);
+  const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries, false);
   await new JobGroupContext(coreGroup, p.signal, false).started;
   return new JobGroup(coreGroup);
 }

@@ -10,6 +10,8 @@ class JobRequest {
     this.name = name;
     this.payload = payload;
     this.source = source;
+    /** Which try this is: 1, then 2 and on when a pool sends the job again (`retries`). */
+    this.attempt = 1;
     this._worker = coreWorker;
     this._abortReason = undefined;
     this._controller = undefined;

@@ -1297,7 +1297,7 @@ fn a_message_one_link_carries_is_sent_though_another_link_refuses_it() {
     let carried = Rc::new(Wire(RefCell::new(Vec::new())));
     let refusing = Rc::new(Refusing(Rc::new(Pipe { env: sim.env(), to: RefCell::new(None), open: std::cell::Cell::new(true) })));
     bus.add_link(refusing.clone());
-    let request = || Message::new("asker", Some("far".into()), Body::JobRequest { job_id: "j".into(), job_name: None, payload: Some(V::s("fn")) });
+    let request = || Message::new("asker", Some("far".into()), Body::JobRequest { job_id: "j".into(), job_name: None, payload: Some(V::s("fn")), attempt: None });
     assert_eq!(bus.try_send(request()).unwrap_err().message, "fn could not be cloned", "refused by its only link");
     bus.add_link(carried.clone());
     let reported = Rc::new(RefCell::new(0));
@@ -1661,4 +1661,229 @@ fn groups_small_and_large_find_each_answer_and_refuse_repeated_names() {
         let err = r.start_group(repeated, params(None, None), false).err().expect("a repeated name is refused");
         assert_eq!(err, ApiError::Type(format!("workerNames has '{}' more than once", names[size / 2])));
     }
+}
+
+// ----- pools: one name on several runners ------------------------------------------------------
+
+/// Who ran what: (runner, attempt, payload) for every handler run, across all instances.
+type Runs = Rc<RefCell<Vec<(String, u32, V)>>>;
+
+/// A pool worker on `runner`: records its run, waits `ms` of virtual time (forever when `None`),
+/// then answers `{ran: runner}`.
+fn pooled(sim: &Sim, runner: &str, ms: Option<f64>, runs: &Runs) -> Worker<V> {
+    let (env, runner, runs) = (sim.env(), runner.to_string(), runs.clone());
+    worker(
+        "cpu",
+        Some(handler(move |r| {
+            runs.borrow_mut().push((runner.clone(), r.attempt, r.payload.clone().unwrap_or(V::Null)));
+            let sleep = ms.map(|ms| env.sleep(ms, true));
+            let ran = V::obj(&[("ran", V::s(&runner))]);
+            Box::pin(async move {
+                match sleep {
+                    Some(sleep) => sleep.await,
+                    None => futures::future::pending().await,
+                }
+                Ok(Some(ran))
+            })
+        })),
+    )
+}
+
+/// A page runner (with worker "asker") linked to one realm per entry of `instances`, each realm
+/// runner "r<i>" hosting a "cpu" that answers after the given delay. Returns the page, the asker,
+/// the realms and the pipes of each link (cut them to make a realm go silent).
+fn pool(sim: &Sim, delays: &[Option<f64>], runs: &Runs) -> (Runner<V>, Worker<V>, Vec<(Runner<V>, Rc<Pipe>, Rc<Pipe>)>) {
+    let page_bus = Bus::new(sim.env());
+    let page = Runner::new(sim.env(), "page".into(), page_bus.clone()).unwrap();
+    page.set_liveness(FAST);
+    let asker = worker("asker", None);
+    let mut order = vec![(page.clone(), vec![asker.clone()])];
+    let mut realms = Vec::new();
+    for (i, delay) in delays.iter().enumerate() {
+        let bus = Bus::new(sim.env());
+        let (ab, ba) = link(sim, &page_bus, &bus);
+        let name = format!("r{}", i + 1);
+        let realm = Runner::new(sim.env(), name.clone(), bus).unwrap();
+        realm.set_liveness(FAST);
+        order.push((realm.clone(), vec![pooled(sim, &name, *delay, runs)]));
+        realms.push((realm, ab, ba));
+    }
+    start_in_order(sim, order);
+    assert_eq!(page.registry().instances("cpu").len(), delays.len(), "every instance is known");
+    (page, asker, realms)
+}
+
+fn ran_on(g: &workbus::core::job::JobGroup<V>) -> String {
+    match g.response_of("cpu").and_then(|r| r.get("ran").cloned()) {
+        Some(V::Str(s)) => s,
+        other => panic!("no response naming its instance: {other:?}"),
+    }
+}
+
+fn job_to_cpu(asker: &Worker<V>, tag: f64, retries: u32, timeout: Option<f64>) -> workbus::core::job::JobGroup<V> {
+    let p = JobParams { payload: Some(V::Num(tag)), timeout, retries, ..JobParams::default() };
+    asker.start_group(vec!["cpu".into()], p, false).unwrap()
+}
+
+#[test]
+fn a_job_to_a_pooled_name_runs_on_exactly_one_instance_the_least_loaded_ties_in_turn() {
+    let sim = Sim::new();
+    let runs: Runs = Rc::default();
+    let (page, asker, _realms) = pool(&sim, &[Some(10.0), Some(10.0), Some(10.0)], &runs);
+    let jobs: Vec<_> = (0..6).map(|i| job_to_cpu(&asker, i as f64, 0, None)).collect();
+    sim.settle();
+    let pending: Vec<u32> = ["r1", "r2", "r3"].iter().map(|r| page.registry().pending("cpu", r)).collect();
+    assert_eq!(pending, vec![2, 2, 2], "six jobs in flight, two on each instance");
+    for g in &jobs {
+        wait(&sim, g);
+    }
+    let ran: Vec<String> = jobs.iter().map(ran_on).collect();
+    assert_eq!(ran, ["r1", "r2", "r3", "r1", "r2", "r3"], "ties go in turn");
+    assert_eq!(runs.borrow().len(), 6, "each job ran once, on one instance");
+    let pending: Vec<u32> = ["r1", "r2", "r3"].iter().map(|r| page.registry().pending("cpu", r)).collect();
+    assert_eq!(pending, vec![0, 0, 0], "answered jobs leave the load");
+}
+
+#[test]
+fn the_least_loaded_instance_wins_over_the_turn() {
+    let sim = Sim::new();
+    let runs: Runs = Rc::default();
+    // r1 never answers: the first job stays pending there
+    let (page, asker, _realms) = pool(&sim, &[None, Some(5.0)], &runs);
+    let _stuck = job_to_cpu(&asker, 0.0, 0, None);
+    sim.settle();
+    for i in 1..5 {
+        let g = job_to_cpu(&asker, i as f64, 0, None);
+        wait(&sim, &g);
+        assert_eq!(ran_on(&g), "r2", "never the busy instance while another has none pending");
+    }
+    assert_eq!((page.registry().pending("cpu", "r1"), page.registry().pending("cpu", "r2")), (1, 0));
+}
+
+#[test]
+fn a_group_member_with_a_pooled_name_runs_once() {
+    let sim = Sim::new();
+    let runs: Runs = Rc::default();
+    let (_page, asker, _realms) = pool(&sim, &[Some(5.0), Some(5.0)], &runs);
+    for _ in 0..4 {
+        let g = asker.start_group(vec!["cpu".into()], JobParams { cancel_on_error: false, ..JobParams::default() }, false).unwrap();
+        wait(&sim, &g);
+    }
+    assert_eq!(runs.borrow().len(), 4);
+    let on_r1 = runs.borrow().iter().filter(|(r, _, _)| r == "r1").count();
+    assert_eq!(on_r1, 2, "spread over both instances");
+}
+
+#[test]
+fn a_job_whose_instance_goes_silent_runs_again_on_another_with_retries_and_fails_without() {
+    let sim = Sim::new();
+    let runs: Runs = Rc::default();
+    let (page, asker, realms) = pool(&sim, &[None, Some(50.0)], &runs);
+    // r1 never answers. In turn and by load: the job with retries to r1, one without to r2,
+    // and another without to r1 (a tie, r1's turn).
+    let retried = job_to_cpu(&asker, 1.0, 1, Some(2000.0));
+    let other = job_to_cpu(&asker, 2.0, 0, None);
+    let plain = job_to_cpu(&asker, 3.0, 0, None);
+    sim.settle();
+    let placed = |tag: f64| runs.borrow().iter().filter(|(_, _, p)| *p == V::Num(tag)).map(|(r, a, _)| (r.clone(), *a)).collect::<Vec<_>>();
+    assert_eq!([placed(1.0), placed(2.0), placed(3.0)], [[("r1".to_string(), 1)], [("r2".to_string(), 1)], [("r1".to_string(), 1)]]);
+    wait(&sim, &other);
+    let (_, ab, ba) = &realms[0];
+    ab.open.set(false);
+    ba.open.set(false);
+    let started = sim.now();
+    let done = wait(&sim, &retried);
+    assert!(matches!(done, Outcome::Completed), "sent again to r2 within its deadline");
+    assert_eq!(ran_on(&retried), "r2");
+    assert_eq!(placed(1.0), [("r1".to_string(), 1), ("r2".to_string(), 2)], "run again on r2, as its second attempt");
+    assert!(sim.now() - started < 2000.0);
+    // without retries: "stopped", although r2 still hosts the name
+    let f = failure(wait(&sim, &plain));
+    assert_eq!(f.reason, "worker 'cpu' stopped");
+    assert_eq!(page.registry().instances("cpu").len(), 1);
+    assert_eq!(page.registry().pending("cpu", "r1"), 0, "the gone instance's load is released");
+}
+
+#[test]
+fn a_job_whose_instance_stops_runs_again_elsewhere_and_its_late_answer_is_ignored() {
+    let sim = Sim::new();
+    let runs: Runs = Rc::default();
+    // r1 answers after 1000 ms, r2 after 2000 ms
+    let (_page, asker, realms) = pool(&sim, &[Some(1000.0), Some(2000.0)], &runs);
+    let g = job_to_cpu(&asker, 1.0, 2, None);
+    sim.settle();
+    let (_, ab, ba) = &realms[0];
+    ab.open.set(false);
+    ba.open.set(false);
+    sim.advance(400.0); // r1 is silent: the job goes to r2
+    ab.open.set(true);
+    ba.open.set(true);
+    // r1 comes back and answers at 1000 ms: that answer is for a try that was given up
+    wait(&sim, &g);
+    assert_eq!(ran_on(&g), "r2", "the answer of the instance the job is on now");
+    assert!(sim.now() >= 2000.0);
+    assert_eq!(runs.borrow().iter().map(|(r, a, _)| (r.as_str(), *a)).collect::<Vec<_>>(), [("r1", 1), ("r2", 2)]);
+}
+
+#[test]
+fn an_error_answer_from_a_pooled_instance_is_never_retried() {
+    let sim = Sim::new();
+    let runs: Runs = Rc::default();
+    let (_page, asker, realms) = pool(&sim, &[Some(5.0), Some(5.0)], &runs);
+    let thrower = worker("boom", Some(handler(|_| Box::pin(async { Err("broken".to_string()) }))));
+    let (r1, r2) = (realms[0].0.clone(), realms[1].0.clone());
+    sim.block_on(async move {
+        r1.add_workers(vec![thrower]).await.unwrap();
+        r2.add_workers(vec![worker("boom", Some(handler(|_| Box::pin(async { Err("broken too".to_string()) }))))]).await.unwrap();
+    });
+    sim.settle();
+    let g = asker.start_group(vec!["boom".into()], JobParams { retries: 3, ..JobParams::default() }, false).unwrap();
+    let f = failure(wait(&sim, &g));
+    assert_eq!(f.status, Some(JobStatus::Error));
+    assert_eq!(f.reason, "worker 'boom' errored");
+    assert_eq!(sim.logged("is sent again"), 0, "an answer is never retried");
+}
+
+#[test]
+fn a_request_carries_its_instance_and_the_wire_keeps_it() {
+    let m: Message<V> = Message::new("asker", Some("cpu".into()), Body::JobRequest { job_id: "j".into(), job_name: None, payload: None, attempt: Some(2) })
+        .routed(Some("page".into()), Some("r2".into()));
+    let json = workbus::wire::encode(&m).unwrap();
+    let back: Message<V> = workbus::wire::decode(&json).unwrap().unwrap();
+    assert_eq!((back.source_runner.as_deref(), back.target_runner.as_deref()), (Some("page"), Some("r2")));
+    assert!(matches!(back.body, Body::JobRequest { attempt: Some(2), .. }));
+    // Pipecat's own messages have no routing fields on the wire
+    let plain: Message<V> = Message::new("asker", Some("cpu".into()), Body::JobRequest { job_id: "j".into(), job_name: None, payload: None, attempt: None });
+    let text = workbus::wire::to_text(&workbus::wire::encode(&plain).unwrap(), &|n| n.to_string());
+    assert!(!text.contains("runner") && !text.contains("attempt"), "{text}");
+}
+
+#[test]
+fn a_pooled_requester_loses_only_its_own_jobs_when_its_runner_goes() {
+    let sim = Sim::new();
+    let runs: Runs = Rc::default();
+    // "cpu" on r1 and r2 is also a requester: both ask the page's "svc", which never answers and
+    // records the runner of each job it is made to drop
+    let dropped: Rc<RefCell<Vec<String>>> = Rc::default();
+    let d = dropped.clone();
+    let svc = handler(move |r| {
+        let (d, from) = (d.clone(), r.source_runner.clone().unwrap_or_default());
+        r.abort.on_abort(move |_| d.borrow_mut().push(from.clone()));
+        Box::pin(futures::future::pending())
+    });
+    let (page, _asker, realms) = pool(&sim, &[Some(5.0), Some(5.0)], &runs);
+    let page2 = page.clone();
+    sim.block_on(async move { page2.add_workers(vec![worker("svc", Some(svc))]).await.unwrap() });
+    sim.settle();
+    let cpu_on = |i: usize| realms[i].0.workers().into_iter().find(|w| w.name() == "cpu").unwrap();
+    let g1 = cpu_on(0).start_group(vec!["svc".into()], params(None, None), false).unwrap();
+    let _g2 = cpu_on(1).start_group(vec!["svc".into()], params(None, None), false).unwrap();
+    sim.settle();
+    // r2 goes silent: only the job from its instance of "cpu" is dropped on the page
+    let (_, ab, ba) = &realms[1];
+    ab.open.set(false);
+    ba.open.set(false);
+    sim.advance(400.0);
+    assert_eq!(*dropped.borrow(), ["r2"]);
+    assert!(!g1.is_done(), "r1's job goes on");
 }

@@ -737,6 +737,7 @@ impl World {
                     label: None,
                     cancellable: *cancellable,
                     cancel_on_error: *cancel_on_error,
+                    retries: 0,
                 };
                 let names: Vec<String> = members.iter().map(|(m, _)| m.clone()).collect();
                 let created_at = self.sim.now();

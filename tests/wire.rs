@@ -88,7 +88,7 @@ fn pipecat_examples_encode_exactly() {
     let request: Message<V> = Message::new(
         "parent",
         Some("worker".into()),
-        workbus::core::message::Body::JobRequest { job_id: "t-1".into(), job_name: None, payload: Some(V::obj(&[("key", V::s("value"))])) },
+        workbus::core::message::Body::JobRequest { job_id: "t-1".into(), job_name: None, payload: Some(V::obj(&[("key", V::s("value"))])), attempt: None },
     );
     let text = wire::to_text(&comparable(&wire::encode(&request).unwrap(), true), &float);
     assert_eq!(text, r#"{"__type__":"pipecat.bus.messages.BusJobRequestMessage","__data__":{"source":"parent","target":"worker","job_id":"t-1","payload":{"key":"value"}}}"#);

@@ -61,6 +61,11 @@ struct BusInner<V: Value> {
     /// Names that left the bus: a job sent to one of them is answered "stopped", not lost.
     departed: RefCell<HashSet<String>>,
     on_refused: RefCell<Option<RefusalSink<V>>>,
+    /// The runners on this bus: a message for one of their instances is delivered here.
+    runners: RefCell<Vec<String>>,
+    /// The link each remote runner was last heard through, so that a message for one runner's
+    /// instance takes that link alone instead of every link.
+    runner_links: RefCell<HashMap<String, LinkId>>,
 }
 
 struct Subscribers<V: Value> {
@@ -95,6 +100,8 @@ impl<V: Value> Bus<V> {
             next_id: std::cell::Cell::new(1),
             departed: RefCell::new(HashSet::default()),
             on_refused: RefCell::new(None),
+            runners: RefCell::new(Vec::new()),
+            runner_links: RefCell::new(HashMap::default()),
         }))
     }
 
@@ -116,6 +123,24 @@ impl<V: Value> Bus<V> {
 
     pub fn remove_link(&self, id: LinkId) {
         self.0.links.borrow_mut().retain(|(i, _)| *i != id);
+        self.0.runner_links.borrow_mut().retain(|_, link| *link != id);
+    }
+
+    /// A runner on this bus: messages routed to its instances are delivered here.
+    pub fn add_runner(&self, name: &str) {
+        self.0.runners.borrow_mut().push(name.to_string());
+    }
+
+    pub fn remove_runner(&self, name: &str) {
+        let mut runners = self.0.runners.borrow_mut();
+        if let Some(at) = runners.iter().position(|r| r == name) {
+            runners.swap_remove(at);
+        }
+    }
+
+    /// Whether a message addressed to `runner`'s instance is for another bus.
+    fn is_elsewhere(&self, runner: &Option<String>) -> bool {
+        runner.as_ref().is_some_and(|r| !self.0.runners.borrow().iter().any(|x| x == r))
     }
 
     pub fn has_links(&self) -> bool {
@@ -216,6 +241,9 @@ impl<V: Value> Bus<V> {
             self.0.env.log(LogLevel::Warn, &format!("dropped a local-only message from a transport: {message}"));
             return;
         }
+        if let (Some(link), Body::WorkerRegistry { runner, .. } | Body::WorkerReady { runner, .. }) = (from, &message.body) {
+            self.0.runner_links.borrow_mut().insert(runner.clone(), link);
+        }
         let _ = self.route(message, from);
     }
 
@@ -268,6 +296,22 @@ impl<V: Value> Bus<V> {
         } else {
             self.0.links.borrow().iter().filter(|(id, _)| Some(*id) != from).map(|(_, t)| t.clone()).collect()
         };
+        if self.is_elsewhere(&message.target_runner) {
+            // For another runner's instance (a pool): never delivered here, and only through
+            // the link that runner is behind, when known.
+            let toward = message.target_runner.as_ref().and_then(|r| self.0.runner_links.borrow().get(r).copied());
+            let links: Vec<Rc<dyn Transport<V>>> = match toward {
+                // It came from where that runner is: it is already there.
+                Some(id) if Some(id) == from => Vec::new(),
+                Some(id) => self.0.links.borrow().iter().filter(|(i, _)| *i == id).map(|(_, t)| t.clone()).collect(),
+                None => links,
+            };
+            if links.is_empty() {
+                self.0.env.log(LogLevel::Debug, &format!("no route for {message} to runner '{}'", message.target_runner.as_deref().unwrap_or_default()));
+                return Ok(());
+            }
+            return self.publish(&links, &message);
+        }
         match &message.target {
             Some(target) => {
                 let subscription = self.0.subscribers.borrow().by_name.get(target).cloned();

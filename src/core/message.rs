@@ -101,7 +101,8 @@ pub enum Body<V: Value> {
     WorkerError { error: String },
     /// Local-only: a child's error, for its parent.
     WorkerLocalError { error: String },
-    JobRequest { job_id: String, job_name: Option<String>, payload: Option<V> },
+    /// `attempt`: which try this is, when a pool sends the job again (`None`: the first).
+    JobRequest { job_id: String, job_name: Option<String>, payload: Option<V>, attempt: Option<u32> },
     JobResponse { job_id: String, status: JobStatus, response: Option<V>, urgent: bool },
     JobUpdate { job_id: String, update: Option<V>, urgent: bool },
     JobUpdateRequest { job_id: String },
@@ -125,11 +126,24 @@ pub struct Message<V: Value> {
     /// inside a realm and across structured-clone links (as a plain description); Pipecat's
     /// JSON has no place for it.
     pub cause: Option<V>,
+    /// Which runner's instance of `target` is meant when several runners host that name (a
+    /// pool); `None` is Pipecat's addressing: every subscriber of that name. workbus's own
+    /// field: Pipecat peers keep it as an extra attribute and ignore it.
+    pub target_runner: Option<String>,
+    /// The runner the sender is on, so that answers go back to that runner alone.
+    pub source_runner: Option<String>,
 }
 
 impl<V: Value> Message<V> {
     pub fn new(source: impl Into<String>, target: Option<String>, body: Body<V>) -> Self {
-        Self { source: source.into(), target, body, cause: None }
+        Self { source: source.into(), target, body, cause: None, target_runner: None, source_runner: None }
+    }
+
+    /// Addresses the message to one runner's instance of its target, from `source_runner`.
+    pub fn routed(mut self, source_runner: Option<String>, target_runner: Option<String>) -> Self {
+        self.source_runner = source_runner;
+        self.target_runner = target_runner;
+        self
     }
 
     pub fn with_cause(mut self, cause: Option<V>) -> Self {

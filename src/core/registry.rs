@@ -113,6 +113,45 @@ struct State {
     /// Workers (local, or of a runner that told us or is gone) that stopped and have not come back.
     stopped: HashSet<String>,
     sink: Option<RegistrySink>,
+    /// This runner's jobs pending on each instance of a pooled name: name → (runner, count).
+    loads: HashMap<String, Vec<(String, u32)>>,
+    /// Where the next tie-break starts, per name (ties go in turn).
+    turns: HashMap<String, usize>,
+}
+
+/// Where a job to a name goes.
+pub enum Place {
+    /// The only instance is this runner's own: nothing to choose, route or count.
+    Here,
+    /// No instance is ready.
+    Nowhere,
+    /// The chosen instance (on another runner, or this one in a pool).
+    Claimed(Claim),
+}
+
+/// One job (or group member) pending on one instance: counted in that instance's load until
+/// it is dropped (the member answered, or the group ended).
+pub struct Claim {
+    registry: Registry,
+    pub worker_name: String,
+    pub runner: String,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut s = self.registry.state.borrow_mut();
+        if let Some(loads) = s.loads.get_mut(&self.worker_name) {
+            if let Some(at) = loads.iter().position(|(r, _)| *r == self.runner) {
+                loads[at].1 -= 1;
+                if loads[at].1 == 0 {
+                    loads.swap_remove(at);
+                }
+            }
+            if loads.is_empty() {
+                s.loads.remove(&self.worker_name);
+            }
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -133,6 +172,8 @@ impl Registry {
                 next_watch: 1,
                 stopped: HashSet::default(),
                 sink: None,
+                loads: HashMap::default(),
+                turns: HashMap::default(),
             })),
         }
     }
@@ -160,6 +201,46 @@ impl Registry {
     pub fn instances(&self, name: &str) -> Vec<ReadyData> {
         let s = self.state.borrow();
         s.local.data.get(name).into_iter().chain(s.remote.iter().filter_map(|(_, b)| b.data.get(name))).cloned().collect()
+    }
+
+    /// This runner's jobs pending on `runner`'s instance of `name`.
+    pub fn pending(&self, name: &str, runner: &str) -> u32 {
+        let s = self.state.borrow();
+        s.loads.get(name).and_then(|l| l.iter().find(|(r, _)| r == runner)).map_or(0, |(_, n)| *n)
+    }
+
+    /// Where a job to `name` goes: the instance with the fewest of this runner's jobs pending,
+    /// ties in turn, claimed until the claim is dropped.
+    pub fn place(&self, name: &str) -> Place {
+        let chosen = {
+            let mut s = self.state.borrow_mut();
+            let local = s.local.data.contains_key(name).then(|| s.runner_name.clone());
+            let runners: Vec<String> = local.into_iter().chain(s.remote.iter().filter(|(_, b)| b.data.contains_key(name)).map(|(r, _)| r.clone())).collect();
+            if runners.is_empty() {
+                return Place::Nowhere;
+            }
+            if runners.len() == 1 && runners[0] == s.runner_name {
+                return Place::Here;
+            }
+            let load = |r: &String| s.loads.get(name).and_then(|l| l.iter().find(|(x, _)| x == r)).map_or(0, |(_, n)| *n);
+            let start = s.turns.get(name).copied().unwrap_or(0) % runners.len();
+            let mut best = start;
+            for step in 1..runners.len() {
+                let i = (start + step) % runners.len();
+                if load(&runners[i]) < load(&runners[best]) {
+                    best = i;
+                }
+            }
+            s.turns.insert(name.to_string(), best + 1);
+            let runner = runners[best].clone();
+            let loads = s.loads.entry(name.to_string()).or_default();
+            match loads.iter_mut().find(|(r, _)| *r == runner) {
+                Some(entry) => entry.1 += 1,
+                None => loads.push((runner.clone(), 1)),
+            }
+            runner
+        };
+        Place::Claimed(Claim { registry: self.clone(), worker_name: name.to_string(), runner: chosen })
     }
 
     /// Where "ready" and "gone" go (one listener; the host fans out).

@@ -3,7 +3,7 @@
 use super::{get, interned, opt, opt_str, recent_id, set};
 use crate::core::job::{JobEvent, JobFailure};
 use crate::core::message::{Body, FrameDirection, Message};
-use crate::wire::fields::{camel_case, read_body, read_entry, write_body, write_entry, FieldReader, FieldWriter};
+use crate::wire::fields::{camel_case, read_body, read_entry, read_route, write_body, write_entry, write_route, FieldReader, FieldWriter};
 use crate::core::registry::{ReadyData, RegistryEntry};
 use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
@@ -106,7 +106,7 @@ impl FieldWriter<JsValue> for ObjectWriter {
     fn string(&mut self, key: &str, value: Option<&str>) {
         // Fields whose values come from a small set (statuses, job and worker names) are
         // interned; ids and free text are not.
-        let recurring = matches!(key, "status" | "job_name" | "worker_name" | "runner" | "parent");
+        let recurring = matches!(key, "status" | "job_name" | "worker_name" | "runner" | "parent" | "target_runner" | "source_runner");
         let value = match value {
             Some(v) if recurring => interned(v),
             Some(v) if key == "job_id" => recent_id(v),
@@ -146,6 +146,10 @@ pub fn message(m: &Message<JsValue>) -> JsValue {
     set(&o, "source", &interned(&m.source));
     set(&o, "target", &m.target.as_deref().map(interned).unwrap_or(JsValue::NULL));
     let mut w = ObjectWriter(o);
+    // Pool routing, only on the messages that have it.
+    if m.target_runner.is_some() || m.source_runner.is_some() {
+        write_route(m, &mut w);
+    }
     match &m.body {
         // Shown to local listeners only; it never leaves the realm.
         Body::AddWorker { worker } => set(&w.0, "worker", &JsValue::from_str(worker)),
@@ -226,5 +230,6 @@ pub fn message_from(obj: &JsValue) -> Result<Message<JsValue>, String> {
     let kind = r.string("type")?.ok_or("'type' is missing")?;
     let body = read_body(&kind, &r)?.ok_or_else(|| format!("unknown message type '{kind}'"))?;
     let cause = if matches!(body, Body::JobResponse { .. }) { r.field("cause").as_ref().and_then(cause_from) } else { None };
-    Ok(Message::new(r.string("source")?.ok_or("'source' is missing")?, r.string("target")?, body).with_cause(cause))
+    let message = Message::new(r.string("source")?.ok_or("'source' is missing")?, r.string("target")?, body).with_cause(cause);
+    read_route(message, &r)
 }

@@ -41,8 +41,14 @@ impl CoreRegistry {
     pub fn has(&self, name: &str) -> bool {
         self.registry.has(name)
     }
+    /// Every instance of `name`, each with `pending`: this runner's jobs pending on it.
     pub fn instances(&self, name: &str) -> Array {
-        self.registry.instances(name).iter().map(convert::ready_data).collect()
+        let instance = |d: &ReadyData| {
+            let o = convert::ready_data(d);
+            super::set(o.unchecked_ref(), "pending", &JsValue::from(self.registry.pending(name, &d.runner)));
+            o
+        };
+        self.registry.instances(name).iter().map(instance).collect()
     }
     /// `sink(kind, data)`: `boundary::REGISTRY_EVENTS[kind]`; ready gives `{ workerName, runner }`,
     /// gone the same with `reason`.

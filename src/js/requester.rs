@@ -2,7 +2,8 @@
 
 use super::shared::*;
 use super::group::{core_group, CoreGroup};
-use crate::core::job::Requester;
+use crate::core::job::{JobParams, Requester};
+
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -30,9 +31,10 @@ impl CoreRequester {
         label: Option<String>,
         cancellable: bool,
         cancel_on_error: bool,
+        retries: u32,
         with_events: bool,
     ) -> Result<CoreGroup, JsValue> {
-        let p = params(name, payload, timeout, label, cancellable, cancel_on_error);
+        let p = JobParams { name, payload: present(payload), timeout, label, cancellable, cancel_on_error, retries };
         let group = self.requester.start(workers, p, with_events).map_err(to_js)?;
         Ok(core_group(group, self.requester.clone()))
     }

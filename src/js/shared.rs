@@ -1,7 +1,6 @@
 //! Helpers the `Core*` classes share: errors to JS, promises, settling thenables, job parameters.
 
 use super::{error_message, set};
-use crate::core::job::JobParams;
 use crate::core::message::JobStatus;
 use crate::core::worker::SendError;
 use crate::core::ApiError;
@@ -64,9 +63,4 @@ pub(super) async fn call_logged(f: &Function, arg: &JsValue, what: &str) {
     if let Err(e) = result {
         super::log(crate::core::platform::LogLevel::Error, &format!("{what} failed: {}", error_message(&e)));
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(super) fn params(name: Option<String>, payload: JsValue, timeout: Option<f64>, label: Option<String>, cancellable: bool, cancel_on_error: bool) -> JobParams<JsValue> {
-    JobParams { name, payload: present(payload), timeout, label, cancellable, cancel_on_error }
 }

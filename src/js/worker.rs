@@ -247,6 +247,9 @@ fn host_request(factory: &Factory, request: &JobRequest<JsValue>) -> JsValue {
     let payload = opt(request.payload.clone());
     let made = make.call4(&JsValue::UNDEFINED, &super::recent_id(&request.id), &name, &payload, &super::interned(&request.source));
     let Ok(object) = made else { return JsValue::UNDEFINED };
+    if request.attempt > 1 {
+        set(object.unchecked_ref(), "attempt", &JsValue::from(request.attempt));
+    }
     if request.is_active() {
         *request.host.borrow_mut() = Some(object.clone());
     }

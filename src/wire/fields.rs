@@ -47,7 +47,21 @@ pub const NAMES: &[&str] = &[
 pub fn write_message<V: Value>(message: &Message<V>, w: &mut dyn FieldWriter<V>) -> Result<(), String> {
     w.string("source", Some(&message.source));
     w.string("target", message.target.as_deref());
-    write_body(&message.body, w)
+    write_body(&message.body, w)?;
+    write_route(message, w);
+    Ok(())
+}
+
+/// workbus's pool routing (extra fields Pipecat peers ignore); absent when not routed.
+pub fn write_route<V: Value>(message: &Message<V>, w: &mut dyn FieldWriter<V>) {
+    w.string("target_runner", message.target_runner.as_deref());
+    w.string("source_runner", message.source_runner.as_deref());
+}
+
+pub fn read_route<V: Value>(message: Message<V>, r: &dyn FieldReader<V>) -> Result<Message<V>, String> {
+    let target_runner = r.string("target_runner")?;
+    let source_runner = r.string("source_runner")?;
+    Ok(message.routed(source_runner, target_runner))
 }
 
 /// Reads a message of the type `name` (Pipecat's class name): its body, then `source` and
@@ -55,7 +69,7 @@ pub fn write_message<V: Value>(message: &Message<V>, w: &mut dyn FieldWriter<V>)
 pub fn read_message<V: Value>(name: &str, r: &dyn FieldReader<V>) -> Result<Option<Message<V>>, String> {
     let Some(body) = read_body(name, r)? else { return Ok(None) };
     let source = required(r.string("source"), "source")?;
-    Ok(Some(Message::new(source, r.string("target")?, body)))
+    Ok(Some(read_route(Message::new(source, r.string("target")?, body), r)?))
 }
 
 /// The fields of a registry entry (`WorkerRegistryEntry`).
@@ -107,10 +121,13 @@ pub fn write_body<V: Value>(body: &Body<V>, w: &mut dyn FieldWriter<V>) -> Resul
             w.time("started_at", *started_at);
         }
         WorkerError { error } => w.string("error", Some(error)),
-        JobRequest { job_id, job_name, payload } => {
+        JobRequest { job_id, job_name, payload, attempt } => {
             w.string("job_id", Some(job_id));
             w.string("job_name", job_name.as_deref());
             w.value("payload", payload.as_ref())?;
+            if let Some(attempt) = attempt {
+                w.number("attempt", f64::from(*attempt));
+            }
         }
         JobResponse { job_id, status, response, .. } => {
             w.string("job_id", Some(job_id));
@@ -166,6 +183,15 @@ pub fn write_body<V: Value>(body: &Body<V>, w: &mut dyn FieldWriter<V>) -> Resul
     Ok(())
 }
 
+/// A retry's number: a whole number from 1.
+fn attempt_number(n: f64) -> Result<u32, String> {
+    if n >= 1.0 && n <= f64::from(u32::MAX) && n.fract() == 0.0 {
+        Ok(n as u32)
+    } else {
+        Err(format!("'attempt' must be a whole number >= 1, got {n}"))
+    }
+}
+
 fn required<T>(value: Result<Option<T>, String>, key: &str) -> Result<T, String> {
     value?.ok_or_else(|| format!("'{key}' is missing"))
 }
@@ -203,7 +229,12 @@ pub fn read_body<V: Value>(name: &str, r: &dyn FieldReader<V>) -> Result<Option<
             started_at: r.time("started_at")?,
         },
         "BusWorkerErrorMessage" => WorkerError { error: string("error")? },
-        "BusJobRequestMessage" => JobRequest { job_id: job_id()?, job_name: r.string("job_name")?, payload: r.value("payload") },
+        "BusJobRequestMessage" => JobRequest {
+            job_id: job_id()?,
+            job_name: r.string("job_name")?,
+            payload: r.value("payload"),
+            attempt: r.number("attempt")?.map(attempt_number).transpose()?,
+        },
         "BusJobResponseMessage" | "BusJobResponseUrgentMessage" => {
             let status = string("status")?;
             JobResponse {

@@ -322,7 +322,11 @@ mod tests {
         assert_eq!(field(&s, "BusUIJobCompletedMessage", "status").get("values"), None, "any string");
         // source first on the wire, but read after the body (the body's errors come first)
         let Some(Json::Arr(reads)) = s.get("types").and_then(|t| t.get("BusJobCancelMessage")).and_then(|t| t.get("reads")) else { panic!() };
-        assert_eq!(reads, &[2.0, 3.0, 0.0, 1.0].map(Json::Num).to_vec());
+        assert_eq!(reads, &[2.0, 3.0, 0.0, 1.0, 4.0, 5.0].map(Json::Num).to_vec());
+        // workbus's pool routing: optional strings after Pipecat's fields; a retry's number
+        assert_eq!(field(&s, "BusJobCancelMessage", "target_runner").get("required"), None);
+        assert_eq!(field(&s, "BusJobResponseMessage", "source_runner").get("name"), Some(&Json::str("sourceRunner")));
+        assert_eq!(field(&s, "BusJobRequestMessage", "attempt").get("kind"), Some(&Json::str("number")));
         let tags = s.get("tags").unwrap();
         assert_eq!(tags.get("pipecat.bus.messages.BusMessage"), Some(&Json::str("BusDataMessage")));
         assert_eq!(tags.get("pipecat.bus.ui.messages.BusDataMessage"), Some(&Json::str("BusDataMessage")));

@@ -67,14 +67,14 @@ test("a remote runner's workers are ready, listed in instances(), and gone when 
   await B.start();
   assert.deepEqual(await ready.promise, { workerName: "ocr", runner: "rb" });
   assert.deepEqual(A.registry.instances("ocr"), [
-    { workerName: "ocr", runner: "ra" },
-    { workerName: "ocr", runner: "rb" },
+    { workerName: "ocr", runner: "ra", pending: 0 },
+    { workerName: "ocr", runner: "rb", pending: 0 },
   ]);
   const gone = deferred();
   A.registry.on("gone", (d) => gone.resolve(d));
   await B.end();
   assert.deepEqual(await gone.promise, { workerName: "ocr", runner: "rb", reason: "runner ended" });
-  assert.deepEqual(A.registry.instances("ocr"), [{ workerName: "ocr", runner: "ra" }]);
+  assert.deepEqual(A.registry.instances("ocr"), [{ workerName: "ocr", runner: "ra", pending: 0 }]);
 });
 
 test("a runner that goes silent: its workers are gone with the reason \"runner silent\"", T, async (t) => {

@@ -11,19 +11,27 @@ use crate::core::{present, Value};
 use std::rc::Rc;
 
 impl<V: Value> Requester<V> {
-    /// Workers that are gone (their runner left or stopped answering) answer for them: every
-    /// open group still waiting on one of them gets a `cancelled` answer with
+    /// Workers that are gone with `runner` (it left or stopped answering, or stopped them):
+    /// every open group still waiting on one of them there sends that member again to another
+    /// instance when it may retry, and otherwise gets a `cancelled` answer for it with
     /// "worker '<w>' stopped", as if the worker had stopped. Returns the events to emit.
-    pub fn workers_gone(&self, names: &HashSet<String>) -> Vec<AnswerEvent<V>> {
+    pub fn workers_gone(&self, runner: &str, names: &HashSet<String>) -> Vec<AnswerEvent<V>> {
         let mut events = Vec::new();
-        // A name that is ready again (a new worker took it) is not gone.
         let registry = self.link().map(|l| l.registry);
-        let names: HashSet<&String> = names.iter().filter(|n| !registry.as_ref().is_some_and(|r| r.has(n))).collect();
         let open: Vec<(String, JobGroup<V>)> = self.groups.borrow().iter().map(|(i, g)| (i.clone(), g.clone())).collect();
         for (job_id, group) in open {
             for worker in group.worker_names().to_vec() {
-                let waiting = !group.0.state.borrow().terminated.contains(&worker);
-                if group.is_done() || !waiting || !names.contains(&worker) {
+                if group.is_done() || !names.contains(&worker) || group.0.state.borrow().terminated.contains(&worker) {
+                    continue;
+                }
+                let placed_on = group.0.state.borrow().placed(&worker).map(|p| p.runner.clone());
+                let gone = match placed_on {
+                    // Sent to a chosen instance: only that instance's departure concerns it.
+                    Some(instance) => instance == runner && !self.retry(&job_id, &group, &worker),
+                    // A name that is ready again (a new worker took it) is not gone.
+                    None => !registry.as_ref().is_some_and(|r| r.has(&worker)),
+                };
+                if !gone {
                     continue;
                 }
                 let reason = reasons::stopped(&worker);
@@ -35,12 +43,22 @@ impl<V: Value> Requester<V> {
         events
     }
 
+    /// An answer from an instance the member is no longer placed on (a retry went elsewhere):
+    /// it is ignored. Answers that do not name their runner (Pipecat's) are taken.
+    fn is_stale(&self, job_id: &str, message: &Message<V>) -> bool {
+        let Some(from) = &message.source_runner else { return false };
+        self.group(job_id).is_some_and(|g| g.0.state.borrow().placed(&message.source).is_some_and(|p| p.runner != *from))
+    }
+
     /// Handles a message addressed to this requester; returns the events to emit, in order.
     /// Returns `None` for messages that are not job answers. Only events that `wants` (by
     /// kind) are made: a job completed event copies the responses.
     pub fn on_message(&self, message: &Rc<Message<V>>, wants: &dyn Fn(AnswerKind) -> bool) -> Option<Vec<AnswerEvent<V>>> {
         let source = message.source.as_str();
         let mut events = Events { list: Vec::new(), wants };
+        if message.job_id().is_some_and(|id| self.is_stale(id, message)) {
+            return Some(Vec::new());
+        }
         match &message.body {
             Body::JobResponse { job_id, status, response, .. } => {
                 let group = self.group(job_id);
@@ -48,6 +66,9 @@ impl<V: Value> Requester<V> {
                     let mut s = g.0.state.borrow_mut();
                     s.terminated.insert(source);
                     s.last_status = Some(*status);
+                    let claim = s.release(source);
+                    drop(s);
+                    drop(claim);
                 }
                 events.push(AnswerEvent::Response(message.clone()));
                 // Before an error-triggered cancel, so the UI learns which worker failed.
@@ -110,8 +131,13 @@ impl<V: Value> Requester<V> {
                 let group = self.group(job_id);
                 events.push(AnswerEvent::StreamEnd(message.clone()));
                 if let Some(g) = group {
-                    g.0.state.borrow_mut().terminated.insert(source);
-                    g.0.state.borrow_mut().last_status = Some(JobStatus::Completed);
+                    let claim = {
+                        let mut s = g.0.state.borrow_mut();
+                        s.terminated.insert(source);
+                        s.last_status = Some(JobStatus::Completed);
+                        s.release(source)
+                    };
+                    drop(claim);
                     g.push_event(JobEventKind::StreamEnd, source, data.clone());
                     self.tell_ui_completed(job_id, source, JobStatus::Completed, data.clone());
                     g.record(source, data.clone());

@@ -3,6 +3,7 @@
 use super::{JobEvent, JobEventKind, JobFailure, NextEvent, Outcome};
 use crate::core::hash::{HashMap, HashSet};
 use crate::core::message::JobStatus;
+use crate::core::registry::Claim;
 use crate::core::sync::Flag;
 use crate::core::{present, Value};
 use futures::future::AbortHandle;
@@ -26,6 +27,8 @@ pub(super) struct GroupInner<V: Value> {
     pub(super) label: Option<String>,
     pub(super) cancellable: bool,
     pub(super) cancel_on_error: bool,
+    /// How many times a member whose instance is gone may be sent again.
+    pub(super) retries: u32,
     pub(super) state: RefCell<GroupState<V>>,
     pub(super) settled: Flag,
 }
@@ -47,6 +50,20 @@ pub(super) struct GroupState<V: Value> {
     pub(super) deadline: Option<AbortHandle>,
     pub(super) on_change: Vec<(u64, Rc<dyn Fn()>)>,
     pub(super) next_listener: u64,
+    /// The members sent to a chosen instance (a pool, or another runner); empty for jobs to
+    /// this runner's own workers.
+    pub(super) placed: Vec<Placed>,
+    /// The request again, for retries (kept only when the group has any).
+    pub(super) retry_request: Option<(Option<String>, Option<V>)>,
+}
+
+/// Where one member was sent, and which try that was.
+pub(super) struct Placed {
+    pub(super) worker: String,
+    pub(super) runner: String,
+    pub(super) attempt: u32,
+    /// Counts in the instance's load until the member answers or the group ends.
+    pub(super) claim: Option<Claim>,
 }
 
 /// Up to this many names are searched in a list rather than hashed: most jobs have one
@@ -84,6 +101,15 @@ impl NameSet {
 }
 
 impl<V: Value> GroupState<V> {
+    pub(super) fn placed(&self, worker: &str) -> Option<&Placed> {
+        self.placed.iter().find(|p| p.worker == worker)
+    }
+
+    /// A member answered for good: it no longer counts in its instance's load.
+    pub(super) fn release(&mut self, worker: &str) -> Option<Claim> {
+        self.placed.iter_mut().find(|p| p.worker == worker).and_then(|p| p.claim.take())
+    }
+
     fn answer_index(&self, worker: &str) -> Option<usize> {
         if self.responses.len() <= SMALL {
             self.responses.iter().position(|(n, _)| n == worker)
@@ -231,8 +257,13 @@ impl<V: Value> JobGroup<V> {
             }
             s.outcome = Some(outcome);
             s.request = None;
-            s.deadline.take()
+            s.retry_request = None;
+            // The instances' loads drop with the claims, outside this borrow.
+            let claims: Vec<Option<Claim>> = s.placed.iter_mut().map(|p| p.claim.take()).collect();
+            (s.deadline.take(), claims)
         };
+        let (deadline, claims) = deadline;
+        drop(claims);
         if let Some(d) = deadline {
             d.abort();
         }

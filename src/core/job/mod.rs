@@ -31,11 +31,14 @@ pub struct JobParams<V: Value> {
     pub label: Option<String>,
     pub cancellable: bool,
     pub cancel_on_error: bool,
+    /// How many times a job (or member) whose instance stops or goes silent before answering
+    /// is sent again to another live instance of its name, within the same deadline.
+    pub retries: u32,
 }
 
 impl<V: Value> Default for JobParams<V> {
     fn default() -> Self {
-        JobParams { name: None, payload: None, timeout: None, label: None, cancellable: true, cancel_on_error: true }
+        JobParams { name: None, payload: None, timeout: None, label: None, cancellable: true, cancel_on_error: true, retries: 0 }
     }
 }
 

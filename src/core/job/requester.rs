@@ -2,13 +2,13 @@
 //! them by a deadline, cancels them, and tells a client UI about them.
 
 use super::{check_group, JobFailure, JobParams};
-use super::group::{GroupInner, GroupState, JobGroup, NameSet, SMALL};
+use super::group::{GroupInner, GroupState, JobGroup, NameSet, Placed, SMALL};
 use crate::core::bus::Bus;
 use crate::core::hash::{HashMap, HashSet};
 use crate::core::message::{Body, JobStatus, Message};
 use crate::core::platform::{new_uuid, Env, LogLevel};
 use crate::core::reasons;
-use crate::core::registry::Registry;
+use crate::core::registry::{Place, Registry};
 use crate::core::sync::{race, Flag};
 use crate::core::{present, ApiError, Value};
 use futures::future::{abortable, FutureExt};
@@ -178,6 +178,7 @@ impl<V: Value> Requester<V> {
             label: params.label,
             cancellable: params.cancellable,
             cancel_on_error: params.cancel_on_error,
+            retries: params.retries,
             state: RefCell::new(GroupState {
                 job_id: None,
                 request: Some((params.name, params.payload)),
@@ -191,6 +192,8 @@ impl<V: Value> Requester<V> {
                 deadline: None,
                 on_change: Vec::new(),
                 next_listener: 0,
+                placed: Vec::new(),
+                retry_request: None,
             }),
             settled: Flag::new(),
         }));
@@ -263,6 +266,9 @@ impl<V: Value> Requester<V> {
             let mut s = group.0.state.borrow_mut();
             let Some(request) = s.request.take() else { return };
             s.job_id = Some(job_id.clone());
+            if group.0.retries > 0 {
+                s.retry_request = Some(request.clone());
+            }
             request
         };
         self.groups.borrow_mut().insert(job_id.clone(), group.clone());
@@ -270,8 +276,9 @@ impl<V: Value> Requester<V> {
         for (i, worker) in group.worker_names().iter().enumerate() {
             // The last request takes the name and payload instead of copying them.
             let (job_name, payload) = if i == last { (name.take(), payload.take()) } else { (name.clone(), payload.clone()) };
-            let body = Body::JobRequest { job_id: job_id.clone(), job_name, payload };
-            if let Err(refusal) = link.bus.try_send(Message::new(&self.owner, Some(worker.clone()), body)) {
+            let body = Body::JobRequest { job_id: job_id.clone(), job_name, payload, attempt: None };
+            let message = self.place(&link, group, worker, Message::new(&self.owner, Some(worker.clone()), body), 1);
+            if let Err(refusal) = link.bus.try_send(message) {
                 // A request that cannot leave would never be answered: the group fails now, and
                 // the members it already reached are cancelled.
                 let mut failure = JobFailure::with_reason(format!("could not send the job to worker '{worker}': {}", refusal.message));
@@ -280,7 +287,7 @@ impl<V: Value> Requester<V> {
                 self.groups.borrow_mut().remove(&job_id);
                 for reached in &group.worker_names()[..i] {
                     let body = Body::JobCancel { job_id: job_id.clone(), reason: Some(failure.reason.clone()) };
-                    link.bus.send(Message::new(&self.owner, Some(reached.clone()), body));
+                    link.bus.send(self.to_member(group, reached, body));
                 }
                 group.fail(failure);
                 return;
@@ -289,6 +296,69 @@ impl<V: Value> Requester<V> {
         let (workers, label, cancellable) = (group.worker_names().to_vec(), group.label().map(str::to_string), group.cancellable());
         self.tell_ui(|at| Body::UiJobGroupStarted { job_id, workers: Some(workers), label, cancellable, at });
         group.notify();
+    }
+
+    /// Chooses the instance of `worker` a request goes to (see [`Registry::place`]), records
+    /// it in the group, and addresses the request to it.
+    fn place(&self, link: &Link<V>, group: &JobGroup<V>, worker: &str, request: Message<V>, attempt: u32) -> Message<V> {
+        let (claim, runner) = match link.registry.place(worker) {
+            Place::Claimed(claim) => {
+                let runner = claim.runner.clone();
+                (Some(claim), runner)
+            }
+            // A retry to this runner's own instance, now the only one: recorded, not counted.
+            Place::Here if attempt > 1 => (None, link.registry.runner_name()),
+            _ => return request,
+        };
+        let mut s = group.0.state.borrow_mut();
+        let placed = Placed { worker: worker.to_string(), runner: runner.clone(), attempt, claim };
+        // A retry replaces the member's earlier placement (its claim drops with it).
+        let earlier = match s.placed.iter_mut().find(|p| p.worker == worker) {
+            Some(p) => Some(std::mem::replace(p, placed)),
+            None => {
+                s.placed.push(placed);
+                None
+            }
+        };
+        drop(s);
+        drop(earlier);
+        request.routed(Some(link.registry.runner_name()), Some(runner))
+    }
+
+    /// A message about job `job_id` to member `worker`, addressed to the instance it was sent to.
+    pub fn to_member_of(&self, job_id: &str, worker: &str, body: Body<V>) -> Message<V> {
+        match self.group(job_id) {
+            Some(group) => self.to_member(&group, worker, body),
+            None => Message::new(&self.owner, Some(worker.to_string()), body),
+        }
+    }
+
+    /// A message about a group to one of its members, addressed to the instance it was sent to.
+    pub(super) fn to_member(&self, group: &JobGroup<V>, worker: &str, body: Body<V>) -> Message<V> {
+        let message = Message::new(&self.owner, Some(worker.to_string()), body);
+        let runner = group.0.state.borrow().placed(worker).map(|p| p.runner.clone());
+        match (runner, self.link()) {
+            (Some(runner), Some(link)) => message.routed(Some(link.registry.runner_name()), Some(runner)),
+            _ => message,
+        }
+    }
+
+    /// Sends a member whose instance is gone to another live instance, if the group allows
+    /// another try; false when it does not or no instance is ready.
+    pub(super) fn retry(&self, job_id: &str, group: &JobGroup<V>, worker: &str) -> bool {
+        let Some(link) = self.link() else { return false };
+        let (attempt, request) = {
+            let s = group.0.state.borrow();
+            let attempt = s.placed(worker).map_or(1, |p| p.attempt);
+            match &s.retry_request {
+                Some(request) if attempt <= group.0.retries && link.registry.has(worker) => (attempt + 1, request.clone()),
+                _ => return false,
+            }
+        };
+        let body = Body::JobRequest { job_id: job_id.to_string(), job_name: request.0, payload: request.1, attempt: Some(attempt) };
+        let message = self.place(&link, group, worker, Message::new(&self.owner, Some(worker.to_string()), body), attempt);
+        link.env.log(LogLevel::Debug, &format!("job '{job_id}' to worker '{worker}' is sent again (attempt {attempt}): its instance is gone"));
+        link.bus.try_send(message).is_ok()
     }
 
     /// Pipecat's `cancel_job_group`: removes the group, tells every worker in it, and fails it
@@ -302,7 +372,7 @@ impl<V: Value> Requester<V> {
         if let Some(link) = self.link() {
             for worker in group.worker_names() {
                 let body = Body::JobCancel { job_id: job_id.to_string(), reason: reason.clone() };
-                link.bus.send(Message::new(&self.owner, Some(worker.clone()), body));
+                link.bus.send(self.to_member(&group, worker, body));
             }
         }
         group.fail(failure);

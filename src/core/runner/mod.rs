@@ -105,6 +105,7 @@ impl<V: Value> Runner<V> {
         // Subscribed from the start, so nothing sent to the runner before `start` is lost.
         let subscriber: Rc<dyn Subscriber<V>> = inner.clone();
         bus.subscribe(&name, subscriber).map_err(ApiError::Error)?;
+        bus.add_runner(&name);
         Ok(Runner(inner))
     }
 
@@ -389,6 +390,7 @@ impl<V: Value> RunnerInner<V> {
         self.requester.close(reasons::RUNNER_EXITING, format!("runner '{}' has finished", self.name));
         self.state.borrow_mut().phase = RunnerPhase::Finished;
         self.bus.unsubscribe(&self.name);
+        self.bus.remove_runner(&self.name);
         self.finished.set();
     }
 }

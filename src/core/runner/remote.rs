@@ -62,7 +62,7 @@ impl<V: Value> RunnerInner<V> {
             .filter(|n| !listed.contains(n) && self.registry.unregister_remote(&runner, n, reason))
             .collect();
         if !gone.is_empty() {
-            self.workers_gone(&gone);
+            self.workers_gone(&runner, &gone);
         }
         if workers.is_empty() {
             // From a runner we know: goodbye. From a new one: hello, so tell it who we are.
@@ -110,22 +110,23 @@ impl<V: Value> RunnerInner<V> {
         let mut gone: HashSet<String> = self.registry.remove_runner(runner, stopped).into_iter().collect();
         self.forget_runner(runner);
         gone.insert(runner.to_string());
-        self.workers_gone(&gone);
+        self.workers_gone(runner, &gone);
     }
 
-    /// Workers that left: their jobs here end at once; jobs waiting on them fail once the
-    /// answers that arrived before this news are handled (each requester's data lane).
-    fn workers_gone(&self, names: &HashSet<String>) {
+    /// Workers of `runner` that left: their jobs here end at once; jobs waiting on them are sent
+    /// again or fail once the answers that arrived before this news are handled (each
+    /// requester's data lane).
+    fn workers_gone(&self, runner: &str, names: &HashSet<String>) {
         let entries = self.state.borrow().entries.clone();
         for w in &entries {
-            w.requesters_gone(names);
+            w.requesters_gone(runner, names);
         }
-        let names = Rc::new(names.clone());
-        let (requester, n) = (self.requester.clone(), names.clone());
-        self.defer(&self.name, Rc::new(move || drop(requester.workers_gone(&n))));
+        let (runner, names) = (Rc::new(runner.to_string()), Rc::new(names.clone()));
+        let (requester, r, n) = (self.requester.clone(), runner.clone(), names.clone());
+        self.defer(&self.name, Rc::new(move || drop(requester.workers_gone(&r, &n))));
         for w in entries.into_iter().filter(|w| !w.is_finished()) {
-            let (worker, n) = (w.clone(), names.clone());
-            self.defer(w.name(), Rc::new(move || worker.workers_gone(&n)));
+            let (worker, r, n) = (w.clone(), runner.clone(), names.clone());
+            self.defer(w.name(), Rc::new(move || worker.workers_gone(&r, &n)));
         }
     }
 

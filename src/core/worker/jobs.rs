@@ -54,9 +54,9 @@ impl<V: Value> Worker<V> {
     pub(super) fn answer(&self, job_id: &str, response: Option<V>, status: JobStatus, urgent: bool, cause: Option<V>) -> Result<(), ApiError> {
         let (attached, request) = self.active_job(job_id, "respond to")?;
         let body = Body::JobResponse { job_id: job_id.to_string(), status, response, urgent };
-        if let Err(refusal) = attached.bus.try_send(Message::new(&self.0.name, Some(request.source.clone()), body).with_cause(cause)) {
+        if let Err(refusal) = attached.bus.try_send(self.to_requester(&attached, &request.source, &request.source_runner, body).with_cause(cause)) {
             let body = Body::JobResponse { job_id: job_id.to_string(), status: JobStatus::Error, response: Some(V::error_object(&refusal.message)), urgent };
-            self.send(&attached, Some(request.source.clone()), body);
+            attached.bus.send(self.to_requester(&attached, &request.source, &request.source_runner, body));
         }
         self.finish_job(job_id);
         Ok(())
@@ -77,7 +77,7 @@ impl<V: Value> Worker<V> {
     /// Sends an update or a stream chunk; a refused one fails the call (the job stays active).
     fn send_job_event(&self, job_id: &str, what: &str, body: Body<V>) -> Result<(), SendError<V>> {
         let (attached, request) = self.active_job(job_id, what)?;
-        attached.bus.try_send(Message::new(&self.0.name, Some(request.source.clone()), body)).map_err(|r| {
+        attached.bus.try_send(self.to_requester(&attached, &request.source, &request.source_runner, body)).map_err(|r| {
             let noun = if what == "update" { "an update" } else { "a stream message" };
             SendError::Refused(Refusal { message: format!("Worker '{}': could not send {noun} of job '{job_id}': {}", self.0.name, r.message), cause: r.cause })
         })
@@ -143,7 +143,7 @@ impl<V: Value> Worker<V> {
         Ok(())
     }
 
-    pub(super) fn handle_request(&self, message: &Rc<Message<V>>, job_id: &str, job_name: &Option<String>, payload: &Option<V>) {
+    pub(super) fn handle_request(&self, message: &Rc<Message<V>>, job_id: &str, job_name: &Option<String>, payload: &Option<V>, attempt: Option<u32>) {
         let Ok(attached) = self.attachment() else { return };
         let phase = self.phase();
         if phase == Phase::Created {
@@ -158,7 +158,7 @@ impl<V: Value> Worker<V> {
                 response: Some(V::reason_object(&reason)),
                 urgent: false,
             };
-            self.send(&attached, Some(message.source.clone()), body);
+            attached.bus.send(self.to_requester(&attached, &message.source, &message.source_runner, body));
             return;
         }
         let early = {
@@ -172,7 +172,7 @@ impl<V: Value> Worker<V> {
                 _ => None,
             };
             let body = Body::JobResponse { job_id: job_id.to_string(), status: JobStatus::Cancelled, response: reason.as_deref().map(V::reason_object), urgent: false };
-            self.send(&attached, Some(message.source.clone()), body);
+            attached.bus.send(self.to_requester(&attached, &message.source, &message.source_runner, body));
             self.emit(WorkerEvent::JobCancelled(cancel));
             return;
         }
@@ -181,6 +181,8 @@ impl<V: Value> Worker<V> {
             name: job_name.clone(),
             payload: payload.clone(),
             source: message.source.clone(),
+            source_runner: message.source_runner.clone(),
+            attempt: attempt.unwrap_or(1),
             abort: AbortToken::new(),
             host: RefCell::new(None),
             worker: Rc::downgrade(&self.0),
@@ -240,17 +242,20 @@ impl<V: Value> Worker<V> {
         self.emit(WorkerEvent::JobCancelled(message.clone()));
     }
 
-    /// Requesters that are gone cannot take answers: their jobs here are aborted and dropped.
-    pub(crate) fn requesters_gone(&self, names: &HashSet<String>) {
-        for job in self.active_jobs().into_iter().filter(|j| names.contains(&j.source)) {
+    /// Requesters that are gone with `runner` cannot take answers: their jobs here are aborted
+    /// and dropped. A job from another runner's instance of the same name goes on.
+    pub(crate) fn requesters_gone(&self, runner: &str, names: &HashSet<String>) {
+        let from_there = |j: &JobRequest<V>| names.contains(&j.source) && j.source_runner.as_deref().is_none_or(|r| r == runner);
+        for job in self.active_jobs().into_iter().filter(from_there) {
             job.abort.abort(&reasons::stopped(&job.source));
             self.finish_job(&job.id);
         }
     }
 
-    /// Remote workers are gone: the groups this worker requested from them fail.
-    pub(crate) fn workers_gone(&self, names: &HashSet<String>) {
-        for event in self.0.requester.workers_gone(names) {
+    /// Remote workers are gone with `runner`: the groups this worker requested from them are
+    /// sent again to another instance or fail.
+    pub(crate) fn workers_gone(&self, runner: &str, names: &HashSet<String>) {
+        for event in self.0.requester.workers_gone(runner, names) {
             self.emit(event.into());
         }
     }

@@ -109,8 +109,8 @@ impl<V: Value> Worker<V> {
         }
         let deferred = std::mem::take(&mut self.0.state.borrow_mut().deferred);
         for m in deferred {
-            if let Body::JobRequest { job_id, job_name, payload } = &m.body {
-                self.handle_request(&m, job_id, job_name, payload);
+            if let Body::JobRequest { job_id, job_name, payload, attempt } = &m.body {
+                self.handle_request(&m, job_id, job_name, payload, *attempt);
             }
         }
     }

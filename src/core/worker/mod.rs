@@ -257,6 +257,16 @@ impl<V: Value> Worker<V> {
         attached.bus.send(Message::new(&self.0.name, target, body));
     }
 
+    /// A message about a job to its requester, routed back to the requester's runner when the
+    /// request came from another runner (so a pooled requester's other instances never see it).
+    fn to_requester(&self, attached: &Attachment<V>, requester: &str, requester_runner: &Option<String>, body: Body<V>) -> Message<V> {
+        let message = Message::new(&self.0.name, Some(requester.to_string()), body);
+        match requester_runner {
+            Some(runner) => message.routed(Some(attached.runner_name.clone()), Some(runner.clone())),
+            None => message,
+        }
+    }
+
     // ----- requester side ------------------------------------------------------------------
 
     /// Starts a job group from this worker (a single job is a group of one).
@@ -270,7 +280,7 @@ impl<V: Value> Worker<V> {
 
     pub fn request_job_update(&self, job_id: &str, worker: &str) -> Result<(), ApiError> {
         let attached = self.attachment()?;
-        self.send(&attached, Some(worker.to_string()), Body::JobUpdateRequest { job_id: job_id.to_string() });
+        attached.bus.send(self.0.requester.to_member_of(job_id, worker, Body::JobUpdateRequest { job_id: job_id.to_string() }));
         Ok(())
     }
 
@@ -308,7 +318,7 @@ impl<V: Value> Subscriber<V> for WorkerInner<V> {
                 }
             }
             Body::CancelWorker { reason } => worker.cancel(reason.clone()),
-            Body::JobRequest { job_id, job_name, payload } => worker.handle_request(message, job_id, job_name, payload),
+            Body::JobRequest { job_id, job_name, payload, attempt } => worker.handle_request(message, job_id, job_name, payload, *attempt),
             Body::JobUpdateRequest { job_id } => {
                 if worker.is_job_active(job_id) {
                     worker.emit(WorkerEvent::JobUpdateRequested(message.clone()));

@@ -18,6 +18,10 @@ pub struct JobRequestData<V: Value> {
     pub payload: Option<V>,
     /// The requester.
     pub source: String,
+    /// The requester's runner, when the request came from another runner that said so.
+    pub source_runner: Option<String>,
+    /// Which try this is (1 for the first; a pool's retries count up).
+    pub attempt: u32,
     /// Aborted when the job is cancelled or the worker stops.
     pub abort: AbortToken,
     /// The host's own object for this request (the JavaScript `JobRequest`), kept with it.
