@@ -8,7 +8,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { BroadcastChannelBus, JobError, Worker, spawnWorker } from "workbus";
-import { catchError, startRunner, waitFor, within } from "./helpers.mjs";
+import { catchError, catchSync, startRunner, waitFor, within } from "./helpers.mjs";
 
 const T = { timeout: 20_000 };
 const POOL = new URL("./pool.worker.mjs", import.meta.url);
@@ -189,12 +189,19 @@ test("a pool one of whose 3 instances throws while loading rejects with its erro
   assert.deepEqual(runner.registry.remoteWorkers, []);
 });
 
-test("job params: bad retries is a TypeError naming it", T, async (t) => {
+test("job params: bad retries is a TypeError naming it, thrown at once", T, async (t) => {
   const runner = await startRunner(t, [], { name: "main" });
-  for (const retries of [-1, 1.5, "1"]) {
-    const err = await catchError(() => runner.job("cpu", { retries, timeout: 100 }));
+  for (const [retries, got] of [
+    [-1, "the number -1"],
+    [1.5, "the number 1.5"],
+    ["1", 'the string "1"'],
+  ]) {
+    const err = catchSync(() => runner.job("cpu", { retries, timeout: 100 }));
     assert.ok(err instanceof TypeError, `retries ${String(retries)}: ${err}`);
-    assert.match(err.message, /retries/);
+    assert.equal(err.message, `params.retries must be a whole number >= 0, got ${got}`);
+    const groupErr = catchSync(() => runner.jobGroup(["cpu"], { retries, timeout: 100 }));
+    assert.ok(groupErr instanceof TypeError);
+    assert.match(groupErr.message, /^params\.retries must be a whole number >= 0, got /);
   }
 });
 
