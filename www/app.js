@@ -577,7 +577,7 @@ async function stopPool() {
 async function runPoolJobs(ev) {
   ev.preventDefault();
   const count = wholeIn($("#pool-jobs").value, 1, 200);
-  if (count === null) return say("#pool-msg", "Jobs: a whole number from 1 to 200.", true);
+  if (count === null) return say("#pool-msg", "Jobs to run: a whole number from 1 to 200.", true);
   if (!pool) return;
   // The registry view follows the pending counts while the jobs run.
   const ticker = setInterval(scheduleRegistry, 100);

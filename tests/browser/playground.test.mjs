@@ -280,7 +280,7 @@ test("the playground: a live session driven by clicks and keys", { timeout: 120_
     // Each instance is a Web Worker in the registry view, serving the pooled worker.
     for (const name of names) await page.locator(`[data-runner="${name}"] [data-worker="thumbnail"]`).waitFor();
 
-    await page.getByLabel("Jobs", { exact: true }).fill("12");
+    await page.getByLabel("Jobs to run", { exact: true }).fill("12");
     await button(page, "Run jobs on the pool").click();
     // 12 jobs at once, fewest pending first: every instance has jobs pending, shown live.
     await page.waitForFunction(
