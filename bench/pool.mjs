@@ -1,5 +1,5 @@
 // Benchmark 9: throughput of CPU-bound jobs over a pool of worker threads.
-//   node bench/pool.mjs --impl workbus|piscina [--instances 1] [--jobs 400] [--rounds 800] [--warmup 40]
+//   node bench/pool.mjs --impl workbus|piscina [--instances 1] [--jobs 400] [--rounds 1250] [--warmup 40]
 // Each job is the same fixed work (bench/realm/pool-work.mjs: a chain of SHA-256 hashes, ~2 ms).
 // workbus: spawnWorker(runner, script, { instances }) starts the pool; every job is
 //   runner.job("cpu", …), all requested at once, and the engine spreads them over the instances.
@@ -10,7 +10,7 @@ import { performance } from "node:perf_hooks";
 import { args, loadWorkbus, report } from "./lib/common.mjs";
 import { work } from "./realm/pool-work.mjs";
 
-const opt = args({ impl: "workbus", instances: 1, jobs: 400, rounds: 800, warmup: 40 });
+const opt = args({ impl: "workbus", instances: 1, jobs: 400, rounds: 1250, warmup: 40 });
 const task = (i) => ({ seed: i, rounds: opt.rounds });
 
 let run;
