@@ -14,4 +14,9 @@ if (new URL(import.meta.url).protocol === "file:") {
 }
 
 export * from "../web/index.js";
+// Deno's `workbus` has every name, as Node's does; each subpath module shares this instance.
+export * from "../web/wire.js";
+export * from "../web/redis.js";
+export * from "../web/pgmq.js";
+export * from "../web/websocket.js";
 export default init;

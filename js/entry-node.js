@@ -6,6 +6,12 @@ import * as workerThreads from "node:worker_threads";
 import { host } from "./host.js";
 
 export * from "./workbus.js";
+// The subpaths' names too: `import { RedisBus } from "workbus"` works in Node as well as
+// `from "workbus/redis"` (pkg/node/redis.cjs re-exports them from this entry: one instance).
+export * from "./sub/wire.js";
+export * from "./sub/redis.js";
+export * from "./sub/pgmq.js";
+export * from "./sub/websocket.js";
 
 // spawnWorker/serveWorkers use worker threads; `process.getBuiltinModule` only exists from
 // Node 20.16, so the entry hands the module over.

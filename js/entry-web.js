@@ -4,9 +4,12 @@
 // does the same synchronously from bytes or a compiled module. Until then, the first use throws
 // an Error that says so (rather than failing inside the wasm glue).
 import coreInit, { initSync as coreInitSync } from "./core.js";
+import * as internals from "./internals.js";
 import { expectInit, markLoaded } from "./loading.js";
 
 export * from "./workbus.js";
+// For the subpath bundles beside this file (web/wire.js, …): not public API (js/internals.js).
+export { internals as __internals };
 
 expectInit();
 

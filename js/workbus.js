@@ -19,13 +19,17 @@
 //   runner.js         WorkerRunner
 //   worker.js         Worker
 //   activation.js     WorkerActivationArgs, LLMWorkerActivationArgs
-//   realms.js         spawnWorker, serveWorkers
-//   messages.js       encodeMessage, decodeMessage (Pipecat's JSON; wire.js reads and writes it)
-//   redis-bus.js      RedisBus
-//   pgmq-bus.js       PgmqBus
-//   websocket-proxy-client.js  WebSocketProxyClient
-//   proxy-server.js   WebSocketProxyServer (the server half of Pipecat's WebSocket proxy)
+//   realms.js         spawnWorker, serveWorkers (through spawn.js, which loads it on first use)
 //   ui-worker.js      UIWorker (Pipecat's BaseUIWorker)
+//
+// Pipecat's JSON codec and the network links are the package's subpaths (js/sub/*.js), which the
+// Node and Deno entries also re-export; the browser entry leaves them out, so that a page pays
+// for them only when it imports them:
+//   sub/wire.js       encodeMessage, decodeMessage (messages.js; wire.js reads and writes it)
+//   sub/redis.js      RedisBus (redis-bus.js)
+//   sub/pgmq.js       PgmqBus (pgmq-bus.js)
+//   sub/websocket.js  WebSocketProxyClient, WebSocketProxyServer (websocket-proxy-client.js,
+//                     proxy-server.js: both halves of Pipecat's WebSocket proxy)
 
 export { JobStatus, JobEvent, JobGroupEvent } from "./constants.js";
 export { setLogger } from "./log.js";
@@ -35,10 +39,5 @@ export { WorkerRegistry } from "./registry.js";
 export { WorkerRunner } from "./runner.js";
 export { Worker } from "./worker.js";
 export { WorkerActivationArgs, LLMWorkerActivationArgs } from "./activation.js";
-export { spawnWorker, serveWorkers } from "./realms.js";
-export { encodeMessage, decodeMessage } from "./messages.js";
-export { RedisBus } from "./redis-bus.js";
-export { PgmqBus } from "./pgmq-bus.js";
-export { WebSocketProxyClient } from "./websocket-proxy-client.js";
-export { WebSocketProxyServer } from "./proxy-server.js";
+export { spawnWorker, serveWorkers } from "./spawn.js";
 export { UIWorker } from "./ui-worker.js";

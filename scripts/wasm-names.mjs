@@ -5,8 +5,14 @@
 // js-sys's and the glue's do not), and hashes, generic arguments, trait qualifications and
 // module paths go. Every other name subsection (types, globals, data) is dropped.
 //
-// Usage: node scripts/wasm-names.mjs <file.wasm>...
+// It also gives the functions the wasm imports from its glue short names (`_w0`, `_w1`, …) in
+// place of wasm-bindgen's (`__wbg_get_2080c49015e35254`), in the .wasm and in the glue beside it
+// (core.js): the glue a browser downloads spells each of them once, and the hashes in them do
+// not compress. Both wasm-bindgen targets build the same module, so both get the same names.
+//
+// Usage: node scripts/wasm-names.mjs <file.wasm>...   (rewrites each and the core.js beside it)
 import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 /** `Requester::on_message`, from `workbus::core::job::Requester<V>::on_message::h0123…`. */
 export function shortName(full) {
@@ -99,6 +105,9 @@ const str = (s) => {
 /** Which functions keep a name: workbus's own (and the closures inside them). */
 const keep = (name) => name.includes("workbus::");
 
+/** Functions of Rust's float printing found in the module (see shortenNames). */
+const floatPrinting = [];
+
 /** The new "name" section's payload: the module name (if any) and the short function names. */
 function shortNameSection(payload) {
   const at = { p: 0 };
@@ -116,6 +125,7 @@ function shortNameSection(payload) {
         const length = readU32(payload, at);
         const name = payload.subarray(at.p, at.p + length).toString("utf8");
         at.p += length;
+        if (name.includes("flt2dec")) floatPrinting.push(name);
         if (keep(name)) entries.push(u32(index), str(shortName(name)));
       }
       const body = Buffer.concat([u32(entries.length / 2), ...entries]);
@@ -148,9 +158,86 @@ export function shortenNames(wasm) {
     parts.push(wasm.subarray(start, end));
     at.p = end;
   }
+  // Rust's float printing costs about 17 KB of wasm; one `{}` of an f64 in a message pulls it in.
+  if (floatPrinting.length > 0) {
+    throw new Error(
+      `the engine prints a float (${floatPrinting[0]} is in the wasm, about 17 KB): ` +
+        "print whole numbers (as u32 / i64) or leave the value out of the message",
+    );
+  }
   return Buffer.concat(parts);
 }
 
+/** Skips an import's description (after its names); see the import section of the wasm spec. */
+function skipImportDesc(buf, at) {
+  const kind = buf[at.p++];
+  const limits = () => {
+    const flags = buf[at.p++];
+    readU32(buf, at);
+    if (flags & 1) readU32(buf, at);
+  };
+  if (kind === 0) readU32(buf, at);
+  else if (kind === 1) (at.p++, limits());
+  else if (kind === 2) limits();
+  else if (kind === 3) at.p += 2;
+  else if (kind === 4) (at.p++, readU32(buf, at));
+  else throw new Error(`unknown import kind ${kind}`);
+}
+
+/**
+ * The wasm with short names for the functions it imports from the module `./core_bg.js` (the
+ * glue), and the glue's text with the same names: each old name must occur in the glue, as a
+ * whole word, and nowhere as anything else than that import.
+ */
+export function shortenImports(wasm, glue) {
+  const parts = [wasm.subarray(0, 8)];
+  const renamed = new Map();
+  const at = { p: 8 };
+  while (at.p < wasm.length) {
+    const start = at.p;
+    const id = wasm[at.p++];
+    const size = readU32(wasm, at);
+    const end = at.p + size;
+    if (id === 2) {
+      const count = readU32(wasm, at);
+      const entries = [u32(count)];
+      for (let i = 0; i < count; i++) {
+        const moduleLength = readU32(wasm, at);
+        const module = wasm.subarray(at.p, at.p + moduleLength).toString("utf8");
+        at.p += moduleLength;
+        const nameLength = readU32(wasm, at);
+        const name = wasm.subarray(at.p, at.p + nameLength).toString("utf8");
+        at.p += nameLength;
+        const descStart = at.p;
+        skipImportDesc(wasm, at);
+        const short = module === "./core_bg.js" && /^__wbg_\w+$/.test(name) ? `_w${renamed.size.toString(36)}` : name;
+        if (short !== name) renamed.set(name, short);
+        entries.push(str(module), str(short), wasm.subarray(descStart, at.p));
+      }
+      const body = Buffer.concat(entries);
+      parts.push(Buffer.from([2]), u32(body.length), body);
+      at.p = end;
+      continue;
+    }
+    parts.push(wasm.subarray(start, end));
+    at.p = end;
+  }
+  let text = glue;
+  for (const [name, short] of renamed) {
+    const word = new RegExp(`\\b${name}\\b`, "g");
+    const uses = text.match(word)?.length ?? 0;
+    if (uses !== 1) throw new Error(`the glue names the import ${name} ${uses} times, not once`);
+    if (new RegExp(`\\b${short}\\b`).test(text)) throw new Error(`the glue already has a word ${short}`);
+    text = text.replace(word, short);
+  }
+  return { wasm: Buffer.concat(parts), glue: text };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const file of process.argv.slice(2)) writeFileSync(file, shortenNames(readFileSync(file)));
+  for (const file of process.argv.slice(2)) {
+    const gluePath = join(dirname(file), "core.js");
+    const { wasm, glue } = shortenImports(shortenNames(readFileSync(file)), readFileSync(gluePath, "utf8"));
+    writeFileSync(file, wasm);
+    writeFileSync(gluePath, glue);
+  }
 }

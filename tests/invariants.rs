@@ -833,9 +833,9 @@ impl World {
                 }
             }
             Action::AddWorker(spec) => {
-                // One live worker per name across runners: two at once is a misconfiguration
-                // the engine only warns about ("registered on more than one runner"). A name
-                // comes back once its holder has finished.
+                // One live worker per name across runners: two at once form a pool (tested in
+                // tests/engine.rs), which this model leaves out. A name comes back once its
+                // holder has finished.
                 if self.workers.borrow().iter().any(|(w, _)| w.name() == spec.name && !w.is_finished()) {
                     self.stats.add_refused += 1;
                     return;

@@ -101,12 +101,39 @@ if (JSON.stringify(names) !== JSON.stringify(${JSON.stringify(cjsNames)})) fail(
 for (const n of names) if (ns[n] !== cjs[n]) fail("import and require give different " + n);
 if (typeof init !== "function") fail("no default init()");
 await init();
-// The browser entry, in Node: same names plus initSync, after an init from bytes.
+// The subpaths: in Node, the main entry's names (one instance), by import and by require.
+const manifest = JSON.parse(await readFile(new URL("./node_modules/workbus/package.json", import.meta.url), "utf8"));
+const subpaths = Object.keys(manifest.exports).filter((k) => k.startsWith("./") && !["./web", "./core_bg.wasm", "./package.json"].includes(k)).map((k) => k.slice(2));
+if (subpaths.length === 0) fail("no subpath exports");
+const subNames = new Map();
+for (const sub of subpaths) {
+  const m = await import("workbus/" + sub);
+  const required = createRequire(import.meta.url)("workbus/" + sub);
+  const list = Object.keys(m).filter((k) => k !== "default").sort();
+  if (list.length === 0) fail("workbus/" + sub + " exports nothing");
+  for (const n of list) {
+    if (m[n] !== ns[n] || required[n] !== ns[n]) fail("workbus/" + sub + " gives another " + n + " than workbus");
+  }
+  subNames.set(sub, list);
+}
+// The browser entry, in Node: the same names but the subpaths', plus initSync, after an init
+// from bytes; its subpath modules (web/<sub>.js) give the rest and share its engine and classes.
 const web = await import(new URL("./node_modules/workbus/web/index.js", import.meta.url));
 await web.default({ module_or_path: await readFile(new URL("./node_modules/workbus/web/core_bg.wasm", import.meta.url)) });
 const webNames = Object.keys(web).filter((k) => k !== "default").sort();
-for (const n of names) if (!webNames.includes(n)) fail("web entry lacks " + n);
-console.log("harness: package smoke check ok: " + names.length + " named exports + default, via require and import; web entry ok");
+const moved = [...subNames.values()].flat();
+for (const n of names) if (!moved.includes(n) && !webNames.includes(n)) fail("web entry lacks " + n);
+for (const n of moved) if (webNames.includes(n)) fail("web entry has the subpath name " + n);
+for (const [sub, list] of subNames) {
+  const m = await import(new URL("./node_modules/workbus/web/" + sub + ".js", import.meta.url));
+  if (JSON.stringify(Object.keys(m).sort()) !== JSON.stringify(list)) fail("web/" + sub + ".js exports " + Object.keys(m));
+}
+const webRedis = await import(new URL("./node_modules/workbus/web/redis.js", import.meta.url));
+if (!(webRedis.RedisBus.prototype instanceof web.LocalBus)) fail("web/redis.js has a LocalBus of its own");
+const webWire = await import(new URL("./node_modules/workbus/web/wire.js", import.meta.url));
+const text = webWire.encodeMessage({ type: "BusDataMessage", source: "a", target: null });
+if (webWire.decodeMessage(text)?.source !== "a") fail("web/wire.js does not round-trip a message");
+console.log("harness: package smoke check ok: " + names.length + " named exports + default, via require and import; subpaths " + subpaths.join(", ") + "; web entry ok");
 `;
 mustRun("import from \"workbus\"", process.execPath, ["--input-type=module", "-e", smokeEsm], { cwd: project });
 

@@ -298,10 +298,8 @@ impl Registry {
                 return false;
             }
             if elsewhere {
-                self.env.log(
-                    LogLevel::Warn,
-                    &format!("worker '{}' is registered on more than one runner (now also '{}')", data.worker_name, data.runner),
-                );
+                // Not Pipecat's warning: several instances of a name are a pool, by design.
+                self.env.log(LogLevel::Debug, &format!("worker '{}' has another instance, on runner '{}': a pool", data.worker_name, data.runner));
             }
             s.watches.get(&data.worker_name).map(|w| w.iter().map(|w| w.handler.clone()).collect::<Vec<_>>())
         };

@@ -3,7 +3,7 @@
 use super::convert;
 use super::{env, error_message, opt};
 use crate::core::bus::{Bus, Refusal};
-use js_sys::{Array, Function};
+use js_sys::Function;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -18,10 +18,6 @@ impl CoreBus {
     #[wasm_bindgen(constructor)]
     pub fn new() -> CoreBus {
         CoreBus { bus: Bus::new(env()) }
-    }
-    #[wasm_bindgen(js_name = subscriberNames)]
-    pub fn subscriber_names(&self) -> Array {
-        convert::strings(&self.bus.subscriber_names())
     }
     /// `listener(message)` for every message routed through this bus, whatever its target;
     /// returns an id for `unobserve`.

@@ -33,10 +33,6 @@ impl CoreRunner {
     pub fn registry(&self) -> CoreRegistry {
         CoreRegistry { registry: self.runner.registry().clone(), runner: Some(self.runner.clone()) }
     }
-    #[wasm_bindgen(getter, js_name = isFinished)]
-    pub fn is_finished(&self) -> bool {
-        self.runner.is_finished()
-    }
     #[wasm_bindgen(js_name = addWorkers)]
     pub fn add_workers(&self, workers: Vec<CoreWorker>) -> Promise {
         let runner = self.runner.clone();

@@ -54,14 +54,6 @@ impl CoreWorker {
     pub fn started_at(&self) -> Option<f64> {
         self.worker.started_at()
     }
-    #[wasm_bindgen(getter, js_name = isAttached)]
-    pub fn is_attached(&self) -> bool {
-        self.worker.is_attached()
-    }
-    #[wasm_bindgen(getter, js_name = isFinished)]
-    pub fn is_finished(&self) -> bool {
-        self.worker.is_finished()
-    }
     pub fn finished(&self) -> Promise {
         let w = self.worker.clone();
         future_to_promise(async move {

@@ -1,5 +1,6 @@
-// The HTML shell of every test page: the import map {"imports": {"workbus": "/workbus/index.js"}},
-// so that page code imports "workbus" as a user writes it, and one module script.
+// The HTML shell of every test page: the import map {"imports": {"workbus": "/workbus/index.js",
+// "workbus/wire": "/workbus/wire.js", …}}, so that page code imports "workbus" and its subpaths
+// as a user writes them, and one module script.
 
 /** A page titled "workbus: <title>" whose body is the module script `code`. */
 export function pageHtml(title, code) {
@@ -8,7 +9,7 @@ export function pageHtml(title, code) {
 <head>
 <meta charset="utf-8">
 <title>workbus: ${title}</title>
-<script type="importmap">{ "imports": { "workbus": "/workbus/index.js" } }</script>
+<script type="importmap">{ "imports": { "workbus": "/workbus/index.js", "workbus/wire": "/workbus/wire.js", "workbus/redis": "/workbus/redis.js", "workbus/pgmq": "/workbus/pgmq.js", "workbus/websocket": "/workbus/websocket.js" } }</script>
 </head>
 <body>
 <script type="module">

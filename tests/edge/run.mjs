@@ -17,7 +17,7 @@
 //
 // Environment: WORKBUS_KEEP_TMP=1 keeps the temporary project.
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
@@ -413,7 +413,14 @@ for (const rt of ["deno", "bun", "node"]) {
 const pkgFile = (f) => readFileSync(join(project, "node_modules", "workbus", f));
 const loads = {
   workerd: ["workerd/index.js", "web/index.js", "web/core_bg.wasm"],
-  deno: ["deno/index.js", "web/index.js", "web/core_bg.wasm"],
+  // Deno's entry also re-exports the subpaths (web/<sub>.js and the chunks they share), not
+  // web/realms.js, which spawnWorker loads on its first call.
+  deno: [
+    "deno/index.js",
+    "web/index.js",
+    ...readdirSync(join(project, "node_modules", "workbus", "web")).filter((f) => f.endsWith(".js") && !["index.js", "realms.js"].includes(f)).map((f) => `web/${f}`),
+    "web/core_bg.wasm",
+  ],
   bun: ["bun/index.mjs", "node/index.cjs", "node/core.js", "web/core_bg.wasm"],
   node: ["node/index.mjs", "node/index.cjs", "node/core.js", "web/core_bg.wasm"],
 };

@@ -92,9 +92,30 @@ test("the Node entry exports exactly the values the .d.ts declares (import and r
   assert.deepEqual(exportedNames(required), declaredValues());
 });
 
-test("the web entry exports exactly the values the .d.ts declares", async () => {
+/** The names a generated view (`export { a, b } from "./workbus.cjs";` lines) re-exports. */
+function viewNames(file) {
+  const text = readFileSync(join(installed, file), "utf8");
+  return [...text.matchAll(/^export \{ ([^}]*) \} from "\.\/workbus\.cjs";$/gm)].flatMap((m) => m[1].split(", "));
+}
+
+test("the web entry exports exactly the values its view of the .d.ts declares, and its subpath modules the rest", async () => {
   const web = await import(pathToFileURL(join(installed, "web", "index.js")).href);
-  assert.deepEqual(exportedNames(web), declaredValues());
+  const values = declaredValues();
+  const webValues = viewNames("workbus-web.d.mts").filter((n) => values.includes(n));
+  // `__internals` is what the subpath modules beside it take from it (not public API).
+  assert.deepEqual(exportedNames(web), [...webValues, "default", "__internals"].sort());
+  const subpaths = Object.keys(JSON.parse(readFileSync(join(installed, "package.json"), "utf8")).exports)
+    .filter((k) => !["./web", "./core_bg.wasm", "./package.json", "."].includes(k))
+    .map((k) => k.slice(2));
+  const subValues = [];
+  for (const sub of subpaths) {
+    const module = await import(pathToFileURL(join(installed, "web", `${sub}.js`)).href);
+    const declared = viewNames(`${sub}.d.mts`).filter((n) => values.includes(n));
+    assert.deepEqual(exportedNames(module), declared.sort(), `web/${sub}.js`);
+    assert.deepEqual(viewNames(`${sub}.d.cts`), viewNames(`${sub}.d.mts`), `${sub}.d.cts`);
+    subValues.push(...declared);
+  }
+  assert.deepEqual([...webValues, ...subValues, "default"].sort(), values);
 });
 
 test("every declared class is a class at run time with each declared method, and declares each public method it has", () => {

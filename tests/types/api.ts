@@ -7,14 +7,15 @@ import init, {
   JobStatus,
   LLMWorkerActivationArgs,
   LocalBus,
-  PgmqBus,
   UIWorker,
-  WebSocketProxyServer,
   Worker,
   WorkerActivationArgs,
   WorkerRegistry,
   WorkerRunner,
 } from "workbus";
+// What only some users need has its own subpath (the browser's `workbus` does not export it).
+import { PgmqBus } from "workbus/pgmq";
+import { WebSocketProxyServer } from "workbus/websocket";
 import type {
   Bus,
   BusJobCancelMessage,

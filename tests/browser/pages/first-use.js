@@ -1,6 +1,7 @@
 // The page of first-use.test.mjs (served as first-use.html): what each entry point does when
 // used before `await init()`, then the same calls after it.
-import init, { LocalBus, Worker, WorkerRegistry, WorkerRunner, decodeMessage, encodeMessage, setLogger } from "workbus";
+import init, { LocalBus, Worker, WorkerRegistry, WorkerRunner, setLogger } from "workbus";
+import { decodeMessage, encodeMessage } from "workbus/wire";
 
 const calls = {
   "new Worker": () => new Worker("w"),

@@ -1,7 +1,8 @@
 // The page of proxy-client.test.mjs (served as proxy-client.html?ws=<the test's WebSocket URL>):
 // a runner with the worker "acme" and a WebSocketProxyClient linking it to the worker
 // "assistant" behind the test process's WebSocketProxyServer.
-import init, { WebSocketProxyClient, Worker, WorkerRunner } from "workbus";
+import init, { Worker, WorkerRunner } from "workbus";
+import { WebSocketProxyClient } from "workbus/websocket";
 
 /** Runs a job and collects its events and outcome (an error becomes its reason and status). */
 async function collect(ctx) {

@@ -1,7 +1,8 @@
 // The page of websocket-proxy.test.mjs: a workbus runner with a requester "acme" and a
 // WebSocketProxyClient to the Python WebSocketProxyServer whose URL is in ?ws=, activated the
 // way Pipecat's client proxy is (activateWorker), then jobs on the Python worker "assistant".
-import init, { JobError, Worker, WorkerRunner, WebSocketProxyClient } from "workbus";
+import init, { JobError, Worker, WorkerRunner } from "workbus";
+import { WebSocketProxyClient } from "workbus/websocket";
 
 window.ready = (async () => {
   await init();

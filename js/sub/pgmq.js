@@ -1,0 +1,2 @@
+// `workbus/pgmq`: PgmqBus, Pipecat's bus over PostgreSQL (pgmq).
+export { PgmqBus } from "../pgmq-bus.js";
