@@ -23,7 +23,7 @@ const QUICK = opt.quick === "true";
 const BROWSER = opt.noBrowser !== "true";
 const PROFILE = !QUICK && opt.noProfile !== "true";
 const WRITE = !QUICK || opt.write === "true";
-const ONLY = new Set(opt.only ? opt.only.split(",").map(Number) : [1, 2, 3, 4, 5, 6, 7, 8]);
+const ONLY = new Set(opt.only ? opt.only.split(",").map(Number) : [1, 2, 3, 4, 5, 6, 7, 8, 9]);
 const reps = (full, quick = 1) => opt.reps || (QUICK ? quick : full);
 
 // ----- running one benchmark process ---------------------------------------------------------
@@ -159,6 +159,15 @@ if (ONLY.has(6)) {
 if (ONLY.has(7)) {
   bench("size", "7. package size and Node load time", ...node("size.mjs"), reps(5, 2));
   if (haveBrowser) bench("size.web", "7. browser load + init", ...node("crossrealm-browser.mjs", ["--impl", "load"]), reps(3));
+}
+const POOL_SIZES = [1, 2, 4];
+if (ONLY.has(9)) {
+  const p = { jobs: Q ? 100 : 400, warmup: Q ? 8 : 40 };
+  group(
+    POOL_SIZES.flatMap((n) =>
+      ["workbus", "piscina"].map((impl) => [`pool.${impl}.${n}`, `9. pool of ${n} worker thread(s): ${impl}`, ...node("pool.mjs", ["--impl", impl, "--instances", n, "--jobs", p.jobs, "--warmup", p.warmup]), reps(5)]),
+    ),
+  );
 }
 if (ONLY.has(8)) bench("wire", "8. Pipecat JSON codec vs JSON.stringify / JSON.parse", ...node("wire.mjs", Q ? ["--rounds", 3, "--budget-ms", 20] : []), reps(5, 1));
 
@@ -345,6 +354,7 @@ const env = {
   pipecat: existsSync(PY) ? sh(PY, ["-c", "from importlib.metadata import version; print(version('pipecat-ai'))"]) : null,
   chromium: results["xr.web.raw"]?.runs?.[0]?.browser ?? results["size.web"]?.runs?.[0]?.browser ?? (haveBrowser ? sh(chromium, ["--version"]) : null),
   comlink: pkgVersion(join(BENCH, "node_modules/comlink")),
+  piscina: pkgVersion(join(BENCH, "node_modules/piscina")),
   playwright: pkgVersion(join(BENCH, "node_modules/playwright-core")),
 };
 
@@ -456,6 +466,26 @@ if (ONLY.has(8) && has("wire")) {
   sections.push(["8. Pipecat JSON codec", table(["message: operation", "workbus (CPU time)", "baseline (CPU time)", "ratio"], rows)]);
 }
 
+if (ONLY.has(9)) {
+  const scaling = (impl, n) => {
+    const r = ratio(med(`pool.${impl}.${n}`, "jobs_per_s"), med(`pool.${impl}.1`, "jobs_per_s"));
+    return r === null ? "–" : fx(r, 2);
+  };
+  const rows = POOL_SIZES.map((n) => [String(n), fmtStat(`pool.workbus.${n}`, "jobs_per_s", "jobs/s"), scaling("workbus", n), fmtStat(`pool.piscina.${n}`, "jobs_per_s", "jobs/s"), scaling("piscina", n)]);
+  const workMs = med("pool.piscina.1", "work_ms") ?? med("pool.workbus.1", "work_ms");
+  sections.push([
+    "9. Worker pools: CPU-bound jobs over 1, 2 and 4 worker threads",
+    `${table(["instances", "workbus (spawnWorker instances)", "scaling vs 1", "Piscina", "scaling vs 1"], rows)}
+
+One job is ${workMs === null ? "a fixed chain of SHA-256 hashes" : `a fixed chain of SHA-256 hashes (${fmtNum(workMs)} ms alone in the main thread)`}; all jobs are requested at once. This machine has ${env.nproc} cores, shared by the instances and the main thread: the scaling can reach at most ${env.nproc}×, and instances beyond ${env.nproc} add no cores.`,
+  ]);
+}
+
+if (ONLY.has(9)) {
+  const two = ratio(med("pool.workbus.2", "jobs_per_s"), med("pool.workbus.1", "jobs_per_s"));
+  check(9, "CPU-bound jobs/s, workbus pool of 2 worker threads / of 1 (2 cores)", two === null ? null : fx(two, 2), "≥ 1.5×", two !== null && two >= 1.5);
+}
+
 const checkTable = table(["#", "figure", "value", "target", ""], checks.map((c) => [c.no, c.what, c.value ?? "–", c.target, c.status === "MISS" ? "**MISS**" : c.status]), 2);
 const errors = Object.entries(results).filter(([, r]) => r.error);
 
@@ -480,7 +510,7 @@ each, then run 2 of each, ...). ${runsNote} Sources: [\`bench/\`](bench/).
 | workbus | ${env.workbus ?? "–"} (pkg/) |
 | python / pipecat-ai | ${env.python ?? "–"} / ${env.pipecat ?? "–"} |
 | chromium | ${env.chromium ?? "–"} |
-| comlink / playwright-core | ${env.comlink ?? "–"} / ${env.playwright ?? "–"} |
+| comlink / piscina / playwright-core | ${env.comlink ?? "–"} / ${env.piscina ?? "–"} / ${env.playwright ?? "–"} |
 
 ## Targets
 
@@ -542,6 +572,11 @@ md += `
    process's CPU time (\`process.cpuUsage\`), so that time spent descheduled on a shared machine is
    not counted; each figure is the median of 15 batches of about 60 ms; the ratio is workbus /
    baseline.
+9. **Pools** (\`bench/pool.mjs\`, \`bench/realm/pool-*.mjs\`): the same CPU-bound job (a fixed chain
+   of SHA-256 hashes, about 2 ms) over N worker threads: workbus \`spawnWorker(runner, script,
+   { instances: N })\` and \`runner.job("cpu", …)\`, against a Piscina pool of exactly N threads and
+   \`pool.run(…)\`; all jobs requested at once after a warm-up, jobs/s from the first request to the
+   last answer; scaling is the median jobs/s over that of 1 instance. Run round-robin.
 `;
 
 if (profiles.length) {

@@ -1,8 +1,8 @@
-// Other realms: spawnWorker starts a Web Worker or worker thread and links it to a runner's bus;
-// serveWorkers serves a realm's workers to the realm that started it.
+// Other realms: spawnWorker starts a Web Worker or worker thread (or a pool of them) and links it
+// to a runner's bus; serveWorkers serves a realm's workers to the realm that started it.
 
 import { linkBus, MessagePortBus, portAdapter, reportOnBus } from "./buses.js";
-import { checkDuration, checkOptionalString, checkOptions, describe } from "./checks.js";
+import { checkCount, checkDuration, checkOptionalString, checkOptions, describe } from "./checks.js";
 import { DEFAULT_SPAWN_TIMEOUT_MS, REGISTRY_MESSAGE } from "./constants.js";
 import { disposable } from "./disposable.js";
 import { host } from "./host.js";
@@ -50,16 +50,34 @@ function createPlatformWorker(script, name) {
 /**
  * Starts a worker realm (a module Web Worker, or a Node worker thread) running `script`, links
  * it to `runner.bus`, and resolves once the realm's runner has announced its workers. The
- * script serves its workers with `serveWorkers`.
+ * script serves its workers with `serveWorkers`. With `options.instances` N, starts N realms of
+ * the script in parallel and resolves with a pool of them (the engine runs each job to a
+ * pooled name on one instance).
  */
 export async function spawnWorker(runner, script, options) {
   if (!(runner instanceof WorkerRunner)) throw new TypeError(`runner must be a WorkerRunner, got ${describe(runner)}`);
   const o = checkOptions(options, "options");
   const name = checkOptionalString(o.name, "options.name");
   const timeout = checkDuration(o.timeout, "options.timeout") ?? DEFAULT_SPAWN_TIMEOUT_MS;
+  const instances = o.instances === undefined || o.instances === null ? undefined : checkCount(o.instances, "options.instances");
   if (!isPlatformWorker(script) && typeof script !== "string" && !(script instanceof URL)) {
     throw new TypeError(`script must be a URL, a string or a Worker, got ${describe(script)}`);
   }
+  if (instances === undefined) return spawnRealm(runner, script, name, timeout);
+  // A Worker object is one realm already: a pool needs a script it can start N times.
+  if (isPlatformWorker(script)) throw new TypeError("options.instances needs script to be a URL or a string, got a Worker");
+  const spawns = Array.from({ length: instances }, (_, i) => spawnRealm(runner, script, name === undefined ? undefined : `${name}-${i + 1}`, timeout));
+  try {
+    return realmPool(await Promise.all(spawns));
+  } catch (e) {
+    // One instance failed: end the others (also those still starting) before rejecting.
+    await Promise.all(spawns.map((spawn) => spawn.then((realm) => realm.terminate(), () => {})));
+    throw e;
+  }
+}
+
+/** One realm of `spawnWorker`, its options checked. */
+async function spawnRealm(runner, script, name, timeout) {
   const worker = isPlatformWorker(script) ? script : createPlatformWorker(script, name);
   const named = scriptName(script);
   let announce;
@@ -127,6 +145,22 @@ export async function spawnWorker(runner, script, options) {
 /** What `spawnWorker` resolves with; `await using` terminates the realm. */
 function realmHandle(handle) {
   return disposable(handle, { async: handle.terminate });
+}
+
+/** What `spawnWorker` with `instances` resolves with; `await using` terminates every instance. */
+function realmPool(realms) {
+  const terminate = async () => {
+    await Promise.all(realms.map((realm) => realm.terminate()));
+  };
+  return disposable(
+    {
+      instances: realms,
+      workers: [...new Set(realms.flatMap((realm) => realm.workers))],
+      runners: realms.map((realm) => realm.runner),
+      terminate,
+    },
+    { async: terminate },
+  );
 }
 
 /** A registry watcher that only marks readiness (each call makes a distinct handler). */

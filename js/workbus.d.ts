@@ -128,6 +128,12 @@ export interface WorkerReadyData {
 /** Why a worker left the registry: it stopped, its runner ended, or its runner went silent. */
 export type WorkerGoneReason = "stopped" | "runner ended" | "runner silent";
 
+/** A ready instance of a worker, as `registry.instances(name)` lists it. */
+export interface WorkerInstance extends WorkerReadyData {
+  /** How many of this runner's jobs are pending on that instance. */
+  pending: number;
+}
+
 /** A worker that left the registry (the registry's `"gone"` event). */
 export interface WorkerGoneData extends WorkerReadyData {
   /** Why it left. */
@@ -744,12 +750,39 @@ export interface RemoteRealm {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/**
+ * A pool of worker realms started by `spawnWorker(runner, script, { instances })`: N realms of
+ * one script, each hosting the same workers. A job (or a group member) to a pooled name runs on
+ * exactly one instance, chosen by the requesting runner.
+ */
+export interface RealmPool {
+  /** The instances, in start order (instance `i` is named `${options.name}-${i + 1}`). */
+  readonly instances: RemoteRealm[];
+  /** The workers the instances announced. */
+  readonly workers: string[];
+  /** The instances' runner names, in the order of `instances`. */
+  readonly runners: string[];
+  /** Terminates every instance; jobs pending on them fail with "worker '<w>' stopped". */
+  terminate(): Promise<void>;
+  /** `await using pool = await spawnWorker(…, { instances })`: terminates every instance (as `terminate()`). */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
 /** Options of `spawnWorker`. */
 export interface SpawnWorkerOptions {
-  /** The platform worker's name. */
+  /** The platform worker's name (with `instances`, instance `i` is named `${name}-${i + 1}`). */
   name?: string;
-  /** Milliseconds to wait for the realm to announce its workers (default 10000). */
+  /** Milliseconds to wait for the realm (each instance of a pool) to announce its workers (default 10000). */
   timeout?: number;
+}
+
+/** Options of `spawnWorker` starting a pool. */
+export interface SpawnPoolOptions extends SpawnWorkerOptions {
+  /**
+   * How many realms of the script to start in parallel (a whole number >= 1). If one fails to
+   * start, the others are terminated and `spawnWorker` rejects with its error.
+   */
+  instances: number;
 }
 
 /**
@@ -764,7 +797,12 @@ export interface SpawnWorkerOptions {
  * `"error"` event and terminated: its workers are gone and jobs pending on them fail with
  * `"worker '<w>' stopped"`. Never an unhandled error, in Node or on the page.
  */
-export function spawnWorker(runner: WorkerRunner, script: string | HostURL | (Endpoint & { terminate(): unknown }), options?: SpawnWorkerOptions): Promise<RemoteRealm>;
+export function spawnWorker(runner: WorkerRunner, script: string | HostURL | (Endpoint & { terminate(): unknown }), options?: SpawnWorkerOptions & { instances?: undefined }): Promise<RemoteRealm>;
+/**
+ * Starts `options.instances` realms of `script` in parallel (each as above) and resolves with
+ * the pool once every one has announced its workers.
+ */
+export function spawnWorker(runner: WorkerRunner, script: string | HostURL, options: SpawnPoolOptions): Promise<RealmPool>;
 
 /** Options of `serveWorkers`. */
 export interface ServeWorkersOptions {
@@ -803,6 +841,12 @@ export interface JobParams {
   label?: string;
   /** Whether `requestCancelJobGroup` may cancel it (default true). Own cancels, timeouts and shutdown always cancel. */
   cancellable?: boolean;
+  /**
+   * How many times the job may be sent again to another live instance of the worker when the
+   * instance running it stops or goes silent before answering (a whole number >= 0, default 0),
+   * within the same `timeout`. Answers (`error`, `failed`, `cancelled`) are never retried.
+   */
+  retries?: number;
   /**
    * Aborting it cancels the job. The reason: the signal's reason if it is a string, `"timeout"`
    * for `AbortSignal.timeout`, `"cancelled"` for `abort()` with no reason, an `Error`'s
@@ -968,6 +1012,8 @@ export interface JobRequest<P = unknown> {
   readonly payload: P;
   /** The requester (a worker or runner name). */
   readonly source: string;
+  /** Which try this is: 1 first, 2 for the first retry (`JobParams.retries`) on another instance. */
+  readonly attempt: number;
   /** Aborts when the job is cancelled or the worker stops. */
   readonly signal: HostAbortSignal;
   /**
@@ -1337,8 +1383,11 @@ export declare class WorkerRegistry {
   get(name: string): WorkerReadyData | undefined;
   /** Whether `name` is ready. */
   has(name: string): boolean;
-  /** Every ready instance of `name`, local first, then each runner in the order it became known. */
-  instances(name: string): WorkerReadyData[];
+  /**
+   * Every ready instance of `name`, local first, then each runner in the order it became known,
+   * with how many of this runner's jobs are pending on it.
+   */
+  instances(name: string): WorkerInstance[];
   /** Calls `handler` when `name` registers (at once if known); idempotent per (name, handler). */
   watch(name: string, handler: (data: WorkerReadyData) => unknown): Promise<void>;
   /** Removes a handler added with `watch`. */

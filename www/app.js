@@ -5,6 +5,8 @@
 //   jobs       a page worker "playground" requests them (job / jobGroup) and iterates their
 //              events; the Cancel button asks requestCancelJobGroup, which honours `cancellable`
 //   bus log    runner.bus.on("message"), every message routed through this page's bus
+//   pool       spawnWorker(runner, realm.js, { instances }) and runner.registry.instances(name):
+//              each instance of the pooled worker with this page's jobs pending on it
 import init, { JobError, JobGroupError, Worker, WorkerRunner, spawnWorker } from "workbus";
 import { BEHAVIOURS, makeWorker } from "./behaviours.js";
 
@@ -27,6 +29,10 @@ const DEFAULT_REALMS = [
   ],
 ];
 const DEFAULT_GROUP = ["planner", "formatter", "ocr-1", "translate-1", "ocr-2"];
+/** The pool: Web Workers "pool-<i>" of realm.js, each serving this worker. */
+const POOL_WORKER = "thumbnail";
+const POOL_SPEC = [{ name: POOL_WORKER, behaviour: "ocr" }];
+const POOL_PAYLOAD = { steps: 3, delay: 200 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const sessionStart = Date.now();
@@ -79,6 +85,9 @@ const busy = new Map();
 const selected = new Set(DEFAULT_GROUP);
 const jobs = [];
 let jobSeq = 0;
+/** The running pool (spawnWorker's RealmPool), and its jobs so far. */
+let pool = null;
+const poolJobs = { sent: 0, answered: 0, failed: 0 };
 
 // ---------------------------------------------------------------------------------------------
 // Bus log
@@ -245,10 +254,13 @@ function snapshot() {
   for (const e of runner.registry.entries()) {
     add(runner.name, { name: e.name, parent: e.parent, active: e.active, startedAt: e.startedAt, local: true });
   }
-  for (const name of runner.registry.remoteWorkers) {
-    const where = runner.registry.get(name)?.runner ?? workerInfo.get(name)?.runner ?? "?";
+  for (const name of new Set(runner.registry.remoteWorkers)) {
+    // A pooled name is ready on several runners: it is listed under each.
     const info = workerInfo.get(name) ?? {};
-    add(where, { name, parent: info.parent ?? null, active: info.active ?? true, startedAt: info.startedAt ?? null, local: false });
+    const hosts = runner.registry.instances(name).map((i) => i.runner).filter((r) => r !== runner.name);
+    for (const where of hosts.length ? hosts : [info.runner ?? "?"]) {
+      add(where, { name, parent: info.parent ?? null, active: info.active ?? true, startedAt: info.startedAt ?? null, local: false });
+    }
   }
   for (const [name, set] of busy) if (!runner.registry.has(name)) set.clear();
   const list = [{ name: runner.name, kind: "page", status: "running", workers: byRunner.get(runner.name) ?? [] }];
@@ -273,7 +285,8 @@ function renderRegistry() {
       return scheduleRegistry();
     }
   }
-  const sig = JSON.stringify([list, [...busy].map(([k, v]) => [k, v.size])]);
+  renderPool();
+  const sig = JSON.stringify([list, [...busy].map(([k, v]) => [k, v.size]), pooledLoad()]);
   if (sig !== registrySig) {
     registrySig = sig;
     const focusKey = document.activeElement?.dataset?.key;
@@ -347,8 +360,18 @@ function runnerCard(r) {
   );
 }
 
+/** This page's jobs pending on each instance of every worker ready on more than one runner. */
+function pooledLoad() {
+  return [...new Set(runner.registry.remoteWorkers)].flatMap((name) => {
+    const instances = runner.registry.instances(name);
+    return instances.length > 1 ? instances.map((i) => [name, i.runner, i.pending]) : [];
+  });
+}
+
 function workerRow(w, r) {
-  const jobsHere = busy.get(w.name)?.size ?? 0;
+  // For a pooled name, the jobs pending on this instance; else the jobs seen running on the bus.
+  const instances = w.local ? [] : runner.registry.instances(w.name);
+  const jobsHere = instances.length > 1 ? (instances.find((i) => i.runner === r.name)?.pending ?? 0) : (busy.get(w.name)?.size ?? 0);
   const isRequester = w.name === REQUESTER && w.local;
   return h(
     "div.worker",
@@ -393,7 +416,12 @@ function renderParents() {
 }
 
 function renderTargets(list) {
-  const targets = list.flatMap((r) => r.workers.filter((w) => !(w.local && w.name === REQUESTER)).map((w) => ({ name: w.name, runner: r.name })));
+  // One target per name: a pooled name is one target, ready on several runners.
+  const hosts = new Map();
+  for (const r of list) {
+    for (const w of r.workers) if (!(w.local && w.name === REQUESTER)) (hosts.get(w.name) ?? hosts.set(w.name, []).get(w.name)).push(r.name);
+  }
+  const targets = [...hosts].map(([name, runners]) => ({ name, runner: runners.length > 1 ? `${runners.length} instances` : runners[0] }));
   const sig = JSON.stringify(targets);
   if (sig === targetsSig) return;
   targetsSig = sig;
@@ -499,6 +527,109 @@ async function stopPageWorker(name) {
   if (!worker) return;
   await worker.stop({ reason: "stopped from the playground", gracePeriod: 0 });
   scheduleRegistry();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pool
+// ---------------------------------------------------------------------------------------------
+
+/** A whole number from `min` to `max` in `text`, else null. */
+function wholeIn(text, min, max) {
+  const n = Number(text);
+  return Number.isInteger(n) && n >= min && n <= max ? n : null;
+}
+
+async function startPool() {
+  const size = wholeIn($("#pool-size").value, 1, 8);
+  if (size === null) return say("#pool-msg", "Web Workers: a whole number from 1 to 8.", true);
+  $("#pool-start").disabled = true;
+  say("#pool-msg", `Starting ${size} Web Worker${size === 1 ? "" : "s"}…`);
+  const url = new URL("./realm.js", import.meta.url);
+  url.searchParams.set("spec", JSON.stringify(POOL_SPEC));
+  url.searchParams.set("hb", String(HEARTBEAT.heartbeatInterval));
+  url.searchParams.set("misses", String(HEARTBEAT.heartbeatMisses));
+  try {
+    pool = await spawnWorker(runner, url, { instances: size, name: "pool", timeout: 10_000 });
+  } catch (err) {
+    say("#pool-msg", `The pool did not start: ${err.message}`, true);
+    $("#pool-start").disabled = false;
+    return;
+  }
+  // Each instance is a Web Worker of its own in the registry view (Terminate, Kill silently).
+  for (const realm of pool.instances) realms.set(realm.runner, { name: realm.runner, status: "running", realm, spec: POOL_SPEC, since: Date.now() });
+  say("#pool-msg", `Pool of ${size} started: ${pool.runners.join(", ")}.`);
+  scheduleRegistry();
+}
+
+async function stopPool() {
+  const stopping = pool;
+  if (!stopping) return;
+  pool = null;
+  for (const realm of stopping.instances) {
+    const entry = realms.get(realm.runner);
+    if (entry?.status === "running") Object.assign(entry, { status: "terminated", since: Date.now() });
+  }
+  await stopping.terminate();
+  say("#pool-msg", "Pool stopped.");
+  scheduleRegistry();
+}
+
+async function runPoolJobs(ev) {
+  ev.preventDefault();
+  const count = wholeIn($("#pool-jobs").value, 1, 200);
+  if (count === null) return say("#pool-msg", "Jobs to run: a whole number from 1 to 200.", true);
+  if (!pool) return;
+  // The registry view follows the pending counts while the jobs run.
+  const ticker = setInterval(scheduleRegistry, 100);
+  const first = poolJobs.sent;
+  poolJobs.sent += count;
+  const done = Array.from({ length: count }, (_, i) =>
+    requester
+      .job(POOL_WORKER, { payload: { ...POOL_PAYLOAD, text: `image ${first + i + 1}` }, retries: 1, timeout: 30_000 })
+      .then(
+        () => poolJobs.answered++,
+        () => poolJobs.failed++,
+      )
+      .finally(() => {
+        sayPoolJobs();
+        scheduleRegistry();
+      }),
+  );
+  sayPoolJobs();
+  scheduleRegistry();
+  await Promise.all(done);
+  clearInterval(ticker);
+  scheduleRegistry();
+}
+
+function sayPoolJobs() {
+  const { sent, answered, failed } = poolJobs;
+  say("#pool-msg", `${answered + failed} of ${sent} jobs answered${failed ? `, ${failed} failed` : ""}.`, failed > 0);
+}
+
+let poolSig = "";
+/** The pool's instances, each with this page's jobs pending on it (`registry.instances`). */
+function renderPool() {
+  $("#pool-start").disabled = pool !== null;
+  $("#pool-run").disabled = pool === null;
+  $("#pool-stop").disabled = pool === null;
+  const ready = new Map(runner.registry.instances(POOL_WORKER).map((i) => [i.runner, i.pending]));
+  const rows = (pool?.runners ?? []).map((name) => ({ name, pending: ready.get(name) }));
+  const sig = JSON.stringify(rows);
+  if (sig === poolSig) return;
+  poolSig = sig;
+  const most = Math.max(1, ...rows.map((r) => r.pending ?? 0));
+  $("#pool-instances").replaceChildren(
+    ...rows.map(({ name, pending }) =>
+      h(
+        "li.pool-instance",
+        { "data-instance": name, "data-pending": pending === undefined ? null : String(pending) },
+        h("span.runner-name", { text: name }),
+        h("meter", { min: 0, max: most, value: pending ?? 0, "aria-label": `Jobs pending on ${name}` }),
+        h("span.pending", { text: pending === undefined ? "gone" : `${pending} pending` }),
+      ),
+    ),
+  );
 }
 
 function say(sel, text, error = false) {
@@ -847,6 +978,9 @@ function wire() {
   $("#dispatch-form").addEventListener("submit", onDispatch);
   for (const b of document.querySelectorAll("[data-preset]")) b.addEventListener("click", () => applyPreset(b.dataset.preset));
   $("#clear-jobs").addEventListener("click", clearFinished);
+  $("#pool-start").addEventListener("click", startPool);
+  $("#pool-stop").addEventListener("click", stopPool);
+  $("#pool-form").addEventListener("submit", runPoolJobs);
   for (const id of ["#filter-type", "#filter-text", "#show-heartbeats", "#show-registry"]) {
     $(id).addEventListener("input", scheduleLog);
   }
@@ -874,7 +1008,7 @@ async function main() {
   await addPageWorker("formatter", "formatter", "planner");
   await Promise.all(DEFAULT_REALMS.map((spec) => addRealm(spec)));
   scheduleRegistry();
-  Object.assign(window, { playground: { runner, requester, realms, jobs, pageWorkers } });
+  Object.assign(window, { playground: { runner, requester, realms, jobs, pageWorkers, pool: () => pool } });
 }
 
 window.ready = main().catch((err) => {

@@ -9,6 +9,7 @@
 //   - Terminate a Web Worker mid-job: its job fails with "worker 'slow-2' stopped"; killing one
 //     behind the runner's back fails its job within the heartbeat bound;
 //   - adding a worker in a new Web Worker with the keyboard only, and a child worker on the page;
+//   - a pool of 4 Web Workers: each instance with its pending jobs, up while jobs run, back to 0;
 //   - no console errors. Screenshots: tests/artifacts/playground.png (full page),
 //     tests/artifacts/playground-narrow.png and playground-readme.png; with
 //     WORKBUS_UPDATE_SCREENSHOT=1 the last one replaces www/screenshot.png (the README's).
@@ -266,6 +267,40 @@ test("the playground: a live session driven by clicks and keys", { timeout: 120_
     await page.screenshot({ path: join(artifacts, "playground-narrow.png"), fullPage: true });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.equal(overflow, 0, "no horizontal scrolling on a narrow screen");
+  });
+
+  await t.test("a pool of 4 Web Workers: each instance shows its pending jobs, which go up while jobs run and back to 0", async () => {
+    await page.setViewportSize({ width: 1440, height: 1000 });
+    await page.getByLabel("Web Workers", { exact: true }).fill("4");
+    await button(page, "Start pool").click();
+    const instances = page.locator("#pool-instances [data-instance]");
+    await page.waitForFunction(() => document.querySelectorAll("#pool-instances [data-instance]").length === 4, null, { timeout: 10_000 });
+    const names = ["pool-1", "pool-2", "pool-3", "pool-4"];
+    assert.deepEqual(await instances.evaluateAll((els) => els.map((e) => [e.dataset.instance, e.dataset.pending])), names.map((n) => [n, "0"]));
+    // Each instance is a Web Worker in the registry view, serving the pooled worker.
+    for (const name of names) await page.locator(`[data-runner="${name}"] [data-worker="thumbnail"]`).waitFor();
+
+    await page.getByLabel("Jobs to run", { exact: true }).fill("12");
+    await button(page, "Run jobs on the pool").click();
+    // 12 jobs at once, fewest pending first: every instance has jobs pending, shown live.
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("#pool-instances [data-instance]")].every((e) => Number(e.dataset.pending) > 0),
+      null,
+      { timeout: 5_000, polling: 20 },
+    );
+    assert.match(await page.locator('#pool-instances [data-instance="pool-1"] .pending').innerText(), /^[1-9]\d* pending$/);
+    await page.locator("#pool-msg", { hasText: "12 of 12 jobs answered." }).waitFor({ timeout: 15_000 });
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("#pool-instances [data-instance]")].every((e) => e.dataset.pending === "0"),
+      null,
+      { timeout: 5_000, polling: 20 },
+    );
+    assert.deepEqual(await instances.evaluateAll((els) => els.map((e) => e.querySelector(".pending").textContent)), names.map(() => "0 pending"));
+
+    await button(page, "Stop pool").click();
+    await page.locator("#pool-msg", { hasText: "Pool stopped." }).waitFor();
+    assert.equal(await instances.count(), 0);
+    await page.waitForFunction(() => !document.querySelector('#targets input[value="thumbnail"]'));
   });
 
   assertNoErrors(opened, "playground");

@@ -35,6 +35,7 @@ import type {
   WorkerErrorData,
   WorkerGoneData,
   WorkerGoneReason,
+  WorkerInstance,
   WorkerReadyData,
   WorkerRegistryEntry,
 } from "workbus";
@@ -127,12 +128,13 @@ const chained: Worker = worker
     const id: string = job.id;
     const name: string | null = job.name;
     const from: string = job.source;
+    const attempt: number = job.attempt;
     const signal: AbortSignal = job.signal;
     await job.update({ page }, { urgent: true });
     await job.streamStart();
     await job.streamData("chunk");
     await job.streamEnd({ done: true });
-    return { page, id, name, from, aborted: signal.aborted };
+    return { page, id, name, from, attempt, aborted: signal.aborted };
   })
   .onJob(
     "check",
@@ -337,6 +339,7 @@ async function jobs(): Promise<void> {
     name: "read",
     payload: { page: 1 },
     timeout: 500,
+    retries: 2,
     label: "page 1",
     cancellable: false,
     signal: controller.signal,
@@ -464,7 +467,9 @@ async function lifecycle(): Promise<void> {
   reg.unwatch("ocr", watcher);
   const isNew: boolean = await reg.register({ workerName: "ocr", runner: "runner-2" });
   const entries: WorkerRegistryEntry[] = reg.entries();
-  const instances: WorkerReadyData[] = reg.instances("ocr");
+  const instances: WorkerInstance[] = reg.instances("ocr");
+  const pending: number = instances[0].pending;
+  const asReady: WorkerReadyData = instances[0];
   reg.on("ready", (data) => data.workerName.toUpperCase()).once("gone", (data: WorkerGoneData) => {
     const why: WorkerGoneReason = data.reason;
   });
