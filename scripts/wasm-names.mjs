@@ -136,7 +136,11 @@ function shortNameSection(payload) {
   return Buffer.concat(kept);
 }
 
-export function shortenNames(wasm) {
+/**
+ * The wasm with some sections replaced: `rewrite(id, wasm, at, end)` reads the section whose
+ * payload runs from `at.p` to `end` and returns its new payload, or undefined to keep it.
+ */
+function rewriteSections(wasm, rewrite) {
   const parts = [wasm.subarray(0, 8)];
   const at = { p: 8 };
   while (at.p < wasm.length) {
@@ -144,20 +148,20 @@ export function shortenNames(wasm) {
     const id = wasm[at.p++];
     const size = readU32(wasm, at);
     const end = at.p + size;
-    if (id === 0) {
-      const nameAt = { p: at.p };
-      const length = readU32(wasm, nameAt);
-      const name = wasm.subarray(nameAt.p, nameAt.p + length).toString("utf8");
-      if (name === "name") {
-        const body = Buffer.concat([str("name"), shortNameSection(wasm.subarray(nameAt.p + length, end))]);
-        parts.push(Buffer.from([0]), u32(body.length), body);
-        at.p = end;
-        continue;
-      }
-    }
-    parts.push(wasm.subarray(start, end));
+    const payload = rewrite(id, wasm, { p: at.p }, end);
+    parts.push(payload === undefined ? wasm.subarray(start, end) : Buffer.concat([Buffer.from([id]), u32(payload.length), payload]));
     at.p = end;
   }
+  return Buffer.concat(parts);
+}
+
+export function shortenNames(wasm) {
+  const out = rewriteSections(wasm, (id, buf, at, end) => {
+    if (id !== 0) return undefined;
+    const length = readU32(buf, at);
+    if (buf.subarray(at.p, at.p + length).toString("utf8") !== "name") return undefined;
+    return Buffer.concat([str("name"), shortNameSection(buf.subarray(at.p + length, end))]);
+  });
   // Rust's float printing costs about 17 KB of wasm; one `{}` of an f64 in a message pulls it in.
   if (floatPrinting.length > 0) {
     throw new Error(
@@ -165,7 +169,7 @@ export function shortenNames(wasm) {
         "print whole numbers (as u32 / i64) or leave the value out of the message",
     );
   }
-  return Buffer.concat(parts);
+  return out;
 }
 
 /** Skips an import's description (after its names); see the import section of the wasm spec. */
@@ -190,38 +194,26 @@ function skipImportDesc(buf, at) {
  * whole word, and nowhere as anything else than that import.
  */
 export function shortenImports(wasm, glue) {
-  const parts = [wasm.subarray(0, 8)];
   const renamed = new Map();
-  const at = { p: 8 };
-  while (at.p < wasm.length) {
-    const start = at.p;
-    const id = wasm[at.p++];
-    const size = readU32(wasm, at);
-    const end = at.p + size;
-    if (id === 2) {
-      const count = readU32(wasm, at);
-      const entries = [u32(count)];
-      for (let i = 0; i < count; i++) {
-        const moduleLength = readU32(wasm, at);
-        const module = wasm.subarray(at.p, at.p + moduleLength).toString("utf8");
-        at.p += moduleLength;
-        const nameLength = readU32(wasm, at);
-        const name = wasm.subarray(at.p, at.p + nameLength).toString("utf8");
-        at.p += nameLength;
-        const descStart = at.p;
-        skipImportDesc(wasm, at);
-        const short = module === "./core_bg.js" && /^__wbg_\w+$/.test(name) ? `_w${renamed.size.toString(36)}` : name;
-        if (short !== name) renamed.set(name, short);
-        entries.push(str(module), str(short), wasm.subarray(descStart, at.p));
-      }
-      const body = Buffer.concat(entries);
-      parts.push(Buffer.from([2]), u32(body.length), body);
-      at.p = end;
-      continue;
+  const out = rewriteSections(wasm, (id, buf, at) => {
+    if (id !== 2) return undefined;
+    const count = readU32(buf, at);
+    const entries = [u32(count)];
+    for (let i = 0; i < count; i++) {
+      const moduleLength = readU32(buf, at);
+      const module = buf.subarray(at.p, at.p + moduleLength).toString("utf8");
+      at.p += moduleLength;
+      const nameLength = readU32(buf, at);
+      const name = buf.subarray(at.p, at.p + nameLength).toString("utf8");
+      at.p += nameLength;
+      const descStart = at.p;
+      skipImportDesc(buf, at);
+      const short = module === "./core_bg.js" && /^__wbg_\w+$/.test(name) ? `_w${renamed.size.toString(36)}` : name;
+      if (short !== name) renamed.set(name, short);
+      entries.push(str(module), str(short), buf.subarray(descStart, at.p));
     }
-    parts.push(wasm.subarray(start, end));
-    at.p = end;
-  }
+    return Buffer.concat(entries);
+  });
   let text = glue;
   for (const [name, short] of renamed) {
     const word = new RegExp(`\\b${name}\\b`, "g");
@@ -230,7 +222,7 @@ export function shortenImports(wasm, glue) {
     if (new RegExp(`\\b${short}\\b`).test(text)) throw new Error(`the glue already has a word ${short}`);
     text = text.replace(word, short);
   }
-  return { wasm: Buffer.concat(parts), glue: text };
+  return { wasm: out, glue: text };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
