@@ -130,7 +130,11 @@ export type WorkerGoneReason = "stopped" | "runner ended" | "runner silent";
 
 /** A ready instance of a worker, as `registry.instances(name)` lists it. */
 export interface WorkerInstance extends WorkerReadyData {
-  /** How many of this runner's jobs are pending on that instance. */
+  /**
+   * How many of this runner's jobs are pending on that instance, as the choice of an instance
+   * counts them: for a pooled name or a worker on another runner. A name whose only instance is
+   * on this runner has no choice to make and counts 0.
+   */
   pending: number;
 }
 

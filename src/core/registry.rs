@@ -212,16 +212,20 @@ impl Registry {
     /// Where a job to `name` goes: the instance with the fewest of this runner's jobs pending,
     /// ties in turn, claimed until the claim is dropped.
     pub fn place(&self, name: &str) -> Place {
+        {
+            // Without allocating: most jobs go to the one instance of a name, on this runner.
+            let s = self.state.borrow();
+            let here = s.local.data.contains_key(name);
+            match (here, s.remote.iter().any(|(_, b)| b.data.contains_key(name))) {
+                (true, false) => return Place::Here,
+                (false, false) => return Place::Nowhere,
+                _ => {}
+            }
+        }
         let chosen = {
             let mut s = self.state.borrow_mut();
             let local = s.local.data.contains_key(name).then(|| s.runner_name.clone());
             let runners: Vec<String> = local.into_iter().chain(s.remote.iter().filter(|(_, b)| b.data.contains_key(name)).map(|(r, _)| r.clone())).collect();
-            if runners.is_empty() {
-                return Place::Nowhere;
-            }
-            if runners.len() == 1 && runners[0] == s.runner_name {
-                return Place::Here;
-            }
             let load = |r: &String| s.loads.get(name).and_then(|l| l.iter().find(|(x, _)| x == r)).map_or(0, |(_, n)| *n);
             let start = s.turns.get(name).copied().unwrap_or(0) % runners.len();
             let mut best = start;
