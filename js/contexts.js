@@ -4,7 +4,7 @@
 
 import * as core from "./core.js";
 import { checkName, checkOptionalString, checkWorkerNames, jobParams, rejecting } from "./checks.js";
-import { GROUP } from "./constants.js";
+import { GROUP, JobEvent } from "./constants.js";
 import { disposable } from "./disposable.js";
 import { toError } from "./errors.js";
 import { Listening } from "./listeners.js";
@@ -273,8 +273,21 @@ export class JobGroup {
   }
 }
 
+const JOB_EVENTS = Object.values(JobEvent);
+let eventFactorySet = false;
+/**
+ * Has the engine build job event objects here, from the event's number, data and worker name
+ * (one call instead of a property set per key). Once per realm, after the engine has loaded.
+ */
+function setEventFactory() {
+  if (eventFactorySet) return;
+  core.setEventFactory((kind, data, workerName) => (workerName === undefined ? { type: JOB_EVENTS[kind], data } : { type: JOB_EVENTS[kind], data, workerName }));
+  eventFactorySet = true;
+}
+
 /** Starts a group through a core requester and wraps it in the right context. */
 function startContext(requester, workerNames, params, group, paramsName) {
+  setEventFactory();
   const p = jobParams(params, paramsName, group);
   const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries, true);
   return group ? new JobGroupContext(coreGroup, p.signal) : new JobContext(coreGroup, workerNames[0], p.signal);
@@ -285,6 +298,7 @@ function startContext(requester, workerNames, params, group, paramsName) {
  * record once every worker has the request.
  */
 export async function startJobGroup(requester, workerNames, params) {
+  setEventFactory();
   const p = jobParams(params, "params", true);
   const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries, false);
   await new JobGroupContext(coreGroup, p.signal, false).started;

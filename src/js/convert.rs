@@ -37,7 +37,31 @@ pub fn strings(list: &[String]) -> Array {
     list.iter().map(|s| JsValue::from_str(s)).collect()
 }
 
+thread_local! {
+    /// `factory(kind, data, workerName)`: the façade's object for a job event (see
+    /// [`set_event_factory`]).
+    static EVENT_FACTORY: std::cell::RefCell<Option<js_sys::Function>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Has the façade build job event objects: one call with the kind's number (its index in
+/// `JobEventKind::ALL`) instead of an object filled in key by key across the boundary.
+/// `workerName` is undefined for a single job's context, whose events have no such key.
+#[wasm_bindgen(js_name = setEventFactory)]
+pub fn set_event_factory(factory: js_sys::Function) {
+    EVENT_FACTORY.with(|f| *f.borrow_mut() = Some(factory));
+}
+
 pub fn job_event(e: &JobEvent<JsValue>, with_worker: bool) -> JsValue {
+    let made = EVENT_FACTORY.with(|f| {
+        let f = f.borrow();
+        let f = f.as_ref()?;
+        let kind = JsValue::from_f64(e.kind as u8 as f64);
+        let worker = if with_worker { interned(&e.worker_name) } else { JsValue::UNDEFINED };
+        f.call3(&JsValue::UNDEFINED, &kind, e.data.as_ref().unwrap_or(&JsValue::UNDEFINED), &worker).ok()
+    });
+    if let Some(made) = made {
+        return made;
+    }
     let o = Object::new();
     set(&o, "type", &JsValue::from_str(e.kind.as_str()));
     set(&o, "data", &opt(e.data.clone()));

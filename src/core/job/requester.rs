@@ -135,11 +135,18 @@ impl<V: Value> Requester<V> {
     }
 
     pub(super) fn tell_ui_completed(&self, job_id: &str, worker: &str, status: JobStatus, response: Option<V>) {
+        // Every answer passes here: copy nothing for a requester that is not a UI.
+        if !self.ui.get() {
+            return;
+        }
         let (job_id, worker_name, status) = (job_id.to_string(), worker.to_string(), status.as_str().to_string());
         self.tell_ui(|at| Body::UiJobCompleted { job_id, worker_name, status, response, at });
     }
 
     pub(super) fn tell_ui_group_completed(&self, job_id: &str) {
+        if !self.ui.get() {
+            return;
+        }
         let job_id = job_id.to_string();
         self.tell_ui(|at| Body::UiJobGroupCompleted { job_id, at });
     }
@@ -293,8 +300,10 @@ impl<V: Value> Requester<V> {
                 return;
             }
         }
-        let (workers, label, cancellable) = (group.worker_names().to_vec(), group.label().map(str::to_string), group.cancellable());
-        self.tell_ui(|at| Body::UiJobGroupStarted { job_id, workers: Some(workers), label, cancellable, at });
+        if self.ui.get() {
+            let (workers, label, cancellable) = (group.worker_names().to_vec(), group.label().map(str::to_string), group.cancellable());
+            self.tell_ui(|at| Body::UiJobGroupStarted { job_id, workers: Some(workers), label, cancellable, at });
+        }
         group.notify();
     }
 
