@@ -15,14 +15,17 @@ import { Listening } from "./listeners.js";
  * (finalizers only run between tasks, and job loops can run for long on microtasks alone).
  */
 class SettledGroup {
-  constructor(core, withWorker) {
-    const [jobId, state, lastStatus, failure, responses, events] = core.snapshot(withWorker);
+  /**
+   * `values`: what `CoreGroup.snapshot` gives (or a settled group hands its listener);
+   * `workerName`: the one worker of a job, whose response it holds alone (undefined: a group).
+   */
+  constructor([jobId, state, lastStatus, failure, responses, events], workerName) {
     this.jobId = jobId;
     this.state = state;
     this.lastStatus = lastStatus;
     this._failure = failure;
-    this._responses = responses;
-    this._events = events;
+    this._responses = workerName === undefined ? responses : responses === undefined ? {} : { [workerName]: responses };
+    this._events = events ?? [];
   }
   failure() {
     return this._failure;
@@ -84,11 +87,13 @@ class GroupContext {
 
   /** Runs `fn` on every change of the group (sent, event, settled) until it returns false. */
   _whenChanged(fn) {
-    if (this._listening === undefined) this._listening = this._core.addOnChange(() => this._changed());
+    // An owned context is handed what the group has to tell when it settles (no more calls).
+    if (this._listening === undefined) this._listening = this._core.addOnChange((...settled) => this._changed(settled), this._owned, this._isGroup);
     this._waiters.push(fn);
   }
 
-  _changed() {
+  _changed(settled) {
+    if (settled.length > 0) this._takeSettled(settled);
     const waiters = this._waiters;
     this._waiters = [];
     for (const w of waiters) {
@@ -105,11 +110,19 @@ class GroupContext {
       core.removeOnChange(this._listening);
       this._listening = undefined;
     }
-    if (this._owned && !(core instanceof SettledGroup) && core.state >= GROUP.completed) {
-      this._core = new SettledGroup(core, this._isGroup);
-      // Not now: this may run inside a call on `core` (its cancel), which holds it.
-      queueMicrotask(() => core.free());
+    if (this._owned && !(core instanceof SettledGroup) && core.state >= GROUP.completed) this._takeSettled(core.snapshot(this._isGroup));
+  }
+
+  /** Keeps what the settled group had to tell, in JavaScript, and frees its wasm handle. */
+  _takeSettled(values) {
+    const core = this._core;
+    if (this._listening !== undefined) {
+      core.removeOnChange(this._listening);
+      this._listening = undefined;
     }
+    this._core = new SettledGroup(values, this._isGroup ? undefined : this._workerName);
+    // Not now: this may run inside a call on `core` (its cancel, its settling), which holds it.
+    queueMicrotask(() => core.free());
   }
 
   _failure() {

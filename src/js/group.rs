@@ -56,19 +56,11 @@ impl CoreGroup {
     /// Waiting for workers, sent, completed or failed (`crate::boundary::GROUP_*`).
     #[wasm_bindgen(getter)]
     pub fn state(&self) -> u8 {
-        match self.group.outcome() {
-            Some(Outcome::Completed) => boundary::GROUP_COMPLETED,
-            Some(Outcome::Failed(_)) => boundary::GROUP_FAILED,
-            None if self.group.is_sent() => boundary::GROUP_SENT,
-            None => boundary::GROUP_WAITING,
-        }
+        group_state(&self.group)
     }
     /// The failure as a plain object, or undefined.
     pub fn failure(&self) -> JsValue {
-        match self.group.outcome() {
-            Some(Outcome::Failed(f)) => convert::failure(&f, self.group.job_id()),
-            _ => JsValue::UNDEFINED,
-        }
+        group_failure(&self.group)
     }
     /// The next buffered event object, `true` once completed, `false` once failed, or
     /// `undefined` while nothing is there yet.
@@ -81,25 +73,25 @@ impl CoreGroup {
             NextEvent::Pending => JsValue::UNDEFINED,
         }
     }
-    /// Everything a settled group still has to tell, in one call:
-    /// `[jobId, state, lastStatus, failure, responses, remainingEvents]`.
+    /// Everything a settled group still has to tell, in one call (see [`settled_values`]).
     pub fn snapshot(&self, with_worker: bool) -> Array {
-        let events: Array = std::iter::from_fn(|| match self.group.next_event() {
-            NextEvent::Event(e) => Some(convert::job_event(&e, with_worker)),
-            _ => None,
-        })
-        .collect();
-        let job_id = opt(self.group.job_id().map(|s| super::recent_id(&s)));
-        let last_status = opt(self.group.last_status().map(|s| super::interned(s.as_str())));
+        let [a, b, c, d, e, f] = settled_values(&self.group, with_worker);
         // One call into JavaScript rather than one per element.
-        super::array_of6(&job_id, &JsValue::from(self.state()), &last_status, &self.failure(), &self.responses(), &events)
+        super::array_of6(&a, &b, &c, &d, &e, &f)
     }
-    /// `callback()` runs whenever the group is sent, gets an event or settles; returns an id
-    /// for `removeOnChange`.
+    /// `callback()` runs whenever the group is sent or gets an event; once it settles, a
+    /// `snapshot` listener gets what [`settled_values`] gives as its arguments instead (the
+    /// group's buffered events move to it), so that its context needs no more calls. Returns
+    /// an id for `removeOnChange`.
     #[wasm_bindgen(js_name = addOnChange)]
-    pub fn add_on_change(&self, callback: Function) -> f64 {
-        self.group.add_on_change(Rc::new(move || {
-            let _ = callback.call0(&JsValue::UNDEFINED);
+    pub fn add_on_change(&self, callback: Function, snapshot: bool, with_worker: bool) -> f64 {
+        self.group.add_on_change(Rc::new(move |group: &JobGroup<JsValue>| {
+            let _ = if snapshot && group.is_done() {
+                let [a, b, c, d, e, f] = settled_values(group, with_worker);
+                callback.call6(&JsValue::UNDEFINED, &a, &b, &c, &d, &e, &f)
+            } else {
+                callback.call0(&JsValue::UNDEFINED)
+            };
         })) as f64
     }
     #[wasm_bindgen(js_name = removeOnChange)]
@@ -110,6 +102,43 @@ impl CoreGroup {
     pub fn cancel(&self, reason: Option<String>, cause: JsValue) {
         self.requester.cancel_because(&self.group, reason, present(cause));
     }
+}
+
+fn group_state(group: &JobGroup<JsValue>) -> u8 {
+    match group.outcome() {
+        Some(Outcome::Completed) => boundary::GROUP_COMPLETED,
+        Some(Outcome::Failed(_)) => boundary::GROUP_FAILED,
+        None if group.is_sent() => boundary::GROUP_SENT,
+        None => boundary::GROUP_WAITING,
+    }
+}
+
+fn group_failure(group: &JobGroup<JsValue>) -> JsValue {
+    match group.outcome() {
+        Some(Outcome::Failed(f)) => convert::failure(&f, group.job_id()),
+        _ => JsValue::UNDEFINED,
+    }
+}
+
+/// `[jobId, state, lastStatus, failure, responses, remainingEvents]` of a settled group, taking
+/// its buffered events. `responses` is the responses object of a group (`with_worker`), and the
+/// one member's response of a job (its context knows the name); `remainingEvents` is undefined
+/// when there are none.
+fn settled_values(group: &JobGroup<JsValue>, with_worker: bool) -> [JsValue; 6] {
+    let mut events: Option<Array> = None;
+    while let NextEvent::Event(e) = group.next_event() {
+        events.get_or_insert_with(Array::new).push(&convert::job_event(&e, with_worker));
+    }
+    let job_id = group.job_id();
+    let job_id = opt(job_id.map(|s| super::recent_id(&s)));
+    let last_status = opt(group.last_status().map(|s| super::interned(s.as_str())));
+    let (state, failure) = (group_state(group), group_failure(group));
+    let responses = if with_worker {
+        group.with_responses(convert::responses)
+    } else {
+        group.with_responses(|list| opt(list.first().map(|(_, v)| v.clone())))
+    };
+    [job_id, JsValue::from(state), last_status, failure, responses, opt(events.map(JsValue::from))]
 }
 
 pub(super) fn core_group(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>) -> CoreGroup {
