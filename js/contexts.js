@@ -302,8 +302,9 @@ function setEventFactory() {
 function startContext(requester, workerNames, params, group, paramsName) {
   setEventFactory();
   const p = jobParams(params, paramsName, group);
+  if (!group) return new JobContext(requester.startJob(workerNames[0], p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries), workerNames[0], p.signal);
   const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries, true);
-  return group ? new JobGroupContext(coreGroup, p.signal) : new JobContext(coreGroup, workerNames[0], p.signal);
+  return new JobGroupContext(coreGroup, p.signal);
 }
 
 /**

@@ -38,6 +38,22 @@ impl CoreRequester {
         let group = self.requester.start(workers, p, with_events).map_err(to_js)?;
         Ok(core_group(group, self.requester.clone()))
     }
+    /// `startGroup` for a job to one worker: its name crosses as one string, not an array.
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = startJob)]
+    pub fn start_job(
+        &self,
+        worker: String,
+        name: Option<String>,
+        payload: JsValue,
+        timeout: Option<f64>,
+        label: Option<String>,
+        cancellable: bool,
+        cancel_on_error: bool,
+        retries: u32,
+    ) -> Result<CoreGroup, JsValue> {
+        self.start_group(vec![worker], name, payload, timeout, label, cancellable, cancel_on_error, retries, true)
+    }
     /// Open (sent, unfinished) groups.
     pub fn groups(&self) -> Vec<CoreGroup> {
         self.requester.groups().into_iter().map(|g| core_group(g, self.requester.clone())).collect()

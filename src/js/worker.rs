@@ -9,6 +9,7 @@ use crate::core::registry::ReadyData;
 use crate::core::worker::{JobHandler, JobRequest, Worker, WorkerEvent};
 use crate::core::{ApiError, Thrown};
 use js_sys::{Array, Function, Object, Promise};
+use wasm_bindgen_futures::JsFuture;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -76,7 +77,9 @@ impl CoreWorker {
             Box::pin(async move {
                 let thrown = |e: JsValue| Thrown { message: error_message(&e), value: Some(e) };
                 match returned {
-                    Ok(v) => settle(v).await.map(Some).map_err(thrown), // the engine drops a nullish answer
+                    // The façade's wrapper (`untilJobEnds`) turns every thenable into a Promise.
+                    Ok(v) if v.is_instance_of::<Promise>() => JsFuture::from(Promise::unchecked_from_js(v)).await.map(Some).map_err(thrown),
+                    Ok(v) => Ok(Some(v)), // the engine drops a nullish answer
                     Err(e) => Err(thrown(e)),
                 }
             })
