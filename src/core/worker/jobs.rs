@@ -89,15 +89,15 @@ impl<V: Value> Worker<V> {
 
     /// Stream start, data or end; the end completes the job with `data` as its response.
     pub fn send_job_stream(&self, job_id: &str, part: StreamPart, data: Option<V>) -> Result<(), SendError<V>> {
-        let job_id = job_id.to_string();
+        let id = job_id.to_string();
         let body = match part {
-            StreamPart::Start => Body::JobStreamStart { job_id: job_id.clone(), data },
-            StreamPart::Data => Body::JobStreamData { job_id: job_id.clone(), data },
-            StreamPart::End => Body::JobStreamEnd { job_id: job_id.clone(), data },
+            StreamPart::Start => Body::JobStreamStart { job_id: id, data },
+            StreamPart::Data => Body::JobStreamData { job_id: id, data },
+            StreamPart::End => Body::JobStreamEnd { job_id: id, data },
         };
-        self.send_job_event(&job_id, "stream", body)?;
+        self.send_job_event(job_id, "stream", body)?;
         if part == StreamPart::End {
-            self.finish_job(&job_id);
+            self.finish_job(job_id);
         }
         Ok(())
     }
