@@ -43,6 +43,53 @@ class SettledGroup {
 }
 
 /**
+ * A context's group while it runs: its state and id, kept up to date by the engine's calls to
+ * the context (see `startContext`), and a handle on the engine's group, made only when the
+ * context asks for more (a cancel, events, a failure before it settles).
+ */
+class LiveGroup {
+  constructor() {
+    this.key = undefined;
+    this.state = GROUP.waiting;
+    this.jobId = undefined;
+    this._handle = undefined;
+  }
+  get _core() {
+    this._handle ??= core.keyedGroup(this.key);
+    return this._handle;
+  }
+  get lastStatus() {
+    return this._core.lastStatus;
+  }
+  failure() {
+    return this._core.failure();
+  }
+  responses() {
+    return this._core.responses();
+  }
+  responseOf(name) {
+    return this._core.responseOf(name);
+  }
+  nextEvent(withWorker) {
+    return this._core.nextEvent(withWorker);
+  }
+  snapshot(withWorker) {
+    return this._core.snapshot(withWorker);
+  }
+  cancel(reason, cause) {
+    this._core.cancel(reason, cause);
+  }
+  // Its context is told of every change already.
+  addOnChange() {
+    return 0;
+  }
+  removeOnChange() {}
+  free() {
+    this._handle?.free();
+  }
+}
+
+/**
  * The failure reason of a job whose abort signal fired: a string as it is, `AbortSignal.timeout`
  * "timeout", `abort()` with no reason "cancelled", any other Error its message.
  */
@@ -59,10 +106,13 @@ function abortReason(reason) {
 /** Shared by JobContext and JobGroupContext: a thenable and an async iterator over a group. */
 class GroupContext {
   /** `owned`: this context alone holds `coreGroup`, so it may free it once settled. */
+  /** `coreGroup`: a CoreGroup, or the LiveGroup of a context the engine tells (`_told`). */
   constructor(coreGroup, isGroup, signal, owned = true) {
     this._core = coreGroup;
     this._isGroup = isGroup;
     this._owned = owned;
+    /** A job's one worker (a JobContext sets it); undefined for a group. */
+    this._workerName = undefined;
     this._waiters = [];
     this._listening = undefined;
     this._error = undefined;
@@ -72,6 +122,8 @@ class GroupContext {
   }
 
   _watchSignal(signal) {
+    // Settled already (a worker that has stopped): nothing to cancel.
+    if (this._core.state >= GROUP.completed) return;
     if (signal.aborted) {
       this._core.cancel(abortReason(signal.reason), signal.reason);
       return;
@@ -90,6 +142,12 @@ class GroupContext {
     // An owned context is handed what the group has to tell when it settles (no more calls).
     if (this._listening === undefined) this._listening = this._core.addOnChange((...settled) => this._changed(settled), this._owned, this._isGroup);
     this._waiters.push(fn);
+  }
+
+  /** The engine's news of a LiveGroup: `(jobId, state)`, nothing (an event), or settled values. */
+  _told(values) {
+    if (values.length === 2) [this._core.jobId, this._core.state] = values;
+    this._changed(values.length === 6 ? values : []);
   }
 
   _changed(settled) {
@@ -122,7 +180,7 @@ class GroupContext {
     }
     this._core = new SettledGroup(values, this._isGroup ? undefined : this._workerName);
     // Not now: this may run inside a call on `core` (its cancel, its settling), which holds it.
-    queueMicrotask(() => core.free());
+    if (!(core instanceof LiveGroup) || core._handle !== undefined) queueMicrotask(() => core.free());
   }
 
   _failure() {
@@ -295,6 +353,8 @@ let eventFactorySet = false;
 function setEventFactory() {
   if (eventFactorySet) return;
   core.setEventFactory((kind, data, workerName) => (workerName === undefined ? { type: JOB_EVENTS[kind], data } : { type: JOB_EVENTS[kind], data, workerName }));
+  // How the engine tells a context of its LiveGroup (see GroupContext._told).
+  core.setContextHook((context, ...values) => context._told(values));
   eventFactorySet = true;
 }
 
@@ -302,9 +362,13 @@ function setEventFactory() {
 function startContext(requester, workerNames, params, group, paramsName) {
   setEventFactory();
   const p = jobParams(params, paramsName, group);
-  if (!group) return new JobContext(requester.startJob(workerNames[0], p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries), workerNames[0], p.signal);
-  const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries, true);
-  return new JobGroupContext(coreGroup, p.signal);
+  const live = new LiveGroup();
+  const context = group ? new JobGroupContext(live) : new JobContext(live, workerNames[0]);
+  // A job's one worker name crosses as a string.
+  live.key = requester.startFor(group ? workerNames : workerNames[0], p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries, context);
+  // Once the group exists (it may be cancelled at once).
+  if (p.signal) context._watchSignal(p.signal);
+  return context;
 }
 
 /**

@@ -141,6 +141,90 @@ fn settled_values(group: &JobGroup<JsValue>, with_worker: bool) -> [JsValue; 6] 
     [job_id, JsValue::from(state), last_status, failure, responses, opt(events.map(JsValue::from))]
 }
 
+thread_local! {
+    /// The groups whose contexts are told of them by a listener ([`keyed`]), by key, until they
+    /// settle: then the listener has been handed everything. No JavaScript object stands for
+    /// them, so none is registered for finalization (that costs more than the rest of a job's
+    /// bookkeeping in JavaScript).
+    static KEYED: std::cell::RefCell<Keyed> = std::cell::RefCell::new(Keyed::default());
+}
+
+#[derive(Default)]
+struct Keyed {
+    slots: Vec<Option<CoreGroup>>,
+    free: Vec<u32>,
+}
+
+thread_local! {
+    /// `hook(context, ...news)`: how a keyed group's context is told (see [`keyed`]).
+    static CONTEXT_HOOK: std::cell::RefCell<Option<Function>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Sets how the contexts of keyed groups are told of them (once, at load): one function for
+/// all, rather than a closure made for each job.
+#[wasm_bindgen(js_name = setContextHook)]
+pub fn set_context_hook(hook: Function) {
+    CONTEXT_HOOK.with(|h| *h.borrow_mut() = Some(hook));
+}
+
+/// Keeps `group` under a new key and tells `context` of it through the context hook:
+/// `(jobId, state)` when its state changes (sent), `()` when it gets an event, and what
+/// [`settled_values`] gives once it settles, when the key is released (at once if it is
+/// settled already).
+pub(super) fn keyed(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>, context: JsValue, with_worker: bool) -> u32 {
+    let entry = Some(CoreGroup { group: group.clone(), requester });
+    let key = KEYED.with(|k| {
+        let mut k = k.borrow_mut();
+        match k.free.pop() {
+            Some(key) => {
+                k.slots[key as usize] = entry;
+                key
+            }
+            None => {
+                k.slots.push(entry);
+                (k.slots.len() - 1) as u32
+            }
+        }
+    });
+    let told = std::cell::Cell::new(boundary::GROUP_WAITING);
+    let tell = Rc::new(move |g: &JobGroup<JsValue>| {
+        let state = group_state(g);
+        if told.get() >= boundary::GROUP_COMPLETED {
+            return;
+        }
+        let (this, context) = (JsValue::UNDEFINED, &context);
+        // The façade sets the hook before it starts a keyed group.
+        let hook = CONTEXT_HOOK.with(|h| h.borrow().clone());
+        let Some(listener) = hook else { return };
+        let _ = if state >= boundary::GROUP_COMPLETED {
+            told.set(state);
+            KEYED.with(|k| {
+                let mut k = k.borrow_mut();
+                k.slots[key as usize] = None;
+                k.free.push(key);
+            });
+            let [a, b, c, d, e, f] = settled_values(g, with_worker);
+            listener.call7(&this, context, &a, &b, &c, &d, &e, &f)
+        } else if told.replace(state) != state {
+            listener.call3(&this, context, &opt(g.job_id().map(|s| super::recent_id(&s))), &JsValue::from(state))
+        } else {
+            listener.call1(&this, context)
+        };
+    });
+    group.add_on_change(tell.clone());
+    if group.is_done() {
+        tell(&group);
+    }
+    key
+}
+
+/// A handle on a keyed group, for what its context asks rarely (cancel, events, a failure
+/// before it settles); undefined once the group has settled.
+#[wasm_bindgen(js_name = keyedGroup)]
+pub fn keyed_group(key: u32) -> Option<CoreGroup> {
+    KEYED.with(|k| k.borrow().slots.get(key as usize).and_then(Option::as_ref).map(|g| CoreGroup { group: g.group.clone(), requester: g.requester.clone() }))
+}
+
 pub(super) fn core_group(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>) -> CoreGroup {
     CoreGroup { group, requester }
 }
