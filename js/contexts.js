@@ -51,8 +51,13 @@ class LiveGroup {
   constructor() {
     this.key = undefined;
     this.state = GROUP.waiting;
-    this.jobId = undefined;
+    this._jobId = undefined;
     this._handle = undefined;
+  }
+  /** Asked of the engine once sent (most contexts never ask before they settle). */
+  get jobId() {
+    if (this._jobId === undefined && this.state !== GROUP.waiting) this._jobId = this._core.jobId;
+    return this._jobId;
   }
   get _core() {
     this._handle ??= core.keyedGroup(this.key);
@@ -144,9 +149,9 @@ class GroupContext {
     this._waiters.push(fn);
   }
 
-  /** The engine's news of a LiveGroup: `(jobId, state)`, nothing (an event), or settled values. */
+  /** The engine's news of a LiveGroup: `(state)`, nothing (an event), or settled values. */
   _told(values) {
-    if (values.length === 2) [this._core.jobId, this._core.state] = values;
+    if (values.length === 1) this._core.state = values[0];
     this._changed(values.length === 6 ? values : []);
   }
 

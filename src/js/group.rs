@@ -168,7 +168,7 @@ pub fn set_context_hook(hook: Function) {
 }
 
 /// Keeps `group` under a new key and tells `context` of it through the context hook:
-/// `(jobId, state)` when its state changes (sent), `()` when it gets an event, and what
+/// `(state)` when its state changes (sent), `()` when it gets an event, and what
 /// [`settled_values`] gives once it settles, when the key is released (at once if it is
 /// settled already).
 pub(super) fn keyed(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>, context: JsValue, with_worker: bool) -> u32 {
@@ -206,7 +206,7 @@ pub(super) fn keyed(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>,
             let [a, b, c, d, e, f] = settled_values(g, with_worker);
             listener.call7(&this, context, &a, &b, &c, &d, &e, &f)
         } else if told.replace(state) != state {
-            listener.call3(&this, context, &opt(g.job_id().map(|s| super::recent_id(&s))), &JsValue::from(state))
+            listener.call2(&this, context, &JsValue::from(state))
         } else {
             listener.call1(&this, context)
         };
