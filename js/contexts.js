@@ -42,13 +42,22 @@ class SettledGroup {
   cancel() {}
 }
 
+/** `{ [names[order[i]]]: values[i] }`, in that order. */
+function byOrder(names, order, values) {
+  const responses = {};
+  for (let i = 0; i < order.length; i++) responses[names[order[i]]] = values[i];
+  return responses;
+}
+
 /**
  * A context's group while it runs: its state and id, kept up to date by the engine's calls to
  * the context (see `startContext`), and a handle on the engine's group, made only when the
  * context asks for more (a cancel, events, a failure before it settles).
  */
 class LiveGroup {
-  constructor() {
+  /** `workerNames`: the group's members (a job's one worker), in order. */
+  constructor(workerNames) {
+    this.workerNames = workerNames;
     this.key = undefined;
     this.state = GROUP.waiting;
     this._jobId = undefined;
@@ -152,6 +161,8 @@ class GroupContext {
   /** The engine's news of a LiveGroup: `(state)`, nothing (an event), or settled values. */
   _told(values) {
     if (values.length === 1) this._core.state = values[0];
+    // A group's responses: the members' indices and values, in the order they came.
+    if (values.length === 6 && values[4] === null) values[4] = byOrder(this._core.workerNames, core.takeResponseOrder(), core.takeResponseValues());
     this._changed(values.length === 6 ? values : []);
   }
 
@@ -367,7 +378,8 @@ function setEventFactory() {
 function startContext(requester, workerNames, params, group, paramsName) {
   setEventFactory();
   const p = jobParams(params, paramsName, group);
-  const live = new LiveGroup();
+  // A copy: the caller may change its array.
+  const live = new LiveGroup(group ? [...workerNames] : workerNames);
   const context = group ? new JobGroupContext(live) : new JobContext(live, workerNames[0]);
   // A job's one worker name crosses as a string.
   live.key = requester.startFor(group ? workerNames : workerNames[0], p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries, context);

@@ -75,7 +75,7 @@ impl CoreGroup {
     }
     /// Everything a settled group still has to tell, in one call (see [`settled_values`]).
     pub fn snapshot(&self, with_worker: bool) -> Array {
-        let [a, b, c, d, e, f] = settled_values(&self.group, with_worker);
+        let [a, b, c, d, e, f] = settled_values(&self.group, with_worker, false);
         // One call into JavaScript rather than one per element.
         super::array_of6(&a, &b, &c, &d, &e, &f)
     }
@@ -87,7 +87,7 @@ impl CoreGroup {
     pub fn add_on_change(&self, callback: Function, snapshot: bool, with_worker: bool) -> f64 {
         self.group.add_on_change(Rc::new(move |group: &JobGroup<JsValue>| {
             let _ = if snapshot && group.is_done() {
-                let [a, b, c, d, e, f] = settled_values(group, with_worker);
+                let [a, b, c, d, e, f] = settled_values(group, with_worker, false);
                 callback.call6(&JsValue::UNDEFINED, &a, &b, &c, &d, &e, &f)
             } else {
                 callback.call0(&JsValue::UNDEFINED)
@@ -124,7 +124,10 @@ fn group_failure(group: &JobGroup<JsValue>) -> JsValue {
 /// its buffered events. `responses` is the responses object of a group (`with_worker`), and the
 /// one member's response of a job (its context knows the name); `remainingEvents` is undefined
 /// when there are none.
-fn settled_values(group: &JobGroup<JsValue>, with_worker: bool) -> [JsValue; 6] {
+///
+/// `by_order`: a group's responses are left for `takeResponseOrder` and `takeResponseValues`
+/// instead (`responses` is null): its context knows the names, and builds the object itself.
+fn settled_values(group: &JobGroup<JsValue>, with_worker: bool, by_order: bool) -> [JsValue; 6] {
     let mut events: Option<Array> = None;
     while let NextEvent::Event(e) = group.next_event() {
         events.get_or_insert_with(Array::new).push(&convert::job_event(&e, with_worker));
@@ -133,12 +136,46 @@ fn settled_values(group: &JobGroup<JsValue>, with_worker: bool) -> [JsValue; 6] 
     let job_id = opt(job_id.map(|s| super::recent_id(&s)));
     let last_status = opt(group.last_status().map(|s| super::interned(s.as_str())));
     let (state, failure) = (group_state(group), group_failure(group));
-    let responses = if with_worker {
+    let responses = if with_worker && by_order {
+        group.with_responses(|list| {
+            let at: crate::core::hash::HashMap<&str, u32> = group.worker_names().iter().enumerate().map(|(i, n)| (n.as_str(), i as u32)).collect();
+            RESPONSES.with(|r| {
+                let (order, values) = &mut *r.borrow_mut();
+                order.clear();
+                values.clear();
+                for (name, v) in list {
+                    order.push(at.get(name.as_str()).copied().unwrap_or(u32::MAX));
+                    values.push(v.clone());
+                }
+            })
+        });
+        JsValue::NULL
+    } else if with_worker {
         group.with_responses(convert::responses)
     } else {
         group.with_responses(|list| opt(list.first().map(|(_, v)| v.clone())))
     };
     [job_id, JsValue::from(state), last_status, failure, responses, opt(events.map(JsValue::from))]
+}
+
+thread_local! {
+    /// A settled group's responses, for its context to take: each one's member (its index in
+    /// the group's names) and value, in the order they came.
+    static RESPONSES: std::cell::RefCell<(Vec<u32>, Vec<JsValue>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Which member gave each response the context hook was just told of (see [`settled_values`]).
+/// Two arrays cross in two calls: a responses object filled from here would cost a call per
+/// member.
+#[wasm_bindgen(js_name = takeResponseOrder)]
+pub fn take_response_order() -> Vec<u32> {
+    RESPONSES.with(|r| std::mem::take(&mut r.borrow_mut().0))
+}
+
+/// The responses the context hook was just told of, in the order of `takeResponseOrder`.
+#[wasm_bindgen(js_name = takeResponseValues)]
+pub fn take_response_values() -> Vec<JsValue> {
+    RESPONSES.with(|r| std::mem::take(&mut r.borrow_mut().1))
 }
 
 thread_local! {
@@ -203,7 +240,7 @@ pub(super) fn keyed(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>,
                 k.slots[key as usize] = None;
                 k.free.push(key);
             });
-            let [a, b, c, d, e, f] = settled_values(g, with_worker);
+            let [a, b, c, d, e, f] = settled_values(g, with_worker, true);
             listener.call7(&this, context, &a, &b, &c, &d, &e, &f)
         } else if told.replace(state) != state {
             listener.call2(&this, context, &JsValue::from(state))
