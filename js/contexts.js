@@ -4,7 +4,7 @@
 
 import * as core from "./core.js";
 import { checkName, checkOptionalString, checkWorkerNames, jobParams, rejecting } from "./checks.js";
-import { GROUP } from "./constants.js";
+import { GROUP, JobEvent } from "./constants.js";
 import { disposable } from "./disposable.js";
 import { toError } from "./errors.js";
 import { Listening } from "./listeners.js";
@@ -15,14 +15,17 @@ import { Listening } from "./listeners.js";
  * (finalizers only run between tasks, and job loops can run for long on microtasks alone).
  */
 class SettledGroup {
-  constructor(core, withWorker) {
-    const [jobId, state, lastStatus, failure, responses, events] = core.snapshot(withWorker);
+  /**
+   * `values`: what `CoreGroup.snapshot` gives (or a settled group hands its listener);
+   * `workerName`: the one worker of a job, whose response it holds alone (undefined: a group).
+   */
+  constructor([jobId, state, lastStatus, failure, responses, events], workerName) {
     this.jobId = jobId;
     this.state = state;
     this.lastStatus = lastStatus;
     this._failure = failure;
-    this._responses = responses;
-    this._events = events;
+    this._responses = workerName === undefined ? responses : responses === undefined ? {} : { [workerName]: responses };
+    this._events = events ?? [];
   }
   failure() {
     return this._failure;
@@ -37,6 +40,67 @@ class SettledGroup {
     return this._events.length > 0 ? this._events.shift() : this.state === GROUP.completed;
   }
   cancel() {}
+}
+
+/** `{ [names[order[i]]]: values[i] }`, in that order. */
+function byOrder(names, order, values) {
+  const responses = {};
+  for (let i = 0; i < order.length; i++) responses[names[order[i]]] = values[i];
+  return responses;
+}
+
+/**
+ * A context's group while it runs: its state and id, kept up to date by the engine's calls to
+ * the context (see `startContext`), and a handle on the engine's group, made only when the
+ * context asks for more (a cancel, events, a failure before it settles).
+ */
+class LiveGroup {
+  /** `workerNames`: the group's members (a job's one worker), in order. */
+  constructor(workerNames) {
+    this.workerNames = workerNames;
+    this.key = undefined;
+    this.state = GROUP.waiting;
+    this._jobId = undefined;
+    this._handle = undefined;
+  }
+  /** Asked of the engine once sent (most contexts never ask before they settle). */
+  get jobId() {
+    if (this._jobId === undefined && this.state !== GROUP.waiting) this._jobId = this._core.jobId;
+    return this._jobId;
+  }
+  get _core() {
+    this._handle ??= core.keyedGroup(this.key);
+    return this._handle;
+  }
+  get lastStatus() {
+    return this._core.lastStatus;
+  }
+  failure() {
+    return this._core.failure();
+  }
+  responses() {
+    return this._core.responses();
+  }
+  responseOf(name) {
+    return this._core.responseOf(name);
+  }
+  nextEvent(withWorker) {
+    return this._core.nextEvent(withWorker);
+  }
+  snapshot(withWorker) {
+    return this._core.snapshot(withWorker);
+  }
+  cancel(reason, cause) {
+    this._core.cancel(reason, cause);
+  }
+  // Its context is told of every change already.
+  addOnChange() {
+    return 0;
+  }
+  removeOnChange() {}
+  free() {
+    this._handle?.free();
+  }
 }
 
 /**
@@ -56,10 +120,13 @@ function abortReason(reason) {
 /** Shared by JobContext and JobGroupContext: a thenable and an async iterator over a group. */
 class GroupContext {
   /** `owned`: this context alone holds `coreGroup`, so it may free it once settled. */
+  /** `coreGroup`: a CoreGroup, or the LiveGroup of a context the engine tells (`_told`). */
   constructor(coreGroup, isGroup, signal, owned = true) {
     this._core = coreGroup;
     this._isGroup = isGroup;
     this._owned = owned;
+    /** A job's one worker (a JobContext sets it); undefined for a group. */
+    this._workerName = undefined;
     this._waiters = [];
     this._listening = undefined;
     this._error = undefined;
@@ -69,6 +136,8 @@ class GroupContext {
   }
 
   _watchSignal(signal) {
+    // Settled already (a worker that has stopped): nothing to cancel.
+    if (this._core.state >= GROUP.completed) return;
     if (signal.aborted) {
       this._core.cancel(abortReason(signal.reason), signal.reason);
       return;
@@ -84,11 +153,21 @@ class GroupContext {
 
   /** Runs `fn` on every change of the group (sent, event, settled) until it returns false. */
   _whenChanged(fn) {
-    if (this._listening === undefined) this._listening = this._core.addOnChange(() => this._changed());
+    // An owned context is handed what the group has to tell when it settles (no more calls).
+    if (this._listening === undefined) this._listening = this._core.addOnChange((...settled) => this._changed(settled), this._owned, this._isGroup);
     this._waiters.push(fn);
   }
 
-  _changed() {
+  /** The engine's news of a LiveGroup: `(state)`, nothing (an event), or settled values. */
+  _told(values) {
+    if (values.length === 1) this._core.state = values[0];
+    // A group's responses: the members' indices and values, in the order they came.
+    if (values.length === 6 && values[4] === null) values[4] = byOrder(this._core.workerNames, core.takeResponseOrder(), core.takeResponseValues());
+    this._changed(values.length === 6 ? values : []);
+  }
+
+  _changed(settled) {
+    if (settled.length > 0) this._takeSettled(settled);
     const waiters = this._waiters;
     this._waiters = [];
     for (const w of waiters) {
@@ -105,11 +184,19 @@ class GroupContext {
       core.removeOnChange(this._listening);
       this._listening = undefined;
     }
-    if (this._owned && !(core instanceof SettledGroup) && core.state >= GROUP.completed) {
-      this._core = new SettledGroup(core, this._isGroup);
-      // Not now: this may run inside a call on `core` (its cancel), which holds it.
-      queueMicrotask(() => core.free());
+    if (this._owned && !(core instanceof SettledGroup) && core.state >= GROUP.completed) this._takeSettled(core.snapshot(this._isGroup));
+  }
+
+  /** Keeps what the settled group had to tell, in JavaScript, and frees its wasm handle. */
+  _takeSettled(values) {
+    const core = this._core;
+    if (this._listening !== undefined) {
+      core.removeOnChange(this._listening);
+      this._listening = undefined;
     }
+    this._core = new SettledGroup(values, this._isGroup ? undefined : this._workerName);
+    // Not now: this may run inside a call on `core` (its cancel, its settling), which holds it.
+    if (!(core instanceof LiveGroup) || core._handle !== undefined) queueMicrotask(() => core.free());
   }
 
   _failure() {
@@ -273,11 +360,32 @@ export class JobGroup {
   }
 }
 
+const JOB_EVENTS = Object.values(JobEvent);
+let eventFactorySet = false;
+/**
+ * Has the engine build job event objects here, from the event's number, data and worker name
+ * (one call instead of a property set per key). Once per realm, after the engine has loaded.
+ */
+function setEventFactory() {
+  if (eventFactorySet) return;
+  core.setEventFactory((kind, data, workerName) => (workerName === undefined ? { type: JOB_EVENTS[kind], data } : { type: JOB_EVENTS[kind], data, workerName }));
+  // How the engine tells a context of its LiveGroup (see GroupContext._told).
+  core.setContextHook((context, ...values) => context._told(values));
+  eventFactorySet = true;
+}
+
 /** Starts a group through a core requester and wraps it in the right context. */
 function startContext(requester, workerNames, params, group, paramsName) {
+  setEventFactory();
   const p = jobParams(params, paramsName, group);
-  const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries, true);
-  return group ? new JobGroupContext(coreGroup, p.signal) : new JobContext(coreGroup, workerNames[0], p.signal);
+  // A copy: the caller may change its array.
+  const live = new LiveGroup(group ? [...workerNames] : workerNames);
+  const context = group ? new JobGroupContext(live) : new JobContext(live, workerNames[0]);
+  // A job's one worker name crosses as a string.
+  live.key = requester.startFor(group ? workerNames : workerNames[0], p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries, context);
+  // Once the group exists (it may be cancelled at once).
+  if (p.signal) context._watchSignal(p.signal);
+  return context;
 }
 
 /**
@@ -285,6 +393,7 @@ function startContext(requester, workerNames, params, group, paramsName) {
  * record once every worker has the request.
  */
 export async function startJobGroup(requester, workerNames, params) {
+  setEventFactory();
   const p = jobParams(params, "params", true);
   const coreGroup = requester.startGroup(workerNames, p.name, p.payload, p.timeout, p.label, p.cancellable, p.cancelOnError, p.retries, false);
   await new JobGroupContext(coreGroup, p.signal, false).started;

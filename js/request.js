@@ -16,8 +16,7 @@ class JobRequest {
     this._abortReason = undefined;
     this._controller = undefined;
     this._isOver = false;
-    this._endedPromise = undefined;
-    this._resolveEnded = undefined;
+    this._onEnd = undefined;
   }
   /** Called by the engine (through the abort hook) when the job is aborted. */
   _abort(reason) {
@@ -25,14 +24,16 @@ class JobRequest {
     this._controller?.abort(reason);
     this._end();
   }
-  /** Resolves once the job is over (answered or aborted), whatever its handler does. */
-  _ended() {
-    this._endedPromise ??= this._isOver ? Promise.resolve() : new Promise((resolve) => (this._resolveEnded = () => resolve(undefined)));
-    return this._endedPromise;
+  /** Calls `fn` once the job is over (answered or aborted), whatever its handler does. */
+  _whenEnded(fn) {
+    if (this._isOver) fn();
+    else this._onEnd = fn;
   }
   _end() {
     this._isOver = true;
-    this._resolveEnded?.();
+    const onEnd = this._onEnd;
+    this._onEnd = undefined;
+    onEnd?.();
   }
   /** Aborts when the job is cancelled or the worker stops (made on first use: it is costly). */
   get signal() {
@@ -70,29 +71,32 @@ class JobRequest {
 }
 
 /**
- * The handler as the engine calls it: a promise it returns is raced with the end of its job,
- * so a handler that never settles does not keep the job's bookkeeping alive after the job. A
- * rejection that comes after the job ended goes to the engine, which reports it.
+ * The handler as the engine calls it. A plain value is its answer. For a thenable, the engine
+ * is told that the answer comes later (`handlerPending`) and then what it is (`settleHandler`),
+ * whichever comes first of the thenable settling and the job ending (so a handler that never
+ * settles does not keep its job's bookkeeping after the job). A rejection that comes after the
+ * job ended goes to the engine, which reports it.
  */
 export function untilJobEnds(handler, coreWorker) {
   return (request) => {
     const result = handler(request);
     if (result === null || (typeof result !== "object" && typeof result !== "function") || typeof result.then !== "function") return result;
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      const first = (fn) => (value) => {
-        if (settled) return false;
-        settled = true;
-        fn(value);
-        return true;
-      };
-      const answered = first(resolve);
-      const failed = first(reject);
-      Promise.resolve(result).then(answered, (error) => {
-        if (!failed(error)) coreWorker.reportHandlerError(request.id, error, request._abortReason !== undefined);
-      });
-      request._ended().then(() => answered(undefined));
-    });
+    const key = core.handlerPending();
+    let settled = false;
+    const settle = (ok, value) => {
+      if (settled) return false;
+      settled = true;
+      core.settleHandler(key, ok, value);
+      return true;
+    };
+    Promise.resolve(result).then(
+      (value) => settle(true, value),
+      (error) => {
+        if (!settle(false, error)) coreWorker.reportHandlerError(request.id, error, request._abortReason !== undefined);
+      },
+    );
+    request._whenEnded(() => settle(true, undefined));
+    return undefined;
   };
 }
 

@@ -83,4 +83,12 @@ mod tests {
         assert_eq!(REGISTRY_EVENTS[REGISTRY_READY as usize], "ready");
         assert_eq!(REGISTRY_EVENTS[REGISTRY_GONE as usize], "gone");
     }
+
+    #[test]
+    fn a_job_event_kind_is_numbered_by_its_place_in_job_events() {
+        // The wasm layer hands the façade `kind as u8`; the façade reads `jobEvents[kind]`.
+        for (i, kind) in JobEventKind::ALL.iter().enumerate() {
+            assert_eq!(*kind as u8 as usize, i, "{}", kind.as_str());
+        }
+    }
 }

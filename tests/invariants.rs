@@ -784,7 +784,8 @@ impl World {
                         Some(_) => {}
                     }
                 });
-                group.add_on_change(observe.clone());
+                let on_change = observe.clone();
+                group.add_on_change(Rc::new(move |_: &_| on_change()));
                 observe(); // a group can be settled when it is returned (a stopped member)
                 let waits = t.waits.clone();
                 self.sim.spawn(async move {

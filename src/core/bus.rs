@@ -292,11 +292,14 @@ impl<V: Value> Bus<V> {
     }
 
     fn route(&self, message: Rc<Message<V>>, from: Option<LinkId>) -> Result<(), Refusal<V>> {
-        let observers: Vec<Rc<Subscription<V>>> = self.0.subscribers.borrow().observers.iter().map(|(_, s)| s.clone()).collect();
-        for o in &observers {
-            enqueue(o, message.clone());
+        // No list to build for the usual bus without observers or links.
+        if !self.0.subscribers.borrow().observers.is_empty() {
+            let observers: Vec<Rc<Subscription<V>>> = self.0.subscribers.borrow().observers.iter().map(|(_, s)| s.clone()).collect();
+            for o in &observers {
+                enqueue(o, message.clone());
+            }
         }
-        let links: Vec<Rc<dyn Transport<V>>> = if message.is_local() {
+        let links: Vec<Rc<dyn Transport<V>>> = if message.is_local() || self.0.links.borrow().is_empty() {
             Vec::new()
         } else {
             self.0.links.borrow().iter().filter(|(id, _)| Some(*id) != from).map(|(_, t)| t.clone()).collect()

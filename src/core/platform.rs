@@ -25,10 +25,29 @@ pub trait Platform {
 
 pub type Env = Rc<dyn Platform>;
 
-/// A random version-4 UUID in its 36-character form, as Pipecat's `str(uuid4())`.
-pub fn new_uuid(env: &dyn Platform) -> String {
-    let mut b = [0u8; 16];
-    env.random_bytes(&mut b);
+/// Job ids in the form of version-4 UUIDs, as Pipecat's, without random bytes for each: a
+/// random base drawn once, plus a counter. Ids of one source never repeat; two sources' bases
+/// differ in 122 random bits, as two random UUIDs do.
+#[derive(Default)]
+pub struct IdSource(std::cell::Cell<Option<(u128, u64)>>);
+
+impl IdSource {
+    pub fn next(&self, env: &dyn Platform) -> String {
+        let (base, count) = self.0.get().unwrap_or_else(|| {
+            let mut b = [0u8; 16];
+            env.random_bytes(&mut b);
+            (u128::from_be_bytes(b), 0)
+        });
+        let count = count + 1;
+        self.0.set(Some((base, count)));
+        // Added to the low 64 bits (bytes 8..16), of which only the variant's 2 bits are fixed.
+        uuid_form(base.wrapping_add(u128::from(count)).to_be_bytes())
+    }
+}
+
+/// `b` as a version-4 UUID (as Pipecat's `str(uuid4())`): the version and variant bits set, in
+/// the 36-character form.
+fn uuid_form(mut b: [u8; 16]) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     // Written as bytes: one per job, and `String::push` checks every char.
@@ -77,7 +96,7 @@ pub fn describe_panic(info: &std::panic::PanicHookInfo<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{describe_panic, new_uuid, LogLevel, Platform};
+    use super::{describe_panic, LogLevel, Platform};
     use futures::future::LocalBoxFuture;
 
     /// Random bytes 0, 1, 2, ...
@@ -98,7 +117,18 @@ mod tests {
 
     #[test]
     fn a_uuid_is_version_4_in_the_36_character_form() {
-        assert_eq!(new_uuid(&Counting), "00112233-4455-4677-8899-aabbccddeeff");
+        let mut b = [0u8; 16];
+        Counting.random_bytes(&mut b);
+        assert_eq!(super::uuid_form(b), "00112233-4455-4677-8899-aabbccddeeff");
+    }
+
+    #[test]
+    fn job_ids_count_up_from_one_random_base_in_uuid_form() {
+        let ids = super::IdSource::default();
+        assert_eq!(ids.next(&Counting), "00112233-4455-4677-8899-aabbccddef00");
+        assert_eq!(ids.next(&Counting), "00112233-4455-4677-8899-aabbccddef01");
+        let many: std::collections::HashSet<String> = (0..1000).map(|_| ids.next(&Counting)).collect();
+        assert_eq!(many.len(), 1000);
     }
     use std::sync::{Arc, Mutex};
 

@@ -37,7 +37,31 @@ pub fn strings(list: &[String]) -> Array {
     list.iter().map(|s| JsValue::from_str(s)).collect()
 }
 
+thread_local! {
+    /// `factory(kind, data, workerName)`: the façade's object for a job event (see
+    /// [`set_event_factory`]).
+    static EVENT_FACTORY: std::cell::RefCell<Option<js_sys::Function>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Has the façade build job event objects: one call with the kind's number (its index in
+/// `JobEventKind::ALL`) instead of an object filled in key by key across the boundary.
+/// `workerName` is undefined for a single job's context, whose events have no such key.
+#[wasm_bindgen(js_name = setEventFactory)]
+pub fn set_event_factory(factory: js_sys::Function) {
+    EVENT_FACTORY.with(|f| *f.borrow_mut() = Some(factory));
+}
+
 pub fn job_event(e: &JobEvent<JsValue>, with_worker: bool) -> JsValue {
+    let made = EVENT_FACTORY.with(|f| {
+        let f = f.borrow();
+        let f = f.as_ref()?;
+        let kind = JsValue::from_f64(e.kind as u8 as f64);
+        let worker = if with_worker { interned(&e.worker_name) } else { JsValue::UNDEFINED };
+        f.call3(&JsValue::UNDEFINED, &kind, e.data.as_ref().unwrap_or(&JsValue::UNDEFINED), &worker).ok()
+    });
+    if let Some(made) = made {
+        return made;
+    }
     let o = Object::new();
     set(&o, "type", &JsValue::from_str(e.kind.as_str()));
     set(&o, "data", &opt(e.data.clone()));
@@ -99,6 +123,28 @@ pub fn message_for_link(m: &Message<JsValue>) -> JsValue {
     o
 }
 
+thread_local! {
+    /// The camelCase property name of each field key (`job_id` → `jobId`), made once per realm.
+    static FIELD_NAMES: std::cell::RefCell<crate::core::hash::HashMap<String, JsValue>> = std::cell::RefCell::new(Default::default());
+}
+
+/// `key`'s property name as a JavaScript string. Field keys are the wire schema's few names: a
+/// message's dozen fields cost a lookup each, not a conversion and a string each.
+fn field_name(key: &str) -> JsValue {
+    FIELD_NAMES.with(|names| {
+        if let Some(name) = names.borrow().get(key) {
+            return name.clone();
+        }
+        let name = JsValue::from_str(&camel_case(key));
+        names.borrow_mut().insert(key.to_owned(), name.clone());
+        name
+    })
+}
+
+fn set_field(o: &Object, key: &str, value: &JsValue) {
+    let _ = js_sys::Reflect::set(o, &field_name(key), value);
+}
+
 /// Message objects as JavaScript sees them: camelCase keys, milliseconds, values as they are.
 struct ObjectWriter(Object);
 
@@ -112,29 +158,29 @@ impl FieldWriter<JsValue> for ObjectWriter {
             Some(v) if key == "job_id" => recent_id(v),
             _ => opt_str(value),
         };
-        set(&self.0, &camel_case(key), &value);
+        set_field(&self.0, key, &value);
     }
     fn boolean(&mut self, key: &str, value: bool) {
-        set(&self.0, &camel_case(key), &JsValue::from_bool(value));
+        set_field(&self.0, key, &JsValue::from_bool(value));
     }
     fn number(&mut self, key: &str, value: f64) {
-        set(&self.0, &camel_case(key), &JsValue::from_f64(value));
+        set_field(&self.0, key, &JsValue::from_f64(value));
     }
     fn time(&mut self, key: &str, ms: Option<f64>) {
-        set(&self.0, &camel_case(key), &num_or_null(ms));
+        set_field(&self.0, key, &num_or_null(ms));
     }
     fn value(&mut self, key: &str, value: Option<&JsValue>) -> Result<(), String> {
-        set(&self.0, &camel_case(key), value.unwrap_or(&JsValue::NULL));
+        set_field(&self.0, key, value.unwrap_or(&JsValue::NULL));
         Ok(())
     }
     fn strings(&mut self, key: &str, value: Option<&[String]>) {
-        set(&self.0, &camel_case(key), &value.map(|v| strings(v).into()).unwrap_or(JsValue::NULL));
+        set_field(&self.0, key, &value.map(|v| strings(v).into()).unwrap_or(JsValue::NULL));
     }
     fn entries(&mut self, key: &str, value: &[RegistryEntry]) {
-        set(&self.0, &camel_case(key), &value.iter().map(registry_entry).collect::<Array>());
+        set_field(&self.0, key, &value.iter().map(registry_entry).collect::<Array>());
     }
     fn direction(&mut self, key: &str, value: FrameDirection) {
-        set(&self.0, &camel_case(key), &JsValue::from_str(value.as_str()));
+        set_field(&self.0, key, &JsValue::from_str(value.as_str()));
     }
 }
 
@@ -167,7 +213,7 @@ struct ObjectReader<'a>(&'a JsValue);
 
 impl ObjectReader<'_> {
     fn field(&self, key: &str) -> Option<JsValue> {
-        let v = get(self.0, &camel_case(key));
+        let v = if self.0.is_object() { js_sys::Reflect::get(self.0, &field_name(key)).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED };
         (!v.is_null_or_undefined()).then_some(v)
     }
 }

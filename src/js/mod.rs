@@ -29,6 +29,11 @@ extern "C" {
     fn set_timeout(callback: &Function, ms: f64) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue);
+    /// A settled promise, whose `then(callback)` (its result unused) is how the engine's tasks
+    /// get a microtask.
+    type SettledPromise;
+    #[wasm_bindgen(method, js_name = then)]
+    fn then_run(this: &SettledPromise, callback: &Closure<dyn FnMut(JsValue)>);
     /// `Array.of(a, b, c, d, e, f)`: a short array in one call (`collect` pushes one by one).
     #[wasm_bindgen(js_namespace = Array, js_name = of)]
     pub(crate) fn array_of6(a: &JsValue, b: &JsValue, c: &JsValue, d: &JsValue, e: &JsValue, f: &JsValue) -> Array;
@@ -254,7 +259,7 @@ impl Platform for JsPlatform {
         Box::pin(Sleep { handle, resolve: resolver, done: JsFuture::from(promise) })
     }
     fn spawn(&self, task: LocalBoxFuture<'static, ()>) {
-        wasm_bindgen_futures::spawn_local(task);
+        tasks::spawn(task);
     }
     fn random_bytes(&self, buf: &mut [u8]) {
         RANDOM.with(|pool| {
@@ -274,5 +279,101 @@ impl Platform for JsPlatform {
     }
     fn log(&self, level: LogLevel, message: &str) {
         log(level, message);
+    }
+}
+
+/// The engine's tasks (lanes, handlers that wait, sends, timers): polled in a microtask, as
+/// wasm-bindgen-futures' `spawn_local` does, but scheduled with `then` on a settled promise:
+/// in Node, `queueMicrotask` costs several times more (it makes an async resource per call),
+/// and the engine schedules a microtask for each hop of a message.
+mod tasks {
+    use super::{Promise, SettledPromise};
+    use futures::future::LocalBoxFuture;
+    use std::cell::{Cell, RefCell};
+    use std::collections::VecDeque;
+    use std::rc::Rc;
+    use std::task::{Context, RawWaker, RawWakerVTable, Waker};
+    use wasm_bindgen::prelude::*;
+
+    struct Task {
+        /// `None` once it has completed.
+        future: RefCell<Option<LocalBoxFuture<'static, ()>>>,
+        /// In the queue already: waking it again changes nothing.
+        queued: Cell<bool>,
+    }
+
+    struct Queue {
+        tasks: RefCell<VecDeque<Rc<Task>>>,
+        /// A microtask is on its way to run the queue.
+        scheduled: Cell<bool>,
+        settled: SettledPromise,
+        run: Closure<dyn FnMut(JsValue)>,
+    }
+
+    thread_local! {
+        static QUEUE: Queue = Queue {
+            tasks: RefCell::new(VecDeque::new()),
+            scheduled: Cell::new(false),
+            settled: Promise::resolve(&JsValue::UNDEFINED).unchecked_into(),
+            run: Closure::new(|_| run_all()),
+        };
+    }
+
+    pub fn spawn(future: LocalBoxFuture<'static, ()>) {
+        schedule(Rc::new(Task { future: RefCell::new(Some(future)), queued: Cell::new(false) }));
+    }
+
+    fn schedule(task: Rc<Task>) {
+        if task.queued.replace(true) {
+            return;
+        }
+        QUEUE.with(|q| {
+            q.tasks.borrow_mut().push_back(task);
+            if !q.scheduled.replace(true) {
+                q.settled.then_run(&q.run);
+            }
+        });
+    }
+
+    /// Runs the tasks queued before this microtask; those woken meanwhile run in the next one.
+    fn run_all() {
+        let mut left = QUEUE.with(|q| {
+            q.scheduled.set(false);
+            q.tasks.borrow().len()
+        });
+        while left > 0 {
+            left -= 1;
+            let Some(task) = QUEUE.with(|q| q.tasks.borrow_mut().pop_front()) else { break };
+            task.queued.set(false);
+            let waker = waker(&task);
+            let mut cx = Context::from_waker(&waker);
+            // Only this function polls, and never re-entrantly (it runs from a microtask).
+            let mut future = task.future.borrow_mut();
+            if future.as_mut().is_some_and(|f| f.as_mut().poll(&mut cx).is_ready()) {
+                *future = None;
+            }
+        }
+    }
+
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+    fn waker(task: &Rc<Task>) -> Waker {
+        // SAFETY: the pointer is an `Rc<Task>` given to the waker, which the vtable's functions
+        // count and release as an `Rc`; everything runs on one thread.
+        unsafe { Waker::from_raw(RawWaker::new(Rc::into_raw(task.clone()).cast(), &VTABLE)) }
+    }
+    unsafe fn clone(p: *const ()) -> RawWaker {
+        Rc::increment_strong_count(p.cast::<Task>());
+        RawWaker::new(p, &VTABLE)
+    }
+    unsafe fn wake(p: *const ()) {
+        schedule(Rc::from_raw(p.cast::<Task>()));
+    }
+    unsafe fn wake_by_ref(p: *const ()) {
+        Rc::increment_strong_count(p.cast::<Task>());
+        schedule(Rc::from_raw(p.cast::<Task>()));
+    }
+    unsafe fn drop_waker(p: *const ()) {
+        drop(Rc::from_raw(p.cast::<Task>()));
     }
 }

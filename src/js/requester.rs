@@ -1,7 +1,7 @@
 //! `CoreRequester`: the requester side of a worker or of a runner.
 
 use super::shared::*;
-use super::group::{core_group, CoreGroup};
+use super::group::{core_group, keyed, CoreGroup};
 use crate::core::job::{JobParams, Requester};
 
 use std::rc::Rc;
@@ -37,6 +37,32 @@ impl CoreRequester {
         let p = JobParams { name, payload: present(payload), timeout, label, cancellable, cancel_on_error, retries };
         let group = self.requester.start(workers, p, with_events).map_err(to_js)?;
         Ok(core_group(group, self.requester.clone()))
+    }
+    /// Starts a group for a context that is told of it through the context hook (see
+    /// [`super::group::keyed`]); returns the group's key. `worker` is a string (a job) or an
+    /// array of names (a group: events and responses by worker).
+    #[allow(clippy::too_many_arguments)]
+    #[wasm_bindgen(js_name = startFor)]
+    pub fn start_for(
+        &self,
+        workers: JsValue,
+        name: Option<String>,
+        payload: JsValue,
+        timeout: Option<f64>,
+        label: Option<String>,
+        cancellable: bool,
+        cancel_on_error: bool,
+        retries: u32,
+        context: JsValue,
+    ) -> Result<u32, JsValue> {
+        // A job's one name crosses as a string, not as an array.
+        let (names, is_group) = match workers.as_string() {
+            Some(worker) => (vec![worker], false),
+            None => (js_sys::Array::from(&workers).iter().map(|n| n.as_string().unwrap_or_default()).collect(), true),
+        };
+        let p = JobParams { name, payload: present(payload), timeout, label, cancellable, cancel_on_error, retries };
+        let group = self.requester.start(names, p, true).map_err(to_js)?;
+        Ok(keyed(group, self.requester.clone(), context, is_group))
     }
     /// Open (sent, unfinished) groups.
     pub fn groups(&self) -> Vec<CoreGroup> {

@@ -72,14 +72,21 @@ impl CoreWorker {
     pub fn on_job(&self, job_name: Option<String>, handler: Function, sequential: bool) -> Result<(), JsValue> {
         let factory = self.factory.clone();
         let h: JobHandler<JsValue> = Rc::new(move |req: JobRequest<JsValue>| {
+            let outer = PENDING.with(|p| p.take());
             let returned = handler.call1(&JsValue::UNDEFINED, &host_request(&factory, &req));
-            Box::pin(async move {
-                let thrown = |e: JsValue| Thrown { message: error_message(&e), value: Some(e) };
-                match returned {
-                    Ok(v) => settle(v).await.map(Some).map_err(thrown), // the engine drops a nullish answer
-                    Err(e) => Err(thrown(e)),
-                }
-            })
+            // The façade's wrapper (`untilJobEnds`) said the answer comes later.
+            let pending = PENDING.with(|p| p.replace(outer));
+            let thrown = |e: JsValue| Thrown { message: error_message(&e), value: Some(e) };
+            match (pending, returned) {
+                (Some(slot), _) => Box::pin(async move {
+                    match slot.await {
+                        Ok(v) => Ok(Some(v)),
+                        Err(e) => Err(thrown(e)),
+                    }
+                }),
+                (None, Ok(v)) => Box::pin(std::future::ready(Ok(Some(v)))), // the engine drops a nullish answer
+                (None, Err(e)) => Box::pin(std::future::ready(Err(thrown(e)))),
+            }
         });
         self.worker.on_job(job_name.as_deref(), h, sequential).map_err(to_js)
     }
@@ -211,6 +218,80 @@ fn event_arg(e: WorkerEvent<JsValue>, factory: &Factory) -> JsValue {
             set(&o, "jobId", &JsValue::from_str(&job_id));
             set(&o, "responses", &convert::responses(&responses));
             o.into()
+        }
+    }
+}
+
+// ----- answers that come later -----------------------------------------------------------------
+
+/// Where a handler's later answer arrives (`settleHandler`), and who waits for it.
+#[derive(Default)]
+struct Slot {
+    answer: std::cell::RefCell<Option<Result<JsValue, JsValue>>>,
+    waker: std::cell::RefCell<Option<std::task::Waker>>,
+}
+
+#[derive(Clone)]
+struct SlotWait(Rc<Slot>);
+
+impl std::future::Future for SlotWait {
+    type Output = Result<JsValue, JsValue>;
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        match self.0.answer.borrow_mut().take() {
+            Some(answer) => std::task::Poll::Ready(answer),
+            None => {
+                *self.0.waker.borrow_mut() = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// The slot `handlerPending` made during the current handler call.
+    static PENDING: std::cell::RefCell<Option<SlotWait>> = const { std::cell::RefCell::new(None) };
+    /// Slots waiting for `settleHandler`, by key.
+    static SLOTS: std::cell::RefCell<(Vec<Option<Rc<Slot>>>, Vec<u32>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Called by the façade's handler wrapper during a handler call: the answer comes later, through
+/// `settleHandler(key, …)` with the key returned. Cheaper than awaiting a promise from here
+/// (two closures and their finalizers per job).
+#[wasm_bindgen(js_name = handlerPending)]
+pub fn handler_pending() -> u32 {
+    let slot = Rc::new(Slot::default());
+    PENDING.with(|p| *p.borrow_mut() = Some(SlotWait(slot.clone())));
+    SLOTS.with(|s| {
+        let (slots, free) = &mut *s.borrow_mut();
+        match free.pop() {
+            Some(key) => {
+                slots[key as usize] = Some(slot);
+                key
+            }
+            None => {
+                slots.push(Some(slot));
+                (slots.len() - 1) as u32
+            }
+        }
+    })
+}
+
+/// The later answer of a handler (`ok`: its value; else what it threw); once per key.
+#[wasm_bindgen(js_name = settleHandler)]
+pub fn settle_handler(key: u32, ok: bool, value: JsValue) {
+    let slot = SLOTS.with(|s| {
+        let (slots, free) = &mut *s.borrow_mut();
+        let slot = slots.get_mut(key as usize).and_then(Option::take);
+        if slot.is_some() {
+            free.push(key);
+        }
+        slot
+    });
+    if let Some(slot) = slot {
+        *slot.answer.borrow_mut() = Some(if ok { Ok(value) } else { Err(value) });
+        let waker = slot.waker.borrow_mut().take();
+        if let Some(w) = waker {
+            w.wake();
         }
     }
 }

@@ -14,6 +14,9 @@ use std::rc::Rc;
 /// A job group as its requester holds it.
 pub struct JobGroup<V: Value>(pub(super) Rc<GroupInner<V>>);
 
+/// A listener of a group's changes; it gets the group (so that it need not hold it).
+pub type OnChange<V> = Rc<dyn Fn(&JobGroup<V>)>;
+
 impl<V: Value> Clone for JobGroup<V> {
     fn clone(&self) -> Self {
         Self(self.0.clone())
@@ -48,7 +51,7 @@ pub(super) struct GroupState<V: Value> {
     pub(super) events: Option<VecDeque<JobEvent<V>>>,
     pub(super) outcome: Option<Outcome<V>>,
     pub(super) deadline: Option<AbortHandle>,
-    pub(super) on_change: Vec<(u64, Rc<dyn Fn()>)>,
+    pub(super) on_change: Vec<(u64, OnChange<V>)>,
     pub(super) next_listener: u64,
     /// The members sent to a chosen instance (a pool, or another runner); empty for jobs to
     /// this runner's own workers.
@@ -173,9 +176,9 @@ impl<V: Value> JobGroup<V> {
         self.0.settled.wait().await;
         self.outcome().expect("a settled group has an outcome")
     }
-    /// `f` is called (with no borrow held) whenever the group is sent, gets an event or
-    /// settles, until removed with the returned id.
-    pub fn add_on_change(&self, f: Rc<dyn Fn()>) -> u64 {
+    /// `f` is called (with no borrow held, given the group) whenever the group is sent, gets an
+    /// event or settles, until removed with the returned id.
+    pub fn add_on_change(&self, f: OnChange<V>) -> u64 {
         let mut s = self.0.state.borrow_mut();
         s.next_listener += 1;
         let id = s.next_listener;
@@ -199,7 +202,7 @@ impl<V: Value> JobGroup<V> {
     pub(super) fn notify(&self) {
         // The listeners as they are now, called with no borrow held (they may add or remove
         // listeners); a context is usually the only one, and needs no list.
-        let (only, all): (Option<Rc<dyn Fn()>>, Vec<Rc<dyn Fn()>>) = {
+        let (only, all): (Option<OnChange<V>>, Vec<OnChange<V>>) = {
             let s = self.0.state.borrow();
             match s.on_change.as_slice() {
                 [] => return,
@@ -207,7 +210,7 @@ impl<V: Value> JobGroup<V> {
                 many => (None, many.iter().map(|(_, f)| f.clone()).collect()),
             }
         };
-        only.into_iter().chain(all).for_each(|f| f());
+        only.into_iter().chain(all).for_each(|f| f(self));
     }
     pub(super) fn push_event(&self, kind: JobEventKind, worker_name: &str, data: Option<V>) {
         let pushed = {

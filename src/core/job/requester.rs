@@ -6,7 +6,7 @@ use super::group::{GroupInner, GroupState, JobGroup, NameSet, Placed, SMALL};
 use crate::core::bus::Bus;
 use crate::core::hash::{HashMap, HashSet};
 use crate::core::message::{Body, JobStatus, Message};
-use crate::core::platform::{new_uuid, Env, LogLevel};
+use crate::core::platform::{Env, IdSource, LogLevel};
 use crate::core::reasons;
 use crate::core::registry::{Place, Registry};
 use crate::core::sync::{race, Flag};
@@ -56,6 +56,8 @@ pub struct Requester<V: Value> {
     waiting: RefCell<Vec<JobGroup<V>>>,
     /// Pipecat's `BaseUIWorker`: every group's lifecycle is broadcast as UI messages.
     ui: std::cell::Cell<bool>,
+    /// Where this requester's job ids come from.
+    ids: IdSource,
 }
 
 impl<V: Value> Requester<V> {
@@ -68,6 +70,7 @@ impl<V: Value> Requester<V> {
             groups: RefCell::new(HashMap::default()),
             waiting: RefCell::new(Vec::new()),
             ui: std::cell::Cell::new(false),
+            ids: IdSource::default(),
         })
     }
 
@@ -135,11 +138,18 @@ impl<V: Value> Requester<V> {
     }
 
     pub(super) fn tell_ui_completed(&self, job_id: &str, worker: &str, status: JobStatus, response: Option<V>) {
+        // Every answer passes here: copy nothing for a requester that is not a UI.
+        if !self.ui.get() {
+            return;
+        }
         let (job_id, worker_name, status) = (job_id.to_string(), worker.to_string(), status.as_str().to_string());
         self.tell_ui(|at| Body::UiJobCompleted { job_id, worker_name, status, response, at });
     }
 
     pub(super) fn tell_ui_group_completed(&self, job_id: &str) {
+        if !self.ui.get() {
+            return;
+        }
         let job_id = job_id.to_string();
         self.tell_ui(|at| Body::UiJobGroupCompleted { job_id, at });
     }
@@ -261,7 +271,7 @@ impl<V: Value> Requester<V> {
 
     pub(super) fn send(&self, group: &JobGroup<V>) {
         let Some(link) = self.link() else { return };
-        let job_id = new_uuid(&*link.env);
+        let job_id = self.ids.next(&*link.env);
         let (mut name, mut payload) = {
             let mut s = group.0.state.borrow_mut();
             let Some(request) = s.request.take() else { return };
@@ -293,8 +303,10 @@ impl<V: Value> Requester<V> {
                 return;
             }
         }
-        let (workers, label, cancellable) = (group.worker_names().to_vec(), group.label().map(str::to_string), group.cancellable());
-        self.tell_ui(|at| Body::UiJobGroupStarted { job_id, workers: Some(workers), label, cancellable, at });
+        if self.ui.get() {
+            let (workers, label, cancellable) = (group.worker_names().to_vec(), group.label().map(str::to_string), group.cancellable());
+            self.tell_ui(|at| Body::UiJobGroupStarted { job_id, workers: Some(workers), label, cancellable, at });
+        }
         group.notify();
     }
 

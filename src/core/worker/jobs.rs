@@ -89,15 +89,15 @@ impl<V: Value> Worker<V> {
 
     /// Stream start, data or end; the end completes the job with `data` as its response.
     pub fn send_job_stream(&self, job_id: &str, part: StreamPart, data: Option<V>) -> Result<(), SendError<V>> {
-        let job_id = job_id.to_string();
+        let id = job_id.to_string();
         let body = match part {
-            StreamPart::Start => Body::JobStreamStart { job_id: job_id.clone(), data },
-            StreamPart::Data => Body::JobStreamData { job_id: job_id.clone(), data },
-            StreamPart::End => Body::JobStreamEnd { job_id: job_id.clone(), data },
+            StreamPart::Start => Body::JobStreamStart { job_id: id, data },
+            StreamPart::Data => Body::JobStreamData { job_id: id, data },
+            StreamPart::End => Body::JobStreamEnd { job_id: id, data },
         };
-        self.send_job_event(&job_id, "stream", body)?;
+        self.send_job_event(job_id, "stream", body)?;
         if part == StreamPart::End {
-            self.finish_job(&job_id);
+            self.finish_job(job_id);
         }
         Ok(())
     }
@@ -204,7 +204,13 @@ impl<V: Value> Worker<V> {
             }
         };
         match handler {
-            Some(handler) => attached.env.spawn(Box::pin(run_handler(self.clone(), handler, request.clone(), tail))),
+            // A sequential handler waits for the one before it, in its own task.
+            Some(handler) if tail.is_some() => attached.env.spawn(Box::pin(run_handler(self.clone(), handler, request.clone(), tail))),
+            Some(handler) => {
+                self.emit(WorkerEvent::JobRequest(request.clone()));
+                self.start_handler(&attached, handler, request);
+                return;
+            }
             None => {
                 let error = match job_name {
                     Some(n) => format!("no handler for job '{n}'"),
@@ -214,6 +220,29 @@ impl<V: Value> Worker<V> {
             }
         }
         self.emit(WorkerEvent::JobRequest(request));
+    }
+
+    /// Runs a handler that waits for no other: at once, answering at once when it returns a
+    /// plain value (most do), and in a task of its own only when it has to wait. The event of
+    /// the request comes first, as when the handler runs later.
+    fn start_handler(&self, attached: &Attachment<V>, handler: JobHandler<V>, request: JobRequest<V>) {
+        use futures::FutureExt;
+        // Its "jobRequest" listener may have cancelled it.
+        if !self.is_job_active(&request.id) {
+            return;
+        }
+        let mut running = handler(request.clone());
+        // A first poll without a waker: the task below polls again, with its own, if it waits.
+        match (&mut running).now_or_never() {
+            Some(result) => handler_settled(self, &request, result),
+            None => {
+                let worker = self.clone();
+                attached.env.spawn(Box::pin(async move {
+                    let result = running.await;
+                    handler_settled(&worker, &request, result);
+                }));
+            }
+        }
     }
 
     pub(super) fn is_job_active(&self, job_id: &str) -> bool {
@@ -269,20 +298,7 @@ async fn run_handler<V: Value>(worker: Worker<V>, handler: JobHandler<V>, reques
     }
     if worker.is_job_active(&request.id) {
         let result = handler(request.clone()).await;
-        if worker.is_job_active(&request.id) {
-            let answered = match result {
-                Ok(response) => worker.send_job_response(&request.id, Some(present(response).unwrap_or_else(V::empty_object)), JobStatus::Completed, false),
-                Err(thrown) => {
-                    let cause = thrown.clone().into_value();
-                    worker.answer(&request.id, Some(V::error_object(&thrown.message)), JobStatus::Error, false, Some(cause))
-                }
-            };
-            if let Err(e) = answered {
-                worker.log(LogLevel::Warn, &e.to_string());
-            }
-        } else if let Err(thrown) = result {
-            worker.report_handler_error(&request.id, thrown, request.abort.is_aborted());
-        }
+        handler_settled(&worker, &request, result);
     }
     if let Some((previous, mine)) = tail {
         // A job cancelled while queued skipped its turn, but the next one still waits for
@@ -297,5 +313,24 @@ async fn run_handler<V: Value>(worker: Worker<V>, handler: JobHandler<V>, reques
                 h.tail = None;
             }
         }
+    }
+}
+
+/// Answers for a handler that settled while its job is still active; what a handler threw
+/// after its job ended is reported instead.
+fn handler_settled<V: Value>(worker: &Worker<V>, request: &JobRequest<V>, result: Result<Option<V>, Thrown<V>>) {
+    if worker.is_job_active(&request.id) {
+        let answered = match result {
+            Ok(response) => worker.send_job_response(&request.id, Some(present(response).unwrap_or_else(V::empty_object)), JobStatus::Completed, false),
+            Err(thrown) => {
+                let cause = thrown.clone().into_value();
+                worker.answer(&request.id, Some(V::error_object(&thrown.message)), JobStatus::Error, false, Some(cause))
+            }
+        };
+        if let Err(e) = answered {
+            worker.log(LogLevel::Warn, &e.to_string());
+        }
+    } else if let Err(thrown) = result {
+        worker.report_handler_error(&request.id, thrown, request.abort.is_aborted());
     }
 }

@@ -70,7 +70,7 @@ impl<V: Value> Worker<V> {
         let subscriber: Rc<dyn Subscriber<V>> = self.0.clone();
         bus.subscribe(&self.0.name, subscriber).map_err(ApiError::Error)?;
         self.0.requester.attach(env.clone(), bus.clone(), registry.clone(), not_ready_warning);
-        self.0.state.borrow_mut().attached = Some(Attachment { env, bus, registry, runner, runner_name: runner_name.to_string() });
+        self.0.state.borrow_mut().attached = Some(Attachment { env, bus, registry, runner, runner_name: runner_name.into() });
         Ok(())
     }
 
@@ -90,9 +90,9 @@ impl<V: Value> Worker<V> {
             // worker activated by a message before it started announces `false`.
             (now, s.parent.clone(), s.active)
         };
-        let ready = Body::WorkerReady { runner: attached.runner_name.clone(), parent, active, bridged: false, started_at: Some(started_at) };
+        let ready = Body::WorkerReady { runner: attached.runner_name.to_string(), parent, active, bridged: false, started_at: Some(started_at) };
         self.send(&attached, None, ready);
-        attached.registry.register(ReadyData { worker_name: self.0.name.clone(), runner: attached.runner_name.clone() }).await;
+        attached.registry.register(ReadyData { worker_name: self.0.name.clone(), runner: attached.runner_name.to_string() }).await;
         if let Some(runner) = attached.runner.upgrade() {
             runner.worker_registered(self);
         }

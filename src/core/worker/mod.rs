@@ -62,7 +62,8 @@ struct Attachment<V: Value> {
     bus: Bus<V>,
     registry: Registry,
     runner: Weak<dyn WorkerHost<V>>,
-    runner_name: String,
+    /// Shared: the attachment is cloned for every answer and stream chunk.
+    runner_name: Rc<str>,
 }
 
 impl<V: Value> Clone for Attachment<V> {
@@ -262,7 +263,7 @@ impl<V: Value> Worker<V> {
     fn to_requester(&self, attached: &Attachment<V>, requester: &str, requester_runner: &Option<String>, body: Body<V>) -> Message<V> {
         let message = Message::new(&self.0.name, Some(requester.to_string()), body);
         match requester_runner {
-            Some(runner) => message.routed(Some(attached.runner_name.clone()), Some(runner.clone())),
+            Some(runner) => message.routed(Some(attached.runner_name.to_string()), Some(runner.clone())),
             None => message,
         }
     }
