@@ -5,7 +5,8 @@ import { checkBoolean, checkOptions, checkStatus, rejecting } from "./checks.js"
 import { STREAM } from "./constants.js";
 
 class JobRequest {
-  constructor(id, name, payload, source, coreWorker) {
+  /** `key`: the engine's number for the job, which its calls pass rather than the id. */
+  constructor(id, name, payload, source, coreWorker, key) {
     this.id = id;
     this.name = name;
     this.payload = payload;
@@ -13,6 +14,7 @@ class JobRequest {
     /** Which try this is: 1, then 2 and on when a pool sends the job again (`retries`). */
     this.attempt = 1;
     this._worker = coreWorker;
+    this._key = key;
     this._abortReason = undefined;
     this._controller = undefined;
     this._isOver = false;
@@ -43,25 +45,34 @@ class JobRequest {
     }
     return this._controller.signal;
   }
+  // Each call names the job by its key; once the job is over, by its id, for the error.
   update(data, options) {
-    return rejecting(() => this._worker.sendJobUpdate(this.id, data, checkBoolean(checkOptions(options, "options").urgent, "options.urgent", false)));
+    return rejecting(() => {
+      const urgent = checkBoolean(checkOptions(options, "options").urgent, "options.urgent", false);
+      this._worker.sendKeyedJobUpdate(this._key, data, urgent) || this._worker.sendJobUpdate(this.id, data, urgent);
+    });
+  }
+  _stream(kind, data) {
+    this._worker.sendKeyedJobStream(this._key, kind, data) || this._worker.sendJobStream(this.id, kind, data);
   }
   streamStart(data) {
-    return rejecting(() => this._worker.sendJobStream(this.id, STREAM.start, data));
+    return rejecting(() => this._stream(STREAM.start, data));
   }
   streamData(data) {
-    return rejecting(() => this._worker.sendJobStream(this.id, STREAM.data, data));
+    return rejecting(() => this._stream(STREAM.data, data));
   }
   streamEnd(data) {
     return rejecting(() => {
-      this._worker.sendJobStream(this.id, STREAM.end, data);
+      this._stream(STREAM.end, data);
       this._end();
     });
   }
   respond(response, options) {
     return rejecting(() => {
       const o = checkOptions(options, "options");
-      this._worker.sendJobResponse(this.id, response, checkStatus(o.status), checkBoolean(o.urgent, "options.urgent", false));
+      const status = checkStatus(o.status);
+      const urgent = checkBoolean(o.urgent, "options.urgent", false);
+      this._worker.sendKeyedJobResponse(this._key, response, status, urgent) || this._worker.sendJobResponse(this.id, response, status, urgent);
       this._end();
     });
   }
@@ -110,5 +121,5 @@ function setAbortHook() {
 /** Has the engine hand `coreWorker`'s handlers a JobRequest for each job it receives. */
 export function serveRequests(coreWorker) {
   setAbortHook();
-  coreWorker.setRequestFactory((id, jobName, payload, source) => new JobRequest(id, jobName, payload, source, coreWorker));
+  coreWorker.setRequestFactory((id, jobName, payload, source, key) => new JobRequest(id, jobName, payload, source, coreWorker, key));
 }

@@ -118,6 +118,22 @@ impl CoreWorker {
         })
     }
 
+    /// `sendJobResponse`, `sendJobUpdate` and `sendJobStream` for the job a `JobRequest` holds
+    /// the key of (see `crate::core::worker::JobRequestData::key`): no id crosses, nor is looked
+    /// up. `false` when that job is no longer active and nothing was sent: the request then
+    /// calls the method with its id, for the error.
+    #[wasm_bindgen(js_name = sendKeyedJobResponse)]
+    pub fn send_keyed_job_response(&self, key: f64, response: JsValue, status_name: &str, urgent: bool) -> Result<bool, JsValue> {
+        self.worker.send_keyed_job_response(key as u64, present(response), status(status_name)?, urgent).map_err(to_js)
+    }
+    #[wasm_bindgen(js_name = sendKeyedJobUpdate)]
+    pub fn send_keyed_job_update(&self, key: f64, update: JsValue, urgent: bool) -> Result<bool, JsValue> {
+        self.worker.send_keyed_job_update(key as u64, present(update), urgent).map_err(send_error)
+    }
+    #[wasm_bindgen(js_name = sendKeyedJobStream)]
+    pub fn send_keyed_job_stream(&self, key: f64, kind: u8, data: JsValue) -> Result<bool, JsValue> {
+        self.worker.send_keyed_job_stream(key as u64, boundary::stream_part(kind), present(data)).map_err(send_error)
+    }
     #[wasm_bindgen(js_name = sendJobResponse)]
     pub fn send_job_response(&self, job_id: &str, response: JsValue, status_name: &str, urgent: bool) -> Result<(), JsValue> {
         self.worker.send_job_response(job_id, present(response), status(status_name)?, urgent).map_err(to_js)
@@ -318,7 +334,7 @@ fn host_request(factory: &Factory, request: &JobRequest<JsValue>) -> JsValue {
     let Some(make) = factory.borrow().clone() else { return JsValue::UNDEFINED };
     let name = request.name.as_deref().map(super::interned).unwrap_or(JsValue::NULL);
     let payload = opt(request.payload.clone());
-    let made = make.call4(&JsValue::UNDEFINED, &super::recent_id(&request.id), &name, &payload, &super::interned(&request.source));
+    let made = make.call5(&JsValue::UNDEFINED, &super::recent_id(&request.id), &name, &payload, &super::interned(&request.source), &JsValue::from_f64(request.key as f64));
     let Ok(object) = made else { return JsValue::UNDEFINED };
     if request.attempt > 1 {
         set(object.unchecked_ref(), "attempt", &JsValue::from(request.attempt));

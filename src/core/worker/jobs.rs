@@ -37,29 +37,61 @@ impl<V: Value> Worker<V> {
     fn active_job(&self, job_id: &str, what: &str) -> Result<(Attachment<V>, JobRequest<V>), ApiError> {
         let s = self.0.state.borrow();
         let attached = s.attached.clone().ok_or_else(|| not_attached(&self.0.name))?;
-        match s.active_jobs.get(job_id) {
-            Some((_, r)) => Ok((attached, r.clone())),
+        match s.job_keys.get(job_id).and_then(|key| s.active_jobs.get(key)) {
+            Some(r) => Ok((attached, r.clone())),
             None => Err(ApiError::Error(format!("Worker '{}': no active job '{job_id}' to {what}", self.0.name))),
         }
+    }
+
+    /// The attachment and the request of the active job keyed `key`; `None` when no active job
+    /// has that key (the caller then names the job by its id for the error).
+    fn keyed_job(&self, key: u64) -> Result<Option<(Attachment<V>, JobRequest<V>)>, ApiError> {
+        let s = self.0.state.borrow();
+        let attached = s.attached.clone().ok_or_else(|| not_attached(&self.0.name))?;
+        Ok(s.active_jobs.get(&key).map(|r| (attached, r.clone())))
+    }
+
+    /// `send_job_response` for the job keyed `key` (see `JobRequestData::key`); `false` when no
+    /// active job has that key, and nothing was sent.
+    pub fn send_keyed_job_response(&self, key: u64, response: Option<V>, status: JobStatus, urgent: bool) -> Result<bool, ApiError> {
+        let Some((attached, request)) = self.keyed_job(key)? else { return Ok(false) };
+        self.answer_request(&attached, &request, response, status, urgent, None);
+        Ok(true)
+    }
+
+    /// `send_job_update` for the job keyed `key`; `false` when no active job has that key.
+    pub fn send_keyed_job_update(&self, key: u64, update: Option<V>, urgent: bool) -> Result<bool, SendError<V>> {
+        let Some((attached, request)) = self.keyed_job(key)? else { return Ok(false) };
+        let body = Body::JobUpdate { job_id: request.id.clone(), update, urgent };
+        self.send_request_event(&attached, &request, "update", body)?;
+        Ok(true)
+    }
+
+    /// `send_job_stream` for the job keyed `key`; `false` when no active job has that key.
+    pub fn send_keyed_job_stream(&self, key: u64, part: StreamPart, data: Option<V>) -> Result<bool, SendError<V>> {
+        let Some((attached, request)) = self.keyed_job(key)? else { return Ok(false) };
+        self.stream_request(&attached, &request, part, data)?;
+        Ok(true)
     }
 
 
     /// Answers a job. A response its link refuses is replaced by an `error` answer naming why,
     /// so the requester learns at once instead of waiting for a deadline.
     pub fn send_job_response(&self, job_id: &str, response: Option<V>, status: JobStatus, urgent: bool) -> Result<(), ApiError> {
-        self.answer(job_id, response, status, urgent, None)
+        let (attached, request) = self.active_job(job_id, "respond to")?;
+        self.answer_request(&attached, &request, response, status, urgent, None);
+        Ok(())
     }
 
-    /// The one way a job is answered; `cause` is what its handler threw, if it did.
-    pub(super) fn answer(&self, job_id: &str, response: Option<V>, status: JobStatus, urgent: bool, cause: Option<V>) -> Result<(), ApiError> {
-        let (attached, request) = self.active_job(job_id, "respond to")?;
-        let body = Body::JobResponse { job_id: job_id.to_string(), status, response, urgent };
-        if let Err(refusal) = attached.bus.try_send(self.to_requester(&attached, &request.source, &request.source_runner, body).with_cause(cause)) {
-            let body = Body::JobResponse { job_id: job_id.to_string(), status: JobStatus::Error, response: Some(V::error_object(&refusal.message)), urgent };
-            attached.bus.send(self.to_requester(&attached, &request.source, &request.source_runner, body));
+    /// The one way a job is answered (`request` is active); `cause` is what its handler threw,
+    /// if it did.
+    fn answer_request(&self, attached: &Attachment<V>, request: &JobRequest<V>, response: Option<V>, status: JobStatus, urgent: bool, cause: Option<V>) {
+        let body = Body::JobResponse { job_id: request.id.clone(), status, response, urgent };
+        if let Err(refusal) = attached.bus.try_send(self.to_requester(attached, &request.source, &request.source_runner, body).with_cause(cause)) {
+            let body = Body::JobResponse { job_id: request.id.clone(), status: JobStatus::Error, response: Some(V::error_object(&refusal.message)), urgent };
+            attached.bus.send(self.to_requester(attached, &request.source, &request.source_runner, body));
         }
-        self.finish_job(job_id);
-        Ok(())
+        self.finish_job(request);
     }
 
     /// A handler threw after its job was answered: nothing can answer it, so it is reported on
@@ -77,9 +109,13 @@ impl<V: Value> Worker<V> {
     /// Sends an update or a stream chunk; a refused one fails the call (the job stays active).
     fn send_job_event(&self, job_id: &str, what: &str, body: Body<V>) -> Result<(), SendError<V>> {
         let (attached, request) = self.active_job(job_id, what)?;
-        attached.bus.try_send(self.to_requester(&attached, &request.source, &request.source_runner, body)).map_err(|r| {
+        self.send_request_event(&attached, &request, what, body)
+    }
+
+    fn send_request_event(&self, attached: &Attachment<V>, request: &JobRequest<V>, what: &str, body: Body<V>) -> Result<(), SendError<V>> {
+        attached.bus.try_send(self.to_requester(attached, &request.source, &request.source_runner, body)).map_err(|r| {
             let noun = if what == "update" { "an update" } else { "a stream message" };
-            SendError::Refused(Refusal { message: format!("Worker '{}': could not send {noun} of job '{job_id}': {}", self.0.name, r.message), cause: r.cause })
+            SendError::Refused(Refusal { message: format!("Worker '{}': could not send {noun} of job '{}': {}", self.0.name, request.id, r.message), cause: r.cause })
         })
     }
 
@@ -89,27 +125,35 @@ impl<V: Value> Worker<V> {
 
     /// Stream start, data or end; the end completes the job with `data` as its response.
     pub fn send_job_stream(&self, job_id: &str, part: StreamPart, data: Option<V>) -> Result<(), SendError<V>> {
-        let id = job_id.to_string();
+        let (attached, request) = self.active_job(job_id, "stream")?;
+        self.stream_request(&attached, &request, part, data)
+    }
+
+    fn stream_request(&self, attached: &Attachment<V>, request: &JobRequest<V>, part: StreamPart, data: Option<V>) -> Result<(), SendError<V>> {
+        let id = request.id.clone();
         let body = match part {
             StreamPart::Start => Body::JobStreamStart { job_id: id, data },
             StreamPart::Data => Body::JobStreamData { job_id: id, data },
             StreamPart::End => Body::JobStreamEnd { job_id: id, data },
         };
-        self.send_job_event(job_id, "stream", body)?;
+        self.send_request_event(attached, request, "stream", body)?;
         if part == StreamPart::End {
-            self.finish_job(job_id);
+            self.finish_job(request);
         }
         Ok(())
     }
 
-    fn finish_job(&self, job_id: &str) {
+    fn finish_job(&self, request: &JobRequest<V>) {
         let (finished, idle) = {
             let mut s = self.0.state.borrow_mut();
-            let finished = s.active_jobs.remove(job_id);
+            let finished = s.active_jobs.remove(&request.key);
+            if finished.is_some() {
+                s.job_keys.remove(&request.id);
+            }
             (finished, if s.active_jobs.is_empty() { s.idle.take() } else { None })
         };
         // The host's object may point back at the request: let both go.
-        if let Some((_, request)) = finished {
+        if let Some(request) = finished {
             request.host.borrow_mut().take();
         }
         if let Some(f) = idle {
@@ -176,8 +220,14 @@ impl<V: Value> Worker<V> {
             self.emit(WorkerEvent::JobCancelled(cancel));
             return;
         }
+        let key = {
+            let mut s = self.0.state.borrow_mut();
+            s.next_job_seq += 1;
+            s.next_job_seq
+        };
         let request = JobRequest(Rc::new(JobRequestData {
             id: job_id.to_string(),
+            key,
             name: job_name.clone(),
             payload: payload.clone(),
             source: message.source.clone(),
@@ -189,9 +239,11 @@ impl<V: Value> Worker<V> {
         }));
         let (handler, tail) = {
             let mut s = self.0.state.borrow_mut();
-            let seq = s.next_job_seq;
-            s.next_job_seq += 1;
-            s.active_jobs.insert(job_id.to_string(), (seq, request.clone()));
+            // A job id that comes again while active replaces its job, as Pipecat's dict does.
+            if let Some(replaced) = s.job_keys.insert(job_id.to_string(), key) {
+                s.active_jobs.remove(&replaced);
+            }
+            s.active_jobs.insert(key, request.clone());
             match job_name.as_deref().and_then(|n| s.handlers.iter_mut().find(|h| h.name == n)) {
                 Some(h) => {
                     let tail = h.sequential.then(|| {
@@ -228,7 +280,7 @@ impl<V: Value> Worker<V> {
     fn start_handler(&self, attached: &Attachment<V>, handler: JobHandler<V>, request: JobRequest<V>) {
         use futures::FutureExt;
         // Its "jobRequest" listener may have cancelled it.
-        if !self.is_job_active(&request.id) {
+        if !self.is_request_active(&request) {
             return;
         }
         let mut running = handler(request.clone());
@@ -245,12 +297,20 @@ impl<V: Value> Worker<V> {
         }
     }
 
+    /// Whether `request` is still active (not answered, and not replaced by a job with its id).
     pub(super) fn is_job_active(&self, job_id: &str) -> bool {
-        self.0.state.borrow().active_jobs.contains_key(job_id)
+        self.0.state.borrow().job_keys.contains_key(job_id)
+    }
+
+    pub(super) fn is_request_active(&self, request: &JobRequest<V>) -> bool {
+        self.0.state.borrow().active_jobs.contains_key(&request.key)
     }
 
     pub(super) fn handle_cancel(&self, message: &Rc<Message<V>>, job_id: &str, reason: &Option<String>) {
-        let request = self.0.state.borrow().active_jobs.get(job_id).map(|(_, r)| r.clone());
+        let request = {
+            let s = self.0.state.borrow();
+            s.job_keys.get(job_id).and_then(|key| s.active_jobs.get(key)).cloned()
+        };
         let Some(request) = request else {
             // A cancel (system lane) can overtake its own request (data lane): keep it for the
             // request, so that the job never starts. Cancels for finished jobs fall off the end.
@@ -264,9 +324,9 @@ impl<V: Value> Worker<V> {
             return;
         };
         request.abort.abort(reason.as_deref().unwrap_or(reasons::CANCELLED));
-        if self.is_job_active(job_id) {
+        if let Ok(Some((attached, request))) = self.keyed_job(request.key) {
             let response = reason.as_deref().map(V::reason_object);
-            let _ = self.send_job_response(job_id, response, JobStatus::Cancelled, false);
+            self.answer_request(&attached, &request, response, JobStatus::Cancelled, false, None);
         }
         self.emit(WorkerEvent::JobCancelled(message.clone()));
     }
@@ -277,7 +337,7 @@ impl<V: Value> Worker<V> {
         let from_there = |j: &JobRequest<V>| names.contains(&j.source) && j.source_runner.as_deref().is_none_or(|r| r == runner);
         for job in self.active_jobs().into_iter().filter(from_there) {
             job.abort.abort(&reasons::stopped(&job.source));
-            self.finish_job(&job.id);
+            self.finish_job(&job);
         }
     }
 
@@ -296,7 +356,7 @@ async fn run_handler<V: Value>(worker: Worker<V>, handler: JobHandler<V>, reques
     if let Some((Some(previous), _)) = &tail {
         race(previous.wait(), request.abort.wait()).await;
     }
-    if worker.is_job_active(&request.id) {
+    if worker.is_request_active(&request) {
         let result = handler(request.clone()).await;
         handler_settled(&worker, &request, result);
     }
@@ -319,16 +379,17 @@ async fn run_handler<V: Value>(worker: Worker<V>, handler: JobHandler<V>, reques
 /// Answers for a handler that settled while its job is still active; what a handler threw
 /// after its job ended is reported instead.
 fn handler_settled<V: Value>(worker: &Worker<V>, request: &JobRequest<V>, result: Result<Option<V>, Thrown<V>>) {
-    if worker.is_job_active(&request.id) {
-        let answered = match result {
-            Ok(response) => worker.send_job_response(&request.id, Some(present(response).unwrap_or_else(V::empty_object)), JobStatus::Completed, false),
+    if worker.is_request_active(request) {
+        let attached = match worker.attachment() {
+            Ok(attached) => attached,
+            Err(e) => return worker.log(LogLevel::Warn, &e.to_string()),
+        };
+        match result {
+            Ok(response) => worker.answer_request(&attached, request, Some(present(response).unwrap_or_else(V::empty_object)), JobStatus::Completed, false, None),
             Err(thrown) => {
                 let cause = thrown.clone().into_value();
-                worker.answer(&request.id, Some(V::error_object(&thrown.message)), JobStatus::Error, false, Some(cause))
+                worker.answer_request(&attached, request, Some(V::error_object(&thrown.message)), JobStatus::Error, false, Some(cause));
             }
-        };
-        if let Err(e) = answered {
-            worker.log(LogLevel::Warn, &e.to_string());
         }
     } else if let Err(thrown) = result {
         worker.report_handler_error(&request.id, thrown, request.abort.is_aborted());

@@ -97,7 +97,9 @@ struct WorkerState<V: Value> {
     attached: Option<Attachment<V>>,
     handlers: Vec<NamedHandler<V>>,
     default_handler: Option<JobHandler<V>>,
-    active_jobs: HashMap<String, (u64, JobRequest<V>)>,
+    /// Active jobs by key (see `JobRequestData::key`), and the key of each job id.
+    active_jobs: HashMap<u64, JobRequest<V>>,
+    job_keys: HashMap<String, u64>,
     next_job_seq: u64,
     /// Set (and replaced) whenever the last active job ends.
     idle: Option<Flag>,
@@ -161,6 +163,7 @@ impl<V: Value> Worker<V> {
                 handlers: Vec::new(),
                 default_handler: None,
                 active_jobs: HashMap::default(),
+                job_keys: HashMap::default(),
                 next_job_seq: 0,
                 idle: None,
                 deferred: Vec::new(),
@@ -221,12 +224,12 @@ impl<V: Value> Worker<V> {
     pub fn active_jobs(&self) -> Vec<JobRequest<V>> {
         let s = self.0.state.borrow();
         // Insertion into place: listing is rare, and a library sort costs kilobytes of wasm.
-        let mut jobs: Vec<&(u64, JobRequest<V>)> = Vec::with_capacity(s.active_jobs.len());
+        let mut jobs: Vec<&JobRequest<V>> = Vec::with_capacity(s.active_jobs.len());
         for job in s.active_jobs.values() {
-            let at = jobs.iter().position(|(seq, _)| *seq > job.0).unwrap_or(jobs.len());
+            let at = jobs.iter().position(|j| j.key > job.key).unwrap_or(jobs.len());
             jobs.insert(at, job);
         }
-        jobs.into_iter().map(|(_, r)| r.clone()).collect()
+        jobs.into_iter().cloned().collect()
     }
 
     /// Groups this worker requested that are still open.

@@ -14,6 +14,9 @@ pub struct JobRequest<V: Value>(pub(super) Rc<JobRequestData<V>>);
 
 pub struct JobRequestData<V: Value> {
     pub id: String,
+    /// The worker's number for this job, unique among its jobs and counting up in arrival
+    /// order: the host names the job by it, cheaper to pass and look up than the id.
+    pub key: u64,
     pub name: Option<String>,
     pub payload: Option<V>,
     /// The requester.
@@ -45,7 +48,7 @@ impl<V: Value> std::ops::Deref for JobRequest<V> {
 impl<V: Value> JobRequest<V> {
     /// Whether the job still waits for its answer.
     pub fn is_active(&self) -> bool {
-        self.worker().is_some_and(|w| w.is_job_active(&self.id))
+        self.worker().is_some_and(|w| w.is_request_active(self))
     }
 
     /// The worker handling this job (absent once it has been dropped).
