@@ -42,6 +42,8 @@ class SettledGroup {
   cancel() {}
 }
 
+const NO_NEWS = Object.freeze([]);
+
 /** `{ [names[order[i]]]: values[i] }`, in that order. */
 function byOrder(names, order, values) {
   const responses = {};
@@ -62,6 +64,9 @@ class LiveGroup {
     this.state = GROUP.waiting;
     this._jobId = undefined;
     this._handle = undefined;
+    /** The events the engine handed over and nobody has taken yet, from `_head` on. */
+    this._events = undefined;
+    this._head = 0;
   }
   /** Asked of the engine once sent (most contexts never ask before they settle). */
   get jobId() {
@@ -84,8 +89,28 @@ class LiveGroup {
   responseOf(name) {
     return this._core.responseOf(name);
   }
-  nextEvent(withWorker) {
-    return this._core.nextEvent(withWorker);
+  /** Keeps an event the engine handed over (it keeps none of a told group's events). */
+  pushEvent(ev) {
+    (this._events ??= []).push(ev);
+  }
+  /** Takes the events not taken yet. */
+  takeEvents() {
+    const events = this._events === undefined ? [] : this._events.slice(this._head);
+    this._events = undefined;
+    this._head = 0;
+    return events;
+  }
+  /** The next event, or undefined: the engine hands every event over, and settling goes to the context. */
+  nextEvent() {
+    const events = this._events;
+    if (events === undefined) return undefined;
+    const ev = events[this._head];
+    events[this._head++] = undefined;
+    if (this._head === events.length) {
+      this._events = undefined;
+      this._head = 0;
+    }
+    return ev;
   }
   snapshot(withWorker) {
     return this._core.snapshot(withWorker);
@@ -166,6 +191,12 @@ class GroupContext {
     this._changed(values.length === 6 ? values : []);
   }
 
+  /** An event of a LiveGroup, handed over by the engine as it comes. */
+  _toldEvent(kind, data, workerName) {
+    this._core.pushEvent(workerName === undefined ? { type: JOB_EVENTS[kind], data } : { type: JOB_EVENTS[kind], data, workerName });
+    this._changed(NO_NEWS);
+  }
+
   _changed(settled) {
     if (settled.length > 0) this._takeSettled(settled);
     const waiters = this._waiters;
@@ -190,6 +221,8 @@ class GroupContext {
   /** Keeps what the settled group had to tell, in JavaScript, and frees its wasm handle. */
   _takeSettled(values) {
     const core = this._core;
+    // The events handed over before it settled come first.
+    if (core instanceof LiveGroup && core._events !== undefined) values[5] = core.takeEvents().concat(values[5] ?? []);
     if (this._listening !== undefined) {
       core.removeOnChange(this._listening);
       this._listening = undefined;
@@ -370,7 +403,10 @@ function setEventFactory() {
   if (eventFactorySet) return;
   core.setEventFactory((kind, data, workerName) => (workerName === undefined ? { type: JOB_EVENTS[kind], data } : { type: JOB_EVENTS[kind], data, workerName }));
   // How the engine tells a context of its LiveGroup (see GroupContext._told).
-  core.setContextHook((context, ...values) => context._told(values));
+  core.setContextHook(
+    (context, ...values) => context._told(values),
+    (context, kind, data, workerName) => context._toldEvent(kind, data, workerName),
+  );
   eventFactorySet = true;
 }
 

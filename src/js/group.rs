@@ -193,19 +193,21 @@ struct Keyed {
 }
 
 thread_local! {
-    /// `hook(context, ...news)`: how a keyed group's context is told (see [`keyed`]).
-    static CONTEXT_HOOK: std::cell::RefCell<Option<Function>> = const { std::cell::RefCell::new(None) };
+    /// `hook(context, ...news)` and `eventHook(context, kind, data, workerName)`: how a keyed
+    /// group's context is told (see [`keyed`]).
+    static CONTEXT_HOOKS: std::cell::RefCell<Option<(Function, Function)>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Sets how the contexts of keyed groups are told of them (once, at load): one function for
-/// all, rather than a closure made for each job.
+/// Sets how the contexts of keyed groups are told of them (once, at load): functions for all,
+/// rather than closures made for each job.
 #[wasm_bindgen(js_name = setContextHook)]
-pub fn set_context_hook(hook: Function) {
-    CONTEXT_HOOK.with(|h| *h.borrow_mut() = Some(hook));
+pub fn set_context_hook(hook: Function, event_hook: Function) {
+    CONTEXT_HOOKS.with(|h| *h.borrow_mut() = Some((hook, event_hook)));
 }
 
-/// Keeps `group` under a new key and tells `context` of it through the context hook:
-/// `(state)` when its state changes (sent), `()` when it gets an event, and what
+/// Keeps `group` under a new key and tells `context` of it through the context hooks:
+/// `(state)` when its state changes (sent), each event as it comes through the event hook
+/// (taken from the group: the context keeps it, so an event crosses once), and what
 /// [`settled_values`] gives once it settles, when the key is released (at once if it is
 /// settled already).
 pub(super) fn keyed(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>, context: JsValue, with_worker: bool) -> u32 {
@@ -230,9 +232,15 @@ pub(super) fn keyed(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>,
             return;
         }
         let (this, context) = (JsValue::UNDEFINED, &context);
-        // The façade sets the hook before it starts a keyed group.
-        let hook = CONTEXT_HOOK.with(|h| h.borrow().clone());
-        let Some(listener) = hook else { return };
+        // The façade sets the hooks before it starts a keyed group.
+        let hooks = CONTEXT_HOOKS.with(|h| h.borrow().clone());
+        let Some((listener, event_listener)) = hooks else { return };
+        // Before a settling: the events came first.
+        while let NextEvent::Event(e) = g.next_event() {
+            let worker = if with_worker { super::interned(&e.worker_name) } else { JsValue::UNDEFINED };
+            let kind = JsValue::from_f64(e.kind as u8 as f64);
+            let _ = event_listener.call4(&this, context, &kind, e.data.as_ref().unwrap_or(&JsValue::UNDEFINED), &worker);
+        }
         let _ = if state >= boundary::GROUP_COMPLETED {
             told.set(state);
             KEYED.with(|k| {
@@ -245,7 +253,7 @@ pub(super) fn keyed(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>,
         } else if told.replace(state) != state {
             listener.call2(&this, context, &JsValue::from(state))
         } else {
-            listener.call1(&this, context)
+            Ok(JsValue::UNDEFINED)
         };
     });
     group.add_on_change(tell.clone());
