@@ -64,9 +64,8 @@ class LiveGroup {
     this.state = GROUP.waiting;
     this._jobId = undefined;
     this._handle = undefined;
-    /** The events the engine handed over and nobody has taken yet, from `_head` on. */
+    /** The events the engine handed over and nobody has taken yet. */
     this._events = undefined;
-    this._head = 0;
   }
   /** Asked of the engine once sent (most contexts never ask before they settle). */
   get jobId() {
@@ -95,22 +94,13 @@ class LiveGroup {
   }
   /** Takes the events not taken yet. */
   takeEvents() {
-    const events = this._events === undefined ? [] : this._events.slice(this._head);
+    const events = this._events ?? [];
     this._events = undefined;
-    this._head = 0;
     return events;
   }
   /** The next event, or undefined: the engine hands every event over, and settling goes to the context. */
   nextEvent() {
-    const events = this._events;
-    if (events === undefined) return undefined;
-    const ev = events[this._head];
-    events[this._head++] = undefined;
-    if (this._head === events.length) {
-      this._events = undefined;
-      this._head = 0;
-    }
-    return ev;
+    return this._events?.shift();
   }
   snapshot(withWorker) {
     return this._core.snapshot(withWorker);
