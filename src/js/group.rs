@@ -195,14 +195,15 @@ struct Keyed {
 thread_local! {
     /// `hook(context, ...news)` and `eventHook(context, kind, data, workerName)`: how a keyed
     /// group's context is told (see [`keyed`]).
-    static CONTEXT_HOOKS: std::cell::RefCell<Option<(Function, Function)>> = const { std::cell::RefCell::new(None) };
+    /// Shared, so that a call takes them without cloning a JavaScript reference.
+    static CONTEXT_HOOKS: std::cell::RefCell<Option<Rc<(Function, Function)>>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Sets how the contexts of keyed groups are told of them (once, at load): functions for all,
 /// rather than closures made for each job.
 #[wasm_bindgen(js_name = setContextHook)]
 pub fn set_context_hook(hook: Function, event_hook: Function) {
-    CONTEXT_HOOKS.with(|h| *h.borrow_mut() = Some((hook, event_hook)));
+    CONTEXT_HOOKS.with(|h| *h.borrow_mut() = Some(Rc::new((hook, event_hook))));
 }
 
 /// Keeps `group` under a new key and tells `context` of it through the context hooks:
@@ -234,7 +235,8 @@ pub(super) fn keyed(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>,
         let (this, context) = (JsValue::UNDEFINED, &context);
         // The façade sets the hooks before it starts a keyed group.
         let hooks = CONTEXT_HOOKS.with(|h| h.borrow().clone());
-        let Some((listener, event_listener)) = hooks else { return };
+        let Some(hooks) = hooks else { return };
+        let (listener, event_listener) = &*hooks;
         // Before a settling: the events came first.
         while let NextEvent::Event(e) = g.next_event() {
             let worker = if with_worker { super::interned(&e.worker_name) } else { JsValue::UNDEFINED };

@@ -15,7 +15,8 @@ use wasm_bindgen::prelude::*;
 // ----- worker ------------------------------------------------------------------------------
 
 /// Makes the façade's `JobRequest` objects of one worker.
-type Factory = Rc<std::cell::RefCell<Option<Function>>>;
+/// Shared, so that a job takes it without cloning a JavaScript reference.
+type Factory = Rc<std::cell::RefCell<Option<Rc<Function>>>>;
 
 #[wasm_bindgen]
 pub struct CoreWorker {
@@ -65,7 +66,7 @@ impl CoreWorker {
     /// `factory(id, name, payload, source)` makes the façade's `JobRequest` of a job.
     #[wasm_bindgen(js_name = setRequestFactory)]
     pub fn set_request_factory(&self, factory: Function) {
-        *self.factory.borrow_mut() = Some(factory);
+        *self.factory.borrow_mut() = Some(Rc::new(factory));
     }
 
     #[wasm_bindgen(js_name = onJob)]
