@@ -150,7 +150,7 @@ fn updates_and_stream_events_arrive_in_order_and_stream_end_completes() {
     let mut kinds = Vec::new();
     loop {
         match g.next_event() {
-            NextEvent::Event(e) => kinds.push((e.kind.as_str(), e.worker_name, e.data)),
+            NextEvent::Event(e) => kinds.push((e.kind.as_str(), e.worker_name().to_string(), e.data().cloned())),
             NextEvent::Completed => break,
             other => panic!("unexpected {}", matches!(other, NextEvent::Pending)),
         }

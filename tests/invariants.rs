@@ -1159,10 +1159,10 @@ fn check_group(t: &Tracked) -> Result<(), String> {
                 if job_id.is_none() {
                     return Err("an event for a group that was never sent".into());
                 }
-                if let Some(data) = &e.data {
-                    check_value(&e.worker_name, data, false).map_err(|m| format!("{} event: {m}", e.kind.as_str()))?;
-                } else if !t.members.contains(&e.worker_name) {
-                    return Err(format!("an event from '{}', not a member", e.worker_name));
+                if let Some(data) = e.data() {
+                    check_value(e.worker_name(), data, false).map_err(|m| format!("{} event: {m}", e.kind.as_str()))?;
+                } else if !t.members.iter().any(|m| m == e.worker_name()) {
+                    return Err(format!("an event from '{}', not a member", e.worker_name()));
                 }
             }
             NextEvent::Pending => return Err("its events end pending after it settled".into()),

@@ -56,17 +56,17 @@ pub fn job_event(e: &JobEvent<JsValue>, with_worker: bool) -> JsValue {
         let f = f.borrow();
         let f = f.as_ref()?;
         let kind = JsValue::from_f64(e.kind as u8 as f64);
-        let worker = if with_worker { interned(&e.worker_name) } else { JsValue::UNDEFINED };
-        f.call3(&JsValue::UNDEFINED, &kind, e.data.as_ref().unwrap_or(&JsValue::UNDEFINED), &worker).ok()
+        let worker = if with_worker { interned(e.worker_name()) } else { JsValue::UNDEFINED };
+        f.call3(&JsValue::UNDEFINED, &kind, e.data().unwrap_or(&JsValue::UNDEFINED), &worker).ok()
     });
     if let Some(made) = made {
         return made;
     }
     let o = Object::new();
     set(&o, "type", &JsValue::from_str(e.kind.as_str()));
-    set(&o, "data", &opt(e.data.clone()));
+    set(&o, "data", e.data().unwrap_or(&JsValue::UNDEFINED));
     if with_worker {
-        set(&o, "workerName", &JsValue::from_str(&e.worker_name));
+        set(&o, "workerName", &JsValue::from_str(e.worker_name()));
     }
     o.into()
 }

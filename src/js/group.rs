@@ -239,9 +239,9 @@ pub(super) fn keyed(group: JobGroup<JsValue>, requester: Rc<Requester<JsValue>>,
         let (listener, event_listener) = &*hooks;
         // Before a settling: the events came first.
         while let NextEvent::Event(e) = g.next_event() {
-            let worker = if with_worker { super::interned(&e.worker_name) } else { JsValue::UNDEFINED };
+            let worker = if with_worker { super::interned(e.worker_name()) } else { JsValue::UNDEFINED };
             let kind = JsValue::from_f64(e.kind as u8 as f64);
-            let _ = event_listener.call4(&this, context, &kind, e.data.as_ref().unwrap_or(&JsValue::UNDEFINED), &worker);
+            let _ = event_listener.call4(&this, context, &kind, e.data().unwrap_or(&JsValue::UNDEFINED), &worker);
         }
         let _ = if state >= boundary::GROUP_COMPLETED {
             told.set(state);

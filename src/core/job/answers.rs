@@ -113,19 +113,19 @@ impl<V: Value> Requester<V> {
             }
             Body::JobUpdate { job_id, update, .. } => {
                 events.push(AnswerEvent::Update(message.clone()));
-                self.push_event(job_id, JobEventKind::Update, source, update);
+                self.push_event(job_id, JobEventKind::Update, message);
                 if self.group(job_id).is_some() {
                     let (job_id, worker_name, data) = (job_id.clone(), source.to_string(), update.clone());
                     self.tell_ui(|at| Body::UiJobUpdate { job_id, worker_name, data, at });
                 }
             }
-            Body::JobStreamStart { job_id, data } => {
+            Body::JobStreamStart { job_id, .. } => {
                 events.push(AnswerEvent::StreamStart(message.clone()));
-                self.push_event(job_id, JobEventKind::StreamStart, source, data);
+                self.push_event(job_id, JobEventKind::StreamStart, message);
             }
-            Body::JobStreamData { job_id, data } => {
+            Body::JobStreamData { job_id, .. } => {
                 events.push(AnswerEvent::StreamData(message.clone()));
-                self.push_event(job_id, JobEventKind::StreamData, source, data);
+                self.push_event(job_id, JobEventKind::StreamData, message);
             }
             Body::JobStreamEnd { job_id, data } => {
                 let group = self.group(job_id);
@@ -138,7 +138,7 @@ impl<V: Value> Requester<V> {
                         s.release(source)
                     };
                     drop(claim);
-                    g.push_event(JobEventKind::StreamEnd, source, data.clone());
+                    g.push_event(JobEventKind::StreamEnd, message);
                     self.tell_ui_completed(job_id, source, JobStatus::Completed, data.clone());
                     g.record(source, data.clone());
                     self.complete_if_answered(&g, job_id, &mut events);
@@ -149,9 +149,9 @@ impl<V: Value> Requester<V> {
         Some(events.list)
     }
 
-    pub(super) fn push_event(&self, job_id: &str, kind: JobEventKind, source: &str, data: &Option<V>) {
+    pub(super) fn push_event(&self, job_id: &str, kind: JobEventKind, message: &Rc<Message<V>>) {
         if let Some(g) = self.group(job_id) {
-            g.push_event(kind, source, data.clone());
+            g.push_event(kind, message);
         }
     }
 

@@ -2,7 +2,7 @@
 
 use super::{JobEvent, JobEventKind, JobFailure, NextEvent, Outcome};
 use crate::core::hash::{HashMap, HashSet};
-use crate::core::message::JobStatus;
+use crate::core::message::{JobStatus, Message};
 use crate::core::registry::Claim;
 use crate::core::sync::Flag;
 use crate::core::{present, Value};
@@ -212,13 +212,14 @@ impl<V: Value> JobGroup<V> {
         };
         only.into_iter().chain(all).for_each(|f| f(self));
     }
-    pub(super) fn push_event(&self, kind: JobEventKind, worker_name: &str, data: Option<V>) {
+    /// `message`: the update or stream message the event is (its source, its data).
+    pub(super) fn push_event(&self, kind: JobEventKind, message: &Rc<Message<V>>) {
         let pushed = {
             let mut s = self.0.state.borrow_mut();
             let open = s.outcome.is_none();
             match s.events.as_mut() {
                 Some(q) if open => {
-                    q.push_back(JobEvent { kind, worker_name: worker_name.to_string(), data });
+                    q.push_back(JobEvent::new(kind, message.clone()));
                     true
                 }
                 _ => false,

@@ -62,12 +62,29 @@ impl JobEventKind {
     }
 }
 
-/// One update or stream message, as a context's iterator yields it.
+/// One update or stream message, as a context's iterator yields it. It holds the message
+/// itself: an event copies neither the worker's name nor its data.
 #[derive(Clone)]
 pub struct JobEvent<V: Value> {
     pub kind: JobEventKind,
-    pub worker_name: String,
-    pub data: Option<V>,
+    message: Rc<Message<V>>,
+}
+
+impl<V: Value> JobEvent<V> {
+    pub(crate) fn new(kind: JobEventKind, message: Rc<Message<V>>) -> Self {
+        Self { kind, message }
+    }
+    /// The worker that sent it.
+    pub fn worker_name(&self) -> &str {
+        &self.message.source
+    }
+    pub fn data(&self) -> Option<&V> {
+        use super::message::Body::*;
+        match &self.message.body {
+            JobUpdate { update: data, .. } | JobStreamStart { data, .. } | JobStreamData { data, .. } | JobStreamEnd { data, .. } => data.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// Why a job or group failed. `reason` is Pipecat's string; the rest says which answer caused it.
