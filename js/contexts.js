@@ -60,10 +60,10 @@ class LiveGroup {
   /** `workerNames`: the group's members (a job's one worker), in order. */
   constructor(workerNames) {
     this.workerNames = workerNames;
-    this.key = undefined;
+    /** The group's key (a number) until a handle is asked for, then the handle (one field less per job). */
+    this._keyOrHandle = undefined;
     this.state = GROUP.waiting;
     this._jobId = undefined;
-    this._handle = undefined;
     /** The events the engine handed over and nobody has taken yet. */
     this._events = undefined;
   }
@@ -72,9 +72,16 @@ class LiveGroup {
     if (this._jobId === undefined && this.state !== GROUP.waiting) this._jobId = this._core.jobId;
     return this._jobId;
   }
+  set key(key) {
+    this._keyOrHandle = key;
+  }
+  /** Whether a wasm handle was made (and needs freeing). */
+  get hasHandle() {
+    return typeof this._keyOrHandle === "object";
+  }
   get _core() {
-    this._handle ??= core.keyedGroup(this.key);
-    return this._handle;
+    if (typeof this._keyOrHandle === "number") this._keyOrHandle = core.keyedGroup(this._keyOrHandle);
+    return this._keyOrHandle;
   }
   get lastStatus() {
     return this._core.lastStatus;
@@ -114,7 +121,7 @@ class LiveGroup {
   }
   removeOnChange() {}
   free() {
-    this._handle?.free();
+    if (this.hasHandle) this._keyOrHandle.free();
   }
 }
 
@@ -219,7 +226,7 @@ class GroupContext {
     }
     this._core = new SettledGroup(values, this._isGroup ? undefined : this._workerName);
     // Not now: this may run inside a call on `core` (its cancel, its settling), which holds it.
-    if (!(core instanceof LiveGroup) || core._handle !== undefined) queueMicrotask(() => core.free());
+    if (!(core instanceof LiveGroup) || core.hasHandle) queueMicrotask(() => core.free());
   }
 
   _failure() {
