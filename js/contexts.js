@@ -180,7 +180,7 @@ class GroupContext {
     this._waiters.push(fn);
   }
 
-  /** The engine's news of a LiveGroup: `(state)`, nothing (an event), or settled values. */
+  /** The engine's news of a LiveGroup: `(state)` or settled values (events come through `_toldEvent`). */
   _told(values) {
     if (values.length === 1) this._core.state = values[0];
     // A group's responses: the members' indices and values, in the order they came.
