@@ -142,25 +142,21 @@ async function spawnRealm(runner, script, name, timeout) {
   }
 }
 
-/** What `spawnWorker` resolves with; `await using` terminates the realm. */
+/** What `spawnWorker` resolves with (a realm, or a pool): `await using` calls its `terminate`. */
 function realmHandle(handle) {
   return disposable(handle, { async: handle.terminate });
 }
 
 /** What `spawnWorker` with `instances` resolves with; `await using` terminates every instance. */
 function realmPool(realms) {
-  const terminate = async () => {
-    await Promise.all(realms.map((realm) => realm.terminate()));
-  };
-  return disposable(
-    {
-      instances: realms,
-      workers: [...new Set(realms.flatMap((realm) => realm.workers))],
-      runners: realms.map((realm) => realm.runner),
-      terminate,
+  return realmHandle({
+    instances: realms,
+    workers: [...new Set(realms.flatMap((realm) => realm.workers))],
+    runners: realms.map((realm) => realm.runner),
+    terminate: async () => {
+      await Promise.all(realms.map((realm) => realm.terminate()));
     },
-    { async: terminate },
-  );
+  });
 }
 
 /** A registry watcher that only marks readiness (each call makes a distinct handler). */

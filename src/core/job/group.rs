@@ -254,7 +254,7 @@ impl<V: Value> JobGroup<V> {
     }
     /// Settles once; later calls do nothing. Returns whether this call settled it.
     pub(super) fn settle(&self, outcome: Outcome<V>) -> bool {
-        let deadline = {
+        let (deadline, claims) = {
             let mut s = self.0.state.borrow_mut();
             if s.outcome.is_some() {
                 return false;
@@ -266,7 +266,6 @@ impl<V: Value> JobGroup<V> {
             let claims: Vec<Option<Claim>> = s.placed.iter_mut().map(|p| p.claim.take()).collect();
             (s.deadline.take(), claims)
         };
-        let (deadline, claims) = deadline;
         drop(claims);
         if let Some(d) = deadline {
             d.abort();
