@@ -374,13 +374,33 @@ export function median(values) {
  */
 export async function startJsSession(redisUrl, { name = "runner-js", workers = [], channel } = {}) {
   const { createClient } = await import("redis");
-  const { RedisBus, WorkerRunner } = await import("workbus");
+  const { RedisBus } = await import("workbus");
   const client = createClient({ url: redisUrl });
   client.on("error", () => {}); // a closing server is reported by the commands themselves
   await client.connect();
   const bus = new RedisBus(channel ? { client, channel } : { client });
+  return { client, ...(await runOn(bus, { name, workers }, () => client.quit())) };
+}
+
+/**
+ * A workbus runner on a PgmqBus (a node-postgres pool of 4) with the given workers and runner
+ * options; resolves with { pool, bus, runner, close() }. close() ends the runner, closes the
+ * bus and ends the pool.
+ */
+export async function startPgmqJsSession(url, { name = "runner-js", workers = [], ...options } = {}) {
+  const { default: pg } = await import("pg");
+  const { PgmqBus } = await import("workbus");
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on("error", () => {}); // a stopping server is reported by the queries themselves
+  const bus = new PgmqBus({ pool });
+  return { pool, ...(await runOn(bus, { name, workers, ...options }, () => pool.end())) };
+}
+
+/** Starts a runner on `bus` once it is ready; close() ends it, then closes the bus, then `closeClient()`. */
+async function runOn(bus, { workers, ...options }, closeClient) {
+  const { WorkerRunner } = await import("workbus");
   await bus.ready;
-  const runner = new WorkerRunner({ name, bus });
+  const runner = new WorkerRunner({ bus, ...options });
   await runner.addWorkers(...workers);
   await runner.start();
   let closed = null;
@@ -388,9 +408,9 @@ export async function startJsSession(redisUrl, { name = "runner-js", workers = [
     (closed ??= (async () => {
       await runner.end({ gracePeriod: 1000 }).catch(() => {});
       await bus.close().catch(() => {});
-      await client.quit().catch(() => {});
+      await closeClient().catch(() => {});
     })());
-  return { client, bus, runner, close };
+  return { bus, runner, close };
 }
 
 /** The code blocks of the README section "Joining a Python Pipecat session", keyed by the file name on their first line. */

@@ -4,13 +4,13 @@
 // timeouts cross both ways.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import pg from "pg";
-import { JobError, PgmqBus, Worker, WorkerRunner } from "workbus";
-import { PY_WORKERS, T, analyzeEvents, analyzeResponse, collect, jsWorker, pyRegistered, startPySession, waitRegistered, waitUntil } from "./helpers.mjs";
+import { JobError, Worker } from "workbus";
+import { PY_WORKERS, T, analyzeEvents, analyzeResponse, collect, jsWorker, pyRegistered, startPgmqJsSession, startPySession, waitRegistered, waitUntil } from "./helpers.mjs";
 import { startPostgres } from "./postgres.mjs";
 
 let postgres;
 let py;
+let session;
 let pool;
 let bus;
 let runner;
@@ -19,13 +19,8 @@ const requester = new Worker("js-requester");
 
 before(async () => {
   postgres = await startPostgres();
-  pool = new pg.Pool({ connectionString: postgres.url, max: 4 });
-  pool.on("error", () => {});
-  bus = new PgmqBus({ pool });
-  await bus.ready;
-  runner = new WorkerRunner({ name: "runner-js", bus });
-  await runner.addWorkers(worker, requester);
-  await runner.start();
+  session = await startPgmqJsSession(postgres.url, { workers: [worker, requester] });
+  ({ pool, bus, runner } = session);
   py = await startPySession(postgres.url, { watch: ["js-worker"] });
   await pyRegistered(py, "js-worker");
   await waitRegistered(runner.registry, PY_WORKERS);
@@ -33,9 +28,7 @@ before(async () => {
 
 after(async () => {
   await py?.stop();
-  await runner?.end({ gracePeriod: 1000 }).catch(() => {});
-  await bus?.close();
-  await pool?.end();
+  await session?.close();
   await postgres?.stop();
 });
 

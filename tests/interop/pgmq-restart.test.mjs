@@ -5,12 +5,12 @@
 // while it was down is not delivered to it (docs/decisions.md, "PgmqBus and restarts").
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import pg from "pg";
-import { PgmqBus, Worker, WorkerRunner } from "workbus";
-import { PY_WORKERS, analyzeEvents, analyzeResponse, collect, jsWorker, pyRegistered, startPySession, waitRegistered, waitUntil } from "./helpers.mjs";
+import { Worker, WorkerRunner } from "workbus";
+import { PY_WORKERS, analyzeEvents, analyzeResponse, collect, jsWorker, pyRegistered, startPgmqJsSession, startPySession, waitRegistered, waitUntil } from "./helpers.mjs";
 import { startPostgres } from "./postgres.mjs";
 
 let postgres;
+let session;
 let pool;
 let bus;
 let runner;
@@ -20,22 +20,15 @@ const requester = new Worker("js-requester");
 
 before(async () => {
   postgres = await startPostgres();
-  pool = new pg.Pool({ connectionString: postgres.url, max: 4 });
-  pool.on("error", () => {});
-  bus = new PgmqBus({ pool });
-  await bus.ready;
   // Liveness is left out of this session (a long interval): Pipecat's runners send no heartbeats,
   // and the restarts here are about what the queues deliver.
-  runner = new WorkerRunner({ name: "runner-js", bus, heartbeatInterval: 60_000 });
-  await runner.addWorkers(worker, requester);
-  await runner.start();
+  session = await startPgmqJsSession(postgres.url, { workers: [worker, requester], heartbeatInterval: 60_000 });
+  ({ pool, bus, runner } = session);
 });
 
 after(async () => {
   for (const py of pys) await py.stop();
-  await runner?.end({ gracePeriod: 1000 }).catch(() => {});
-  await bus?.close();
-  await pool?.end();
+  await session?.close();
   await postgres?.stop();
 });
 
