@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use workbus::core::bus::{Bus, Refusal, Subscriber};
 use workbus::core::job::{JobFailure, JobParams, NextEvent, Outcome};
-use workbus::core::message::{Body, JobStatus, Message};
+use workbus::core::message::{Body, JobStatus, Message, SharedStr};
 use workbus::core::platform::Env;
 use workbus::core::registry::{GoneReason, ReadyData, RegistryEvent, WatchFn, WatchKey};
 use workbus::core::runner::Runner;
@@ -1477,7 +1477,7 @@ fn a_worker_activated_before_it_started_announces_inactive_like_pipecat() {
     impl Subscriber<V> for Ready {
         fn on_message(self: Rc<Self>, m: &Rc<Message<V>>) -> workbus::core::bus::Handling {
             if let Body::WorkerReady { active, .. } = &m.body {
-                self.0.borrow_mut().push((m.source.clone(), *active));
+                self.0.borrow_mut().push((m.source.to_string(), *active));
             }
             Ok(None)
         }
@@ -1649,7 +1649,7 @@ fn groups_small_and_large_find_each_answer_and_refuse_repeated_names() {
         let names: Vec<String> = (0..size).map(|i| format!("w{i}")).collect();
         let own_name = || handler(|r| Box::pin(async move { Ok(Some(V::s(&format!("from {}", r.worker().unwrap().name())))) }));
         let r = started(&sim, names.iter().map(|n| worker(n, Some(own_name()))).collect());
-        let g = r.start_group(names.clone(), params(None, None), false).unwrap();
+        let g = r.start_group(names.iter().map(SharedStr::from).collect(), params(None, None), false).unwrap();
         assert!(matches!(wait(&sim, &g), Outcome::Completed), "a group of {size}");
         assert_eq!(g.responses().len(), size);
         for n in &names {
@@ -1658,7 +1658,7 @@ fn groups_small_and_large_find_each_answer_and_refuse_repeated_names() {
         assert_eq!(g.response_of("w-none"), None);
         let mut repeated = names.clone();
         repeated.push(names[size / 2].clone());
-        let err = r.start_group(repeated, params(None, None), false).err().expect("a repeated name is refused");
+        let err = r.start_group(repeated.iter().map(SharedStr::from).collect(), params(None, None), false).err().expect("a repeated name is refused");
         assert_eq!(err, ApiError::Type(format!("workerNames has '{}' more than once", names[size / 2])));
     }
 }
@@ -1868,7 +1868,7 @@ fn a_pooled_requester_loses_only_its_own_jobs_when_its_runner_goes() {
     let d = dropped.clone();
     let svc = handler(move |r| {
         let (d, from) = (d.clone(), r.source_runner.clone().unwrap_or_default());
-        r.abort.on_abort(move |_| d.borrow_mut().push(from.clone()));
+        r.abort.on_abort(move |_| d.borrow_mut().push(from.to_string()));
         Box::pin(futures::future::pending())
     });
     let (page, _asker, realms) = pool(&sim, &[Some(5.0), Some(5.0)], &runs);

@@ -35,7 +35,7 @@ use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use workbus::core::bus::{Bus, LinkId, Refusal, Transport};
 use workbus::core::job::{JobGroup, JobParams, NextEvent, Outcome, Requester};
-use workbus::core::message::{JobStatus, Message};
+use workbus::core::message::{JobStatus, Message, SharedStr};
 use workbus::core::platform::{Env, LogLevel, Platform};
 use workbus::core::runner::{Liveness, Runner};
 use workbus::core::testkit::{Sim, TestPlatform, TestValue as V};
@@ -741,7 +741,7 @@ impl World {
                 };
                 let names: Vec<String> = members.iter().map(|(m, _)| m.clone()).collect();
                 let created_at = self.sim.now();
-                let group = match requester.start(names.clone(), params, *events) {
+                let group = match requester.start(names.iter().map(SharedStr::from).collect(), params, *events) {
                     Ok(g) => g,
                     Err(workbus::core::ApiError::Error(_)) => {
                         self.stats.refused += 1;
@@ -1097,7 +1097,7 @@ fn check_group(t: &Tracked) -> Result<(), String> {
                 let expected = [
                     ("tag", V::Num(t.tag)),
                     ("worker", V::s(worker)),
-                    ("job", job_id.clone().map(V::Str).unwrap_or(V::Null)),
+                    ("job", job_id.clone().map(|id| V::Str(id.to_string())).unwrap_or(V::Null)),
                     ("source", V::s(&t.requester_name)),
                 ];
                 for (k, want) in expected {

@@ -7,7 +7,7 @@
 //! data handler, and a subscriber's error is logged without stopping its delivery.
 
 use super::hash::{HashMap, HashSet};
-use super::message::{Body, JobStatus, Lane as LaneKind, Message};
+use super::message::{Body, JobStatus, Lane as LaneKind, Message, SharedStr};
 use super::platform::{Env, LogLevel};
 use super::sync::{yield_now, Lane};
 use super::Value;
@@ -144,8 +144,8 @@ impl<V: Value> Bus<V> {
     }
 
     /// Whether a message addressed to `runner`'s instance is for another bus.
-    fn is_elsewhere(&self, runner: &Option<String>) -> bool {
-        runner.as_ref().is_some_and(|r| !self.0.runners.borrow().iter().any(|x| x == r))
+    fn is_elsewhere(&self, runner: &Option<SharedStr>) -> bool {
+        runner.as_ref().is_some_and(|r| !self.0.runners.borrow().iter().any(|x| x == r.as_str()))
     }
 
     pub fn has_links(&self) -> bool {
@@ -307,7 +307,7 @@ impl<V: Value> Bus<V> {
         if self.is_elsewhere(&message.target_runner) {
             // For another runner's instance (a pool): never delivered here, and only through
             // the link that runner is behind, when known.
-            let toward = message.target_runner.as_ref().and_then(|r| self.0.runner_links.borrow().get(r).copied());
+            let toward = message.target_runner.as_ref().and_then(|r| self.0.runner_links.borrow().get(r.as_str()).copied());
             let links: Vec<Rc<dyn Transport<V>>> = match toward {
                 // It came from where that runner is: it is already there.
                 Some(id) if Some(id) == from => Vec::new(),
@@ -322,11 +322,11 @@ impl<V: Value> Bus<V> {
         }
         match &message.target {
             Some(target) => {
-                let subscription = self.0.subscribers.borrow().by_name.get(target).cloned();
+                let subscription = self.0.subscribers.borrow().by_name.get(target.as_str()).cloned();
                 match subscription {
                     Some(s) => enqueue(&s, message),
                     // Only for local senders: a realm's complete snapshots tell remote ones.
-                    None if from.is_none() && self.0.departed.borrow().contains(target) => self.bounce(&message),
+                    None if from.is_none() && self.0.departed.borrow().contains(target.as_str()) => self.bounce(&message),
                     None if !links.is_empty() => return self.publish(&links, &message),
                     None => self.0.env.log(LogLevel::Debug, &format!("no subscriber for {message}")),
                 }

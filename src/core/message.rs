@@ -5,6 +5,7 @@
 //! local-only (never handed to a transport).
 
 use super::registry::RegistryEntry;
+pub use super::shared_str::SharedStr;
 use super::Value;
 use std::fmt;
 
@@ -102,25 +103,25 @@ pub enum Body<V: Value> {
     /// Local-only: a child's error, for its parent.
     WorkerLocalError { error: String },
     /// `attempt`: which try this is, when a pool sends the job again (`None`: the first).
-    JobRequest { job_id: String, job_name: Option<String>, payload: Option<V>, attempt: Option<u32> },
-    JobResponse { job_id: String, status: JobStatus, response: Option<V>, urgent: bool },
-    JobUpdate { job_id: String, update: Option<V>, urgent: bool },
-    JobUpdateRequest { job_id: String },
-    JobCancel { job_id: String, reason: Option<String> },
-    JobStreamStart { job_id: String, data: Option<V> },
-    JobStreamData { job_id: String, data: Option<V> },
-    JobStreamEnd { job_id: String, data: Option<V> },
+    JobRequest { job_id: SharedStr, job_name: Option<String>, payload: Option<V>, attempt: Option<u32> },
+    JobResponse { job_id: SharedStr, status: JobStatus, response: Option<V>, urgent: bool },
+    JobUpdate { job_id: SharedStr, update: Option<V>, urgent: bool },
+    JobUpdateRequest { job_id: SharedStr },
+    JobCancel { job_id: SharedStr, reason: Option<String> },
+    JobStreamStart { job_id: SharedStr, data: Option<V> },
+    JobStreamData { job_id: SharedStr, data: Option<V> },
+    JobStreamEnd { job_id: SharedStr, data: Option<V> },
     UiEvent { event_name: String, payload: Option<V> },
     UiCommand { command_name: String, payload: Option<V> },
-    UiJobGroupStarted { job_id: String, workers: Option<Vec<String>>, label: Option<String>, cancellable: bool, at: f64 },
-    UiJobUpdate { job_id: String, worker_name: String, data: Option<V>, at: f64 },
-    UiJobCompleted { job_id: String, worker_name: String, status: String, response: Option<V>, at: f64 },
-    UiJobGroupCompleted { job_id: String, at: f64 },
+    UiJobGroupStarted { job_id: SharedStr, workers: Option<Vec<String>>, label: Option<String>, cancellable: bool, at: f64 },
+    UiJobUpdate { job_id: SharedStr, worker_name: String, data: Option<V>, at: f64 },
+    UiJobCompleted { job_id: SharedStr, worker_name: String, status: String, response: Option<V>, at: f64 },
+    UiJobGroupCompleted { job_id: SharedStr, at: f64 },
 }
 
 pub struct Message<V: Value> {
-    pub source: String,
-    pub target: Option<String>,
+    pub source: SharedStr,
+    pub target: Option<SharedStr>,
     pub body: Body<V>,
     /// What a handler threw, with the error response it caused. It travels with the message
     /// inside a realm and across structured-clone links (as a plain description); Pipecat's
@@ -129,18 +130,18 @@ pub struct Message<V: Value> {
     /// Which runner's instance of `target` is meant when several runners host that name (a
     /// pool); `None` is Pipecat's addressing: every subscriber of that name. workbus's own
     /// field: Pipecat peers keep it as an extra attribute and ignore it.
-    pub target_runner: Option<String>,
+    pub target_runner: Option<SharedStr>,
     /// The runner the sender is on, so that answers go back to that runner alone.
-    pub source_runner: Option<String>,
+    pub source_runner: Option<SharedStr>,
 }
 
 impl<V: Value> Message<V> {
-    pub fn new(source: impl Into<String>, target: Option<String>, body: Body<V>) -> Self {
+    pub fn new(source: impl Into<SharedStr>, target: Option<SharedStr>, body: Body<V>) -> Self {
         Self { source: source.into(), target, body, cause: None, target_runner: None, source_runner: None }
     }
 
     /// Addresses the message to one runner's instance of its target, from `source_runner`.
-    pub fn routed(mut self, source_runner: Option<String>, target_runner: Option<String>) -> Self {
+    pub fn routed(mut self, source_runner: Option<SharedStr>, target_runner: Option<SharedStr>) -> Self {
         self.source_runner = source_runner;
         self.target_runner = target_runner;
         self

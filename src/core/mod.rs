@@ -12,6 +12,7 @@ pub mod platform;
 pub mod reasons;
 pub mod registry;
 pub mod runner;
+pub mod shared_str;
 pub mod sync;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

@@ -32,7 +32,7 @@ pub type Env = Rc<dyn Platform>;
 pub struct IdSource(std::cell::Cell<Option<(u128, u64)>>);
 
 impl IdSource {
-    pub fn next(&self, env: &dyn Platform) -> String {
+    pub fn next(&self, env: &dyn Platform) -> super::shared_str::SharedStr {
         let (base, count) = self.0.get().unwrap_or_else(|| {
             let mut b = [0u8; 16];
             env.random_bytes(&mut b);
@@ -41,7 +41,7 @@ impl IdSource {
         let count = count + 1;
         self.0.set(Some((base, count)));
         // Added to the low 64 bits (bytes 8..16), of which only the variant's 2 bits are fixed.
-        uuid_form(base.wrapping_add(u128::from(count)).to_be_bytes())
+        uuid_form(base.wrapping_add(u128::from(count)).to_be_bytes()).as_str().into()
     }
 }
 
@@ -127,7 +127,7 @@ mod tests {
         let ids = super::IdSource::default();
         assert_eq!(ids.next(&Counting), "00112233-4455-4677-8899-aabbccddef00");
         assert_eq!(ids.next(&Counting), "00112233-4455-4677-8899-aabbccddef01");
-        let many: std::collections::HashSet<String> = (0..1000).map(|_| ids.next(&Counting)).collect();
+        let many: std::collections::HashSet<crate::core::shared_str::SharedStr> = (0..1000).map(|_| ids.next(&Counting)).collect();
         assert_eq!(many.len(), 1000);
     }
     use std::sync::{Arc, Mutex};

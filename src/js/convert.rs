@@ -2,7 +2,7 @@
 
 use super::{get, interned, opt, opt_str, recent_id, set};
 use crate::core::job::{JobEvent, JobFailure};
-use crate::core::message::{Body, FrameDirection, Message};
+use crate::core::message::{Body, FrameDirection, Message, SharedStr};
 use crate::wire::fields::{camel_case, read_body, read_entry, read_route, write_body, write_entry, write_route, FieldReader, FieldWriter};
 use crate::core::registry::{ReadyData, RegistryEntry};
 use js_sys::{Array, Object};
@@ -25,7 +25,7 @@ pub fn registry_entry(e: &RegistryEntry) -> JsValue {
     w.0.into()
 }
 
-pub fn responses(list: &[(String, JsValue)]) -> JsValue {
+pub fn responses(list: &[(SharedStr, JsValue)]) -> JsValue {
     let o = Object::new();
     for (name, v) in list {
         set(&o, name, v);
@@ -33,8 +33,8 @@ pub fn responses(list: &[(String, JsValue)]) -> JsValue {
     o.into()
 }
 
-pub fn strings(list: &[String]) -> Array {
-    list.iter().map(|s| JsValue::from_str(s)).collect()
+pub fn strings(list: &[impl AsRef<str>]) -> Array {
+    list.iter().map(|s| JsValue::from_str(s.as_ref())).collect()
 }
 
 thread_local! {
@@ -71,7 +71,7 @@ pub fn job_event(e: &JobEvent<JsValue>, with_worker: bool) -> JsValue {
     o.into()
 }
 
-pub fn failure(f: &JobFailure<JsValue>, job_id: Option<String>) -> JsValue {
+pub fn failure(f: &JobFailure<JsValue>, job_id: Option<SharedStr>) -> JsValue {
     let o = Object::new();
     set(&o, "reason", &JsValue::from_str(&f.reason));
     set(&o, "notReady", &JsValue::from_bool(f.not_ready));
@@ -276,6 +276,7 @@ pub fn message_from(obj: &JsValue) -> Result<Message<JsValue>, String> {
     let kind = r.string("type")?.ok_or("'type' is missing")?;
     let body = read_body(&kind, &r)?.ok_or_else(|| format!("unknown message type '{kind}'"))?;
     let cause = if matches!(body, Body::JobResponse { .. }) { r.field("cause").as_ref().and_then(cause_from) } else { None };
-    let message = Message::new(r.string("source")?.ok_or("'source' is missing")?, r.string("target")?, body).with_cause(cause);
+    let source = r.string("source")?.ok_or("'source' is missing")?;
+    let message = Message::new(SharedStr::interned(&source), r.string("target")?.map(|t| SharedStr::interned(&t)), body).with_cause(cause);
     read_route(message, &r)
 }

@@ -19,7 +19,7 @@ pub struct CoreGroup {
 impl CoreGroup {
     #[wasm_bindgen(getter, js_name = jobId)]
     pub fn job_id(&self) -> Option<String> {
-        self.group.job_id()
+        self.group.job_id().map(String::from)
     }
     #[wasm_bindgen(getter, js_name = isDone)]
     pub fn is_done(&self) -> bool {

@@ -3,6 +3,7 @@
 use super::shared::*;
 use super::group::{core_group, keyed, CoreGroup};
 use crate::core::job::{JobParams, Requester};
+use crate::core::message::SharedStr;
 
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -35,6 +36,7 @@ impl CoreRequester {
         with_events: bool,
     ) -> Result<CoreGroup, JsValue> {
         let p = JobParams { name, payload: present(payload), timeout, label, cancellable, cancel_on_error, retries };
+        let workers = workers.iter().map(|w| SharedStr::interned(w)).collect();
         let group = self.requester.start(workers, p, with_events).map_err(to_js)?;
         Ok(core_group(group, self.requester.clone()))
     }
@@ -57,8 +59,8 @@ impl CoreRequester {
     ) -> Result<u32, JsValue> {
         // A job's one name crosses as a string, not as an array.
         let (names, is_group) = match workers.as_string() {
-            Some(worker) => (vec![worker], false),
-            None => (js_sys::Array::from(&workers).iter().map(|n| n.as_string().unwrap_or_default()).collect(), true),
+            Some(worker) => (vec![SharedStr::interned(&worker)], false),
+            None => (js_sys::Array::from(&workers).iter().map(|n| SharedStr::interned(&n.as_string().unwrap_or_default())).collect(), true),
         };
         let p = JobParams { name, payload: present(payload), timeout, label, cancellable, cancel_on_error, retries };
         let group = self.requester.start(names, p, true).map_err(to_js)?;

@@ -3,7 +3,7 @@
 //! JavaScript sees and posts between realms (`camelCase` keys, milliseconds). Keys are given
 //! here in Pipecat's spelling; each form spells and converts them itself.
 
-use crate::core::message::{Body, FrameDirection, JobStatus, Message};
+use crate::core::message::{Body, FrameDirection, JobStatus, Message, SharedStr};
 use crate::core::registry::RegistryEntry;
 use crate::core::Value;
 
@@ -59,8 +59,8 @@ pub fn write_route<V: Value>(message: &Message<V>, w: &mut dyn FieldWriter<V>) {
 }
 
 pub fn read_route<V: Value>(message: Message<V>, r: &dyn FieldReader<V>) -> Result<Message<V>, String> {
-    let target_runner = r.string("target_runner")?;
-    let source_runner = r.string("source_runner")?;
+    let target_runner = r.string("target_runner")?.map(|r| SharedStr::interned(&r));
+    let source_runner = r.string("source_runner")?.map(|r| SharedStr::interned(&r));
     Ok(message.routed(source_runner, target_runner))
 }
 
@@ -69,7 +69,7 @@ pub fn read_route<V: Value>(message: Message<V>, r: &dyn FieldReader<V>) -> Resu
 pub fn read_message<V: Value>(name: &str, r: &dyn FieldReader<V>) -> Result<Option<Message<V>>, String> {
     let Some(body) = read_body(name, r)? else { return Ok(None) };
     let source = required(r.string("source"), "source")?;
-    Ok(Some(read_route(Message::new(source, r.string("target")?, body), r)?))
+    Ok(Some(read_route(Message::new(SharedStr::interned(&source), r.string("target")?.map(|t| SharedStr::interned(&t)), body), r)?))
 }
 
 /// The fields of a registry entry (`WorkerRegistryEntry`).
@@ -202,7 +202,7 @@ fn required<T>(value: Result<Option<T>, String>, key: &str) -> Result<T, String>
 pub fn read_body<V: Value>(name: &str, r: &dyn FieldReader<V>) -> Result<Option<Body<V>>, String> {
     use Body::*;
     let string = |k: &str| required(r.string(k), k);
-    let job_id = || string("job_id");
+    let job_id = || string("job_id").map(SharedStr::from);
     let or_default = |k: &str| r.string(k).map(Option::unwrap_or_default);
     let at = || r.number("at").map(|n| n.unwrap_or(0.0));
     Ok(Some(match name {
@@ -254,21 +254,21 @@ pub fn read_body<V: Value>(name: &str, r: &dyn FieldReader<V>) -> Result<Option<
         "BusUIEventMessage" => UiEvent { event_name: or_default("event_name")?, payload: r.value("payload") },
         "BusUICommandMessage" => UiCommand { command_name: or_default("command_name")?, payload: r.value("payload") },
         "BusUIJobGroupStartedMessage" => UiJobGroupStarted {
-            job_id: or_default("job_id")?,
+            job_id: or_default("job_id")?.into(),
             workers: r.strings("workers")?,
             label: r.string("label")?,
             cancellable: r.boolean("cancellable")?.unwrap_or(true),
             at: at()?,
         },
-        "BusUIJobUpdateMessage" => UiJobUpdate { job_id: or_default("job_id")?, worker_name: or_default("worker_name")?, data: r.value("data"), at: at()? },
+        "BusUIJobUpdateMessage" => UiJobUpdate { job_id: or_default("job_id")?.into(), worker_name: or_default("worker_name")?, data: r.value("data"), at: at()? },
         "BusUIJobCompletedMessage" => UiJobCompleted {
-            job_id: or_default("job_id")?,
+            job_id: or_default("job_id")?.into(),
             worker_name: or_default("worker_name")?,
             status: or_default("status")?,
             response: r.value("response"),
             at: at()?,
         },
-        "BusUIJobGroupCompletedMessage" => UiJobGroupCompleted { job_id: or_default("job_id")?, at: at()? },
+        "BusUIJobGroupCompletedMessage" => UiJobGroupCompleted { job_id: or_default("job_id")?.into(), at: at()? },
         "BusAddWorkerMessage" | "BusWorkerLocalErrorMessage" => return Err(format!("{name} is local-only and cannot come from another realm")),
         _ => return Ok(None),
     }))

@@ -5,7 +5,7 @@ use super::{answer_cause, JobEventKind, JobFailure, Outcome};
 use super::group::JobGroup;
 use super::requester::Requester;
 use crate::core::hash::HashSet;
-use crate::core::message::{Body, JobStatus, Message};
+use crate::core::message::{Body, JobStatus, Message, SharedStr};
 use crate::core::reasons;
 use crate::core::{present, Value};
 use std::rc::Rc;
@@ -18,10 +18,10 @@ impl<V: Value> Requester<V> {
     pub fn workers_gone(&self, runner: &str, names: &HashSet<String>) -> Vec<AnswerEvent<V>> {
         let mut events = Vec::new();
         let registry = self.link().map(|l| l.registry);
-        let open: Vec<(String, JobGroup<V>)> = self.groups.borrow().iter().map(|(i, g)| (i.clone(), g.clone())).collect();
+        let open: Vec<(SharedStr, JobGroup<V>)> = self.groups.borrow().iter().map(|(i, g)| (i.clone(), g.clone())).collect();
         for (job_id, group) in open {
             for worker in group.worker_names().to_vec() {
-                if group.is_done() || !names.contains(&worker) || group.0.state.borrow().terminated.contains(&worker) {
+                if group.is_done() || !names.contains(worker.as_str()) || group.0.state.borrow().terminated.contains(&worker) {
                     continue;
                 }
                 let placed_on = group.0.state.borrow().placed(&worker).map(|p| p.runner.clone());
@@ -54,7 +54,7 @@ impl<V: Value> Requester<V> {
     /// Returns `None` for messages that are not job answers. Only events that `wants` (by
     /// kind) are made: a job completed event copies the responses.
     pub fn on_message(&self, message: &Rc<Message<V>>, wants: &dyn Fn(AnswerKind) -> bool) -> Option<Vec<AnswerEvent<V>>> {
-        let source = message.source.as_str();
+        let source = &message.source;
         let mut events = Events { list: Vec::new(), wants };
         if message.job_id().is_some_and(|id| self.is_stale(id, message)) {
             return Some(Vec::new());
@@ -155,11 +155,11 @@ impl<V: Value> Requester<V> {
         }
     }
 
-    fn complete_if_answered(&self, group: &JobGroup<V>, job_id: &str, events: &mut Events<'_, V>) {
+    fn complete_if_answered(&self, group: &JobGroup<V>, job_id: &SharedStr, events: &mut Events<'_, V>) {
         if group.all_answered() {
             self.groups.borrow_mut().remove(job_id);
             if (events.wants)(AnswerKind::Completed) {
-                events.list.push(AnswerEvent::Completed { job_id: job_id.to_string(), responses: group.responses() });
+                events.list.push(AnswerEvent::Completed { job_id: job_id.clone(), responses: group.responses() });
             }
             self.tell_ui_group_completed(job_id);
             group.settle(Outcome::Completed);
@@ -177,7 +177,7 @@ pub enum AnswerEvent<V: Value> {
     StreamData(Rc<Message<V>>),
     StreamEnd(Rc<Message<V>>),
     /// Every worker of the group answered: the responses by worker.
-    Completed { job_id: String, responses: Vec<(String, V)> },
+    Completed { job_id: SharedStr, responses: Vec<(SharedStr, V)> },
 }
 
 /// The kind of an [`AnswerEvent`], asked about before the event is made.

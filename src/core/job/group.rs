@@ -2,7 +2,7 @@
 
 use super::{JobEvent, JobEventKind, JobFailure, NextEvent, Outcome};
 use crate::core::hash::{HashMap, HashSet};
-use crate::core::message::{JobStatus, Message};
+use crate::core::message::{JobStatus, Message, SharedStr};
 use crate::core::registry::Claim;
 use crate::core::sync::Flag;
 use crate::core::{present, Value};
@@ -24,9 +24,9 @@ impl<V: Value> Clone for JobGroup<V> {
 }
 
 pub(super) struct GroupInner<V: Value> {
-    pub(super) worker_names: Vec<String>,
+    pub(super) worker_names: Vec<SharedStr>,
     /// The names again, for groups too large to search (see [`SMALL`]).
-    pub(super) members: Option<HashSet<String>>,
+    pub(super) members: Option<HashSet<SharedStr>>,
     pub(super) label: Option<String>,
     pub(super) cancellable: bool,
     pub(super) cancel_on_error: bool,
@@ -37,12 +37,12 @@ pub(super) struct GroupInner<V: Value> {
 }
 
 pub(super) struct GroupState<V: Value> {
-    pub(super) job_id: Option<String>,
+    pub(super) job_id: Option<SharedStr>,
     /// The request to send once the workers are ready.
     pub(super) request: Option<(Option<String>, Option<V>)>,
-    pub(super) responses: Vec<(String, V)>,
+    pub(super) responses: Vec<(SharedStr, V)>,
     /// Where each worker's response is in `responses`, once there are more than [`SMALL`].
-    pub(super) answered: HashMap<String, usize>,
+    pub(super) answered: HashMap<SharedStr, usize>,
     /// How many members of the group have answered (a group of 1000 checks this in O(1)).
     pub(super) members_answered: usize,
     pub(super) terminated: NameSet,
@@ -62,8 +62,8 @@ pub(super) struct GroupState<V: Value> {
 
 /// Where one member was sent, and which try that was.
 pub(super) struct Placed {
-    pub(super) worker: String,
-    pub(super) runner: String,
+    pub(super) worker: SharedStr,
+    pub(super) runner: SharedStr,
     pub(super) attempt: u32,
     /// Counts in the instance's load until the member answers or the group ends.
     pub(super) claim: Option<Claim>,
@@ -76,8 +76,8 @@ pub(super) const SMALL: usize = 8;
 /// A set of names: a list while small, a table beyond [`SMALL`].
 #[derive(Default)]
 pub(super) struct NameSet {
-    pub(super) list: Vec<String>,
-    table: HashSet<String>,
+    pub(super) list: Vec<SharedStr>,
+    table: HashSet<SharedStr>,
 }
 
 impl NameSet {
@@ -88,15 +88,15 @@ impl NameSet {
             self.table.contains(name)
         }
     }
-    pub(super) fn insert(&mut self, name: &str) {
+    pub(super) fn insert(&mut self, name: &SharedStr) {
         if self.contains(name) {
             return;
         }
-        self.list.push(name.to_string());
+        self.list.push(name.clone());
         match self.list.len() {
             n if n == SMALL + 1 => self.table = self.list.iter().cloned().collect(),
             n if n > SMALL + 1 => {
-                self.table.insert(name.to_string());
+                self.table.insert(name.clone());
             }
             _ => {}
         }
@@ -132,10 +132,10 @@ impl<V: Value> GroupInner<V> {
 }
 
 impl<V: Value> JobGroup<V> {
-    pub fn job_id(&self) -> Option<String> {
+    pub fn job_id(&self) -> Option<SharedStr> {
         self.0.state.borrow().job_id.clone()
     }
-    pub fn worker_names(&self) -> &[String] {
+    pub fn worker_names(&self) -> &[SharedStr] {
         &self.0.worker_names
     }
     pub fn label(&self) -> Option<&str> {
@@ -147,11 +147,11 @@ impl<V: Value> JobGroup<V> {
     pub fn cancel_on_error(&self) -> bool {
         self.0.cancel_on_error
     }
-    pub fn responses(&self) -> Vec<(String, V)> {
+    pub fn responses(&self) -> Vec<(SharedStr, V)> {
         self.0.state.borrow().responses.clone()
     }
     /// `f` over the responses in place, without copying them. `f` must not touch the group.
-    pub fn with_responses<R>(&self, f: impl FnOnce(&[(String, V)]) -> R) -> R {
+    pub fn with_responses<R>(&self, f: impl FnOnce(&[(SharedStr, V)]) -> R) -> R {
         f(&self.0.state.borrow().responses)
     }
     pub fn response_of(&self, worker: &str) -> Option<V> {
@@ -229,19 +229,19 @@ impl<V: Value> JobGroup<V> {
             self.notify();
         }
     }
-    pub(super) fn record(&self, worker: &str, response: Option<V>) {
+    pub(super) fn record(&self, worker: &SharedStr, response: Option<V>) {
         let value = present(response).unwrap_or_else(V::empty_object);
         let mut s = self.0.state.borrow_mut();
         match s.answer_index(worker) {
             Some(i) => s.responses[i].1 = value,
             None => {
                 let i = s.responses.len();
-                s.responses.push((worker.to_string(), value));
+                s.responses.push((worker.clone(), value));
                 if i == SMALL {
                     let index = s.responses.iter().enumerate().map(|(i, (w, _))| (w.clone(), i)).collect();
                     s.answered = index;
                 } else if i > SMALL {
-                    s.answered.insert(worker.to_string(), i);
+                    s.answered.insert(worker.clone(), i);
                 }
                 if self.0.is_member(worker) {
                     s.members_answered += 1;

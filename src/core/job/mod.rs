@@ -9,7 +9,7 @@
 //! starts, sends, bounds and cancels groups, `answers` handles what comes back.
 
 use super::hash::HashSet;
-use super::message::{JobStatus, Message};
+use super::message::{JobStatus, Message, SharedStr};
 use super::{ApiError, Value};
 use std::rc::Rc;
 
@@ -96,7 +96,7 @@ pub struct JobFailure<V: Value> {
     pub status: Option<JobStatus>,
     pub response: Option<V>,
     /// The responses received before the failure, in arrival order.
-    pub responses: Vec<(String, V)>,
+    pub responses: Vec<(SharedStr, V)>,
     /// What caused it: what the worker's handler threw, what the requester cancelled with, or
     /// the host's error behind a link's refusal of the payload.
     pub cause: Option<V>,
@@ -132,7 +132,7 @@ pub enum NextEvent<V: Value> {
 }
 
 /// The value rules of a group request: a non-empty list of distinct names, a usable timeout.
-pub fn check_group<V: Value>(worker_names: &[String], params: &JobParams<V>) -> Result<(), ApiError> {
+pub fn check_group<V: Value>(worker_names: &[SharedStr], params: &JobParams<V>) -> Result<(), ApiError> {
     if worker_names.is_empty() {
         return Err(ApiError::Type("workerNames must not be empty".into()));
     }

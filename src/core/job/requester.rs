@@ -5,7 +5,7 @@ use super::{check_group, JobFailure, JobParams};
 use super::group::{GroupInner, GroupState, JobGroup, NameSet, Placed, SMALL};
 use crate::core::bus::Bus;
 use crate::core::hash::{HashMap, HashSet};
-use crate::core::message::{Body, JobStatus, Message};
+use crate::core::message::{Body, JobStatus, Message, SharedStr};
 use crate::core::platform::{Env, IdSource, LogLevel};
 use crate::core::reasons;
 use crate::core::registry::{Place, Registry};
@@ -46,12 +46,12 @@ impl<V: Value> Clone for Link<V> {
 
 /// The requester side shared by workers and runners: the groups one identity has open.
 pub struct Requester<V: Value> {
-    pub(super) owner: String,
+    pub(super) owner: SharedStr,
     pub(super) link: RefCell<Option<Link<V>>>,
     /// Why new groups are refused (not attached yet, or stopped); `None` while open.
     refusal: RefCell<Option<String>>,
     /// Sent groups by job id.
-    pub(super) groups: RefCell<HashMap<String, JobGroup<V>>>,
+    pub(super) groups: RefCell<HashMap<SharedStr, JobGroup<V>>>,
     /// Groups still waiting for their workers, in creation order.
     waiting: RefCell<Vec<JobGroup<V>>>,
     /// Pipecat's `BaseUIWorker`: every group's lifecycle is broadcast as UI messages.
@@ -64,7 +64,7 @@ impl<V: Value> Requester<V> {
     /// A requester that refuses every group with `refusal` until it is attached.
     pub fn detached(owner: &str, refusal: String) -> Rc<Self> {
         Rc::new(Requester {
-            owner: owner.to_string(),
+            owner: owner.into(),
             link: RefCell::new(None),
             refusal: RefCell::new(Some(refusal)),
             groups: RefCell::new(HashMap::default()),
@@ -137,20 +137,20 @@ impl<V: Value> Requester<V> {
         }
     }
 
-    pub(super) fn tell_ui_completed(&self, job_id: &str, worker: &str, status: JobStatus, response: Option<V>) {
+    pub(super) fn tell_ui_completed(&self, job_id: &SharedStr, worker: &str, status: JobStatus, response: Option<V>) {
         // Every answer passes here: copy nothing for a requester that is not a UI.
         if !self.ui.get() {
             return;
         }
-        let (job_id, worker_name, status) = (job_id.to_string(), worker.to_string(), status.as_str().to_string());
+        let (job_id, worker_name, status) = (job_id.clone(), worker.to_string(), status.as_str().to_string());
         self.tell_ui(|at| Body::UiJobCompleted { job_id, worker_name, status, response, at });
     }
 
-    pub(super) fn tell_ui_group_completed(&self, job_id: &str) {
+    pub(super) fn tell_ui_group_completed(&self, job_id: &SharedStr) {
         if !self.ui.get() {
             return;
         }
-        let job_id = job_id.to_string();
+        let job_id = job_id.clone();
         self.tell_ui(|at| Body::UiJobGroupCompleted { job_id, at });
     }
 
@@ -173,7 +173,7 @@ impl<V: Value> Requester<V> {
     /// and stream events for an iterator.
     pub fn start(
         self: &Rc<Self>,
-        worker_names: Vec<String>,
+        worker_names: Vec<SharedStr>,
         params: JobParams<V>,
         with_events: bool,
     ) -> Result<JobGroup<V>, ApiError> {
@@ -227,7 +227,7 @@ impl<V: Value> Requester<V> {
             // Never completes: the race ends when the wait does, which drops the timer.
             let warning = async {
                 env.sleep(warn_after, false).await;
-                let missing: Vec<&String> = g.worker_names().iter().filter(|n| !registry.has(n)).collect();
+                let missing: Vec<&SharedStr> = g.worker_names().iter().filter(|n| !registry.has(n)).collect();
                 if !missing.is_empty() {
                     // The request is still there: the group waits, unsent.
                     let job_name = g.0.state.borrow().request.as_ref().and_then(|(name, _)| name.clone());
@@ -292,7 +292,7 @@ impl<V: Value> Requester<V> {
                 // A request that cannot leave would never be answered: the group fails now, and
                 // the members it already reached are cancelled.
                 let mut failure = JobFailure::with_reason(format!("could not send the job to worker '{worker}': {}", refusal.message));
-                failure.worker_name = Some(worker.clone());
+                failure.worker_name = Some(worker.to_string());
                 failure.cause = refusal.cause;
                 self.groups.borrow_mut().remove(&job_id);
                 for reached in &group.worker_names()[..i] {
@@ -304,7 +304,7 @@ impl<V: Value> Requester<V> {
             }
         }
         if self.ui.get() {
-            let (workers, label, cancellable) = (group.worker_names().to_vec(), group.label().map(str::to_string), group.cancellable());
+            let (workers, label, cancellable) = (group.worker_names().iter().map(|w| w.to_string()).collect(), group.label().map(str::to_string), group.cancellable());
             self.tell_ui(|at| Body::UiJobGroupStarted { job_id, workers: Some(workers), label, cancellable, at });
         }
         group.notify();
@@ -312,20 +312,20 @@ impl<V: Value> Requester<V> {
 
     /// Chooses the instance of `worker` a request goes to (see [`Registry::place`]), records
     /// it in the group, and addresses the request to it.
-    fn place(&self, link: &Link<V>, group: &JobGroup<V>, worker: &str, request: Message<V>, attempt: u32) -> Message<V> {
+    fn place(&self, link: &Link<V>, group: &JobGroup<V>, worker: &SharedStr, request: Message<V>, attempt: u32) -> Message<V> {
         let (claim, runner) = match link.registry.place(worker) {
             Place::Claimed(claim) => {
-                let runner = claim.runner.clone();
+                let runner = SharedStr::from(&claim.runner);
                 (Some(claim), runner)
             }
             // A retry to this runner's own instance, now the only one: recorded, not counted.
-            Place::Here if attempt > 1 => (None, link.registry.runner_name()),
+            Place::Here if attempt > 1 => (None, link.registry.runner_name().into()),
             _ => return request,
         };
         let mut s = group.0.state.borrow_mut();
-        let placed = Placed { worker: worker.to_string(), runner: runner.clone(), attempt, claim };
+        let placed = Placed { worker: worker.clone(), runner: runner.clone(), attempt, claim };
         // A retry replaces the member's earlier placement (its claim drops with it).
-        let earlier = match s.placed.iter_mut().find(|p| p.worker == worker) {
+        let earlier = match s.placed.iter_mut().find(|p| p.worker == *worker) {
             Some(p) => Some(std::mem::replace(p, placed)),
             None => {
                 s.placed.push(placed);
@@ -334,30 +334,30 @@ impl<V: Value> Requester<V> {
         };
         drop(s);
         drop(earlier);
-        request.routed(Some(link.registry.runner_name()), Some(runner))
+        request.routed(Some(link.registry.runner_name().into()), Some(runner))
     }
 
     /// A message about job `job_id` to member `worker`, addressed to the instance it was sent to.
     pub fn to_member_of(&self, job_id: &str, worker: &str, body: Body<V>) -> Message<V> {
         match self.group(job_id) {
-            Some(group) => self.to_member(&group, worker, body),
-            None => Message::new(&self.owner, Some(worker.to_string()), body),
+            Some(group) => self.to_member(&group, &worker.into(), body),
+            None => Message::new(&self.owner, Some(worker.into()), body),
         }
     }
 
     /// A message about a group to one of its members, addressed to the instance it was sent to.
-    pub(super) fn to_member(&self, group: &JobGroup<V>, worker: &str, body: Body<V>) -> Message<V> {
-        let message = Message::new(&self.owner, Some(worker.to_string()), body);
+    pub(super) fn to_member(&self, group: &JobGroup<V>, worker: &SharedStr, body: Body<V>) -> Message<V> {
+        let message = Message::new(&self.owner, Some(worker.clone()), body);
         let runner = group.0.state.borrow().placed(worker).map(|p| p.runner.clone());
         match (runner, self.link()) {
-            (Some(runner), Some(link)) => message.routed(Some(link.registry.runner_name()), Some(runner)),
+            (Some(runner), Some(link)) => message.routed(Some(link.registry.runner_name().into()), Some(runner)),
             _ => message,
         }
     }
 
     /// Sends a member whose instance is gone to another live instance, if the group allows
     /// another try; false when it does not or no instance is ready.
-    pub(super) fn retry(&self, job_id: &str, group: &JobGroup<V>, worker: &str) -> bool {
+    pub(super) fn retry(&self, job_id: &SharedStr, group: &JobGroup<V>, worker: &SharedStr) -> bool {
         let Some(link) = self.link() else { return false };
         let (attempt, request) = {
             let s = group.0.state.borrow();
@@ -367,8 +367,8 @@ impl<V: Value> Requester<V> {
                 _ => return false,
             }
         };
-        let body = Body::JobRequest { job_id: job_id.to_string(), job_name: request.0, payload: request.1, attempt: Some(attempt) };
-        let message = self.place(&link, group, worker, Message::new(&self.owner, Some(worker.to_string()), body), attempt);
+        let body = Body::JobRequest { job_id: job_id.clone(), job_name: request.0, payload: request.1, attempt: Some(attempt) };
+        let message = self.place(&link, group, worker, Message::new(&self.owner, Some(worker.clone()), body), attempt);
         link.env.log(LogLevel::Debug, &format!("job '{job_id}' to worker '{worker}' is sent again (attempt {attempt}): its instance is gone"));
         link.bus.try_send(message).is_ok()
     }
@@ -380,10 +380,11 @@ impl<V: Value> Requester<V> {
     }
 
     pub(super) fn cancel_group_with(&self, job_id: &str, reason: Option<String>, failure: JobFailure<V>) {
-        let Some(group) = self.groups.borrow_mut().remove(job_id) else { return };
+        let Some((job_id, group)) = self.groups.borrow_mut().remove_entry(job_id) else { return };
+        let job_id = &job_id;
         if let Some(link) = self.link() {
             for worker in group.worker_names() {
-                let body = Body::JobCancel { job_id: job_id.to_string(), reason: reason.clone() };
+                let body = Body::JobCancel { job_id: job_id.clone(), reason: reason.clone() };
                 link.bus.send(self.to_member(&group, worker, body));
             }
         }
@@ -391,7 +392,7 @@ impl<V: Value> Requester<V> {
         // The UI's card closes now: the workers cut short are reported cancelled (their own
         // answers come after the group is gone), then the group; completion never follows.
         if self.ui.get() {
-            let cut_short: Vec<String> = {
+            let cut_short: Vec<SharedStr> = {
                 let s = group.0.state.borrow();
                 group.worker_names().iter().filter(|w| !s.terminated.contains(*w)).cloned().collect()
             };
@@ -433,7 +434,7 @@ impl<V: Value> Requester<V> {
 
     /// Fails everything still open (the owner is stopping).
     fn cancel_all(&self, reason: &str) {
-        let ids: Vec<String> = self.groups.borrow().keys().cloned().collect();
+        let ids: Vec<SharedStr> = self.groups.borrow().keys().cloned().collect();
         for id in ids {
             self.cancel_group(&id, Some(reason.to_string()));
         }
@@ -449,7 +450,7 @@ fn fail_if_stopped<V: Value>(group: &JobGroup<V>, registry: &Registry) -> bool {
     match group.worker_names().iter().find(|n| registry.is_stopped(n)) {
         Some(stopped) => {
             let mut failure = JobFailure::with_reason(reasons::stopped(stopped));
-            failure.worker_name = Some(stopped.clone());
+            failure.worker_name = Some(stopped.to_string());
             group.fail(failure);
             true
         }
@@ -458,7 +459,7 @@ fn fail_if_stopped<V: Value>(group: &JobGroup<V>, registry: &Registry) -> bool {
 }
 
 /// The warning of a job still waiting for workers that are not ready.
-fn not_ready_warning(owner: &str, job_name: Option<&str>, missing: &[&String], waited_ms: f64) -> String {
+fn not_ready_warning(owner: &str, job_name: Option<&str>, missing: &[&SharedStr], waited_ms: f64) -> String {
     let one = missing.len() == 1;
     let mut text = match job_name {
         Some(name) => format!("job '{name}'"),
@@ -477,8 +478,8 @@ fn not_ready_warning(owner: &str, job_name: Option<&str>, missing: &[&String], w
 }
 
 /// Resolves once every name is registered; removes its watches when done or dropped.
-async fn wait_ready(registry: Registry, names: Vec<String>) {
-    let missing: Rc<RefCell<HashSet<String>>> = Rc::new(RefCell::new(names.iter().filter(|n| !registry.has(n)).cloned().collect()));
+async fn wait_ready(registry: Registry, names: Vec<SharedStr>) {
+    let missing: Rc<RefCell<HashSet<String>>> = Rc::new(RefCell::new(names.iter().filter(|n| !registry.has(n)).map(|n| n.to_string()).collect()));
     let all_ready = Flag::new();
     struct Unwatch(Registry, Vec<(String, crate::core::registry::WatchId)>);
     impl Drop for Unwatch {

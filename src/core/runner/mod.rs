@@ -4,7 +4,7 @@
 use super::bus::{Bus, Handling, Subscriber};
 use super::hash::HashSet;
 use super::job::{JobGroup, JobParams, Requester, WarningDelay, NOT_READY_WARNING_MS};
-use super::message::{Body, Message};
+use super::message::{Body, Message, SharedStr};
 use super::reasons;
 use super::platform::Env;
 use super::registry::{Registry, RegistryEntry};
@@ -211,7 +211,7 @@ impl<V: Value> Runner<V> {
             RunnerPhase::Running => {
                 self.0.state.borrow_mut().phase = RunnerPhase::Ending;
                 for root in self.0.roots() {
-                    self.0.bus.send(Message::new(&self.0.name, Some(root.name().to_string()), Body::EndWorker { reason: reason.clone() }));
+                    self.0.bus.send(Message::new(&self.0.name, Some(root.name().into()), Body::EndWorker { reason: reason.clone() }));
                 }
                 let inner = self.0.clone();
                 let grace = self.0.env.sleep(grace_ms, true);
@@ -236,7 +236,7 @@ impl<V: Value> Runner<V> {
     }
 
     /// Starts a job group from the runner's own identity.
-    pub fn start_group(&self, workers: Vec<String>, params: JobParams<V>, with_events: bool) -> Result<JobGroup<V>, ApiError> {
+    pub fn start_group(&self, workers: Vec<SharedStr>, params: JobParams<V>, with_events: bool) -> Result<JobGroup<V>, ApiError> {
         self.0.requester.start(workers, params, with_events)
     }
 }
@@ -363,7 +363,7 @@ impl<V: Value> RunnerInner<V> {
         // Pipecat's message to each root, for observers and peers; the workers here are
         // cancelled directly, so nothing waits on its delivery.
         for root in self.roots() {
-            self.bus.send(Message::new(&self.name, Some(root.name().to_string()), Body::CancelWorker { reason: reason.clone() }));
+            self.bus.send(Message::new(&self.name, Some(root.name().into()), Body::CancelWorker { reason: reason.clone() }));
         }
         let remaining: Vec<Worker<V>> = self.state.borrow().entries.iter().filter(|w| !w.is_finished()).cloned().collect();
         for w in remaining.iter().filter(|w| w.parent().is_none()) {
@@ -387,7 +387,7 @@ impl<V: Value> RunnerInner<V> {
             ready
         };
         if ready {
-            self.bus.send(Message::new(&self.name, Some(self.name.clone()), Body::Data));
+            self.bus.send(Message::new(&self.name, Some(self.name.as_str().into()), Body::Data));
         }
     }
 
@@ -433,7 +433,7 @@ impl<V: Value> Subscriber<V> for RunnerInner<V> {
                 // A heartbeat: its sender's silence counts from now on, even if its snapshot only
                 // comes after this one (a runner that never sends any, as Pipecat's, never expires).
                 self.heard(&message.source);
-                if !self.state.borrow().known_runners.contains(&message.source) {
+                if !self.state.borrow().known_runners.contains(message.source.as_str()) {
                     self.greet(&message.source);
                 }
             }

@@ -2,7 +2,7 @@
 
 use super::JobRequest;
 use crate::core::job::{AnswerEvent, AnswerKind};
-use crate::core::message::Message;
+use crate::core::message::{Message, SharedStr};
 use crate::core::registry::ReadyData;
 use crate::core::Value;
 use std::rc::Rc;
@@ -24,7 +24,7 @@ pub enum WorkerEvent<V: Value> {
     JobStreamEnd(Rc<Message<V>>),
     JobCancelled(Rc<Message<V>>),
     BusMessage(Rc<Message<V>>),
-    JobCompleted { job_id: String, responses: Vec<(String, V)> },
+    JobCompleted { job_id: SharedStr, responses: Vec<(SharedStr, V)> },
     /// A handler threw after its job was answered (what it threw).
     Error(V),
 }

@@ -4,7 +4,7 @@ use super::{not_attached, Attachment, JobHandler, NamedHandler, Phase, Worker, E
 use super::{JobRequest, JobRequestData, SendError, StreamPart, WorkerEvent};
 use crate::core::bus::Refusal;
 use crate::core::hash::HashSet;
-use crate::core::message::{Body, JobStatus, Message};
+use crate::core::message::{Body, JobStatus, Message, SharedStr};
 use crate::core::platform::LogLevel;
 use crate::core::reasons;
 use crate::core::sync::{race, AbortToken, Flag};
@@ -120,7 +120,7 @@ impl<V: Value> Worker<V> {
     }
 
     pub fn send_job_update(&self, job_id: &str, update: Option<V>, urgent: bool) -> Result<(), SendError<V>> {
-        self.send_job_event(job_id, "update", Body::JobUpdate { job_id: job_id.to_string(), update, urgent })
+        self.send_job_event(job_id, "update", Body::JobUpdate { job_id: job_id.into(), update, urgent })
     }
 
     /// Stream start, data or end; the end completes the job with `data` as its response.
@@ -187,7 +187,7 @@ impl<V: Value> Worker<V> {
         Ok(())
     }
 
-    pub(super) fn handle_request(&self, message: &Rc<Message<V>>, job_id: &str, job_name: &Option<String>, payload: &Option<V>, attempt: Option<u32>) {
+    pub(super) fn handle_request(&self, message: &Rc<Message<V>>, job_id: &SharedStr, job_name: &Option<String>, payload: &Option<V>, attempt: Option<u32>) {
         let Ok(attached) = self.attachment() else { return };
         let phase = self.phase();
         if phase == Phase::Created {
@@ -197,7 +197,7 @@ impl<V: Value> Worker<V> {
         if phase >= Phase::Stopping {
             let reason = reasons::stopped(&self.0.name);
             let body = Body::JobResponse {
-                job_id: job_id.to_string(),
+                job_id: job_id.clone(),
                 status: JobStatus::Cancelled,
                 response: Some(V::reason_object(&reason)),
                 urgent: false,
@@ -215,7 +215,7 @@ impl<V: Value> Worker<V> {
                 Body::JobCancel { reason, .. } => reason.clone(),
                 _ => None,
             };
-            let body = Body::JobResponse { job_id: job_id.to_string(), status: JobStatus::Cancelled, response: reason.as_deref().map(V::reason_object), urgent: false };
+            let body = Body::JobResponse { job_id: job_id.clone(), status: JobStatus::Cancelled, response: reason.as_deref().map(V::reason_object), urgent: false };
             attached.bus.send(self.to_requester(&attached, &message.source, &message.source_runner, body));
             self.emit(WorkerEvent::JobCancelled(cancel));
             return;
@@ -226,7 +226,7 @@ impl<V: Value> Worker<V> {
             s.next_job_seq
         };
         let request = JobRequest(Rc::new(JobRequestData {
-            id: job_id.to_string(),
+            id: job_id.clone(),
             key,
             name: job_name.clone(),
             payload: payload.clone(),
@@ -240,7 +240,7 @@ impl<V: Value> Worker<V> {
         let (handler, tail) = {
             let mut s = self.0.state.borrow_mut();
             // A job id that comes again while active replaces its job, as Pipecat's dict does.
-            if let Some(replaced) = s.job_keys.insert(job_id.to_string(), key) {
+            if let Some(replaced) = s.job_keys.insert(job_id.clone(), key) {
                 s.active_jobs.remove(&replaced);
             }
             s.active_jobs.insert(key, request.clone());
@@ -306,7 +306,7 @@ impl<V: Value> Worker<V> {
         self.0.state.borrow().active_jobs.contains_key(&request.key)
     }
 
-    pub(super) fn handle_cancel(&self, message: &Rc<Message<V>>, job_id: &str, reason: &Option<String>) {
+    pub(super) fn handle_cancel(&self, message: &Rc<Message<V>>, job_id: &SharedStr, reason: &Option<String>) {
         let request = {
             let s = self.0.state.borrow();
             s.job_keys.get(job_id).and_then(|key| s.active_jobs.get(key)).cloned()
@@ -319,7 +319,7 @@ impl<V: Value> Worker<V> {
                 if s.early_cancels.len() == EARLY_CANCELS {
                     s.early_cancels.pop_front();
                 }
-                s.early_cancels.push_back((job_id.to_string(), message.clone()));
+                s.early_cancels.push_back((job_id.clone(), message.clone()));
             }
             return;
         };
@@ -334,7 +334,7 @@ impl<V: Value> Worker<V> {
     /// Requesters that are gone with `runner` cannot take answers: their jobs here are aborted
     /// and dropped. A job from another runner's instance of the same name goes on.
     pub(crate) fn requesters_gone(&self, runner: &str, names: &HashSet<String>) {
-        let from_there = |j: &JobRequest<V>| names.contains(&j.source) && j.source_runner.as_deref().is_none_or(|r| r == runner);
+        let from_there = |j: &JobRequest<V>| names.contains(j.source.as_str()) && j.source_runner.as_deref().is_none_or(|r| r == runner);
         for job in self.active_jobs().into_iter().filter(from_there) {
             job.abort.abort(&reasons::stopped(&job.source));
             self.finish_job(&job);

@@ -22,13 +22,13 @@ impl<V: Value> Worker<V> {
             self.0.state.borrow_mut().active = false;
             self.send(&attached, Some(self.0.name.clone()), Body::DeactivateWorker);
         }
-        self.send(&attached, Some(name.to_string()), Body::ActivateWorker { args });
+        self.send(&attached, Some(name.into()), Body::ActivateWorker { args });
         Ok(())
     }
 
     pub fn deactivate_worker(&self, name: &str) -> Result<(), ApiError> {
         let attached = self.attachment()?;
-        self.send(&attached, Some(name.to_string()), Body::DeactivateWorker);
+        self.send(&attached, Some(name.into()), Body::DeactivateWorker);
         Ok(())
     }
 
@@ -92,7 +92,7 @@ impl<V: Value> Worker<V> {
         };
         let ready = Body::WorkerReady { runner: attached.runner_name.to_string(), parent, active, bridged: false, started_at: Some(started_at) };
         self.send(&attached, None, ready);
-        attached.registry.register(ReadyData { worker_name: self.0.name.clone(), runner: attached.runner_name.to_string() }).await;
+        attached.registry.register(ReadyData { worker_name: self.0.name.to_string(), runner: attached.runner_name.to_string() }).await;
         if let Some(runner) = attached.runner.upgrade() {
             runner.worker_registered(self);
         }
@@ -135,7 +135,7 @@ impl<V: Value> Worker<V> {
         }
         let children = self.children();
         for c in &children {
-            self.send(&attached, Some(c.name().to_string()), Body::EndWorker { reason: reason.clone() });
+            self.send(&attached, Some(c.name().into()), Body::EndWorker { reason: reason.clone() });
         }
         let settle = async {
             for c in &children {
@@ -182,7 +182,7 @@ impl<V: Value> Worker<V> {
 
     fn cancel_children(&self, attached: &Attachment<V>, reason: &Option<String>) {
         for c in self.children() {
-            self.send(attached, Some(c.name().to_string()), Body::CancelWorker { reason: reason.clone() });
+            self.send(attached, Some(c.name().into()), Body::CancelWorker { reason: reason.clone() });
         }
     }
 

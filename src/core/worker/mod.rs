@@ -9,7 +9,7 @@
 use super::bus::{Bus, Handling, Subscriber};
 use super::hash::{HashMap, HashSet};
 use super::job::{JobGroup, JobParams, Requester};
-use super::message::{Body, Message, UI_CANCEL_JOB_GROUP_EVENT};
+use super::message::{Body, Message, SharedStr, UI_CANCEL_JOB_GROUP_EVENT};
 use super::platform::{Env, LogLevel};
 use super::registry::{ReadyData, Registry};
 use super::sync::Flag;
@@ -63,7 +63,7 @@ struct Attachment<V: Value> {
     registry: Registry,
     runner: Weak<dyn WorkerHost<V>>,
     /// Shared: the attachment is cloned for every answer and stream chunk.
-    runner_name: Rc<str>,
+    runner_name: SharedStr,
 }
 
 impl<V: Value> Clone for Attachment<V> {
@@ -99,14 +99,14 @@ struct WorkerState<V: Value> {
     default_handler: Option<JobHandler<V>>,
     /// Active jobs by key (see `JobRequestData::key`), and the key of each job id.
     active_jobs: HashMap<u64, JobRequest<V>>,
-    job_keys: HashMap<String, u64>,
+    job_keys: HashMap<SharedStr, u64>,
     next_job_seq: u64,
     /// Set (and replaced) whenever the last active job ends.
     idle: Option<Flag>,
     /// Requests that arrived before the worker started.
     deferred: Vec<Rc<Message<V>>>,
     /// Cancels that arrived before their requests (most recent last).
-    early_cancels: std::collections::VecDeque<(String, Rc<Message<V>>)>,
+    early_cancels: std::collections::VecDeque<(SharedStr, Rc<Message<V>>)>,
     /// Names whose readiness this worker reports (children, watchWorkers, onWorkerReady).
     watched: Vec<String>,
     watching: HashSet<String>,
@@ -115,7 +115,7 @@ struct WorkerState<V: Value> {
 }
 
 pub struct WorkerInner<V: Value> {
-    name: String,
+    name: SharedStr,
     /// Identifies this worker's registry watches.
     key: u64,
     /// This worker as a requester: refuses jobs until attached and after it stops.
@@ -147,7 +147,7 @@ impl<V: Value> Worker<V> {
     pub fn new(name: &str, active: bool) -> Self {
         let key = NEXT_WORKER_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Worker(Rc::new(WorkerInner {
-            name: name.to_string(),
+            name: name.into(),
             key,
             requester: Requester::detached(name, not_attached(name).to_string()),
             event_mask: Cell::new(0),
@@ -257,16 +257,16 @@ impl<V: Value> Worker<V> {
         self.0.event_mask.get() & (1 << index) != 0
     }
 
-    fn send(&self, attached: &Attachment<V>, target: Option<String>, body: Body<V>) {
+    fn send(&self, attached: &Attachment<V>, target: Option<SharedStr>, body: Body<V>) {
         attached.bus.send(Message::new(&self.0.name, target, body));
     }
 
     /// A message about a job to its requester, routed back to the requester's runner when the
     /// request came from another runner (so a pooled requester's other instances never see it).
-    fn to_requester(&self, attached: &Attachment<V>, requester: &str, requester_runner: &Option<String>, body: Body<V>) -> Message<V> {
-        let message = Message::new(&self.0.name, Some(requester.to_string()), body);
+    fn to_requester(&self, attached: &Attachment<V>, requester: &SharedStr, requester_runner: &Option<SharedStr>, body: Body<V>) -> Message<V> {
+        let message = Message::new(&self.0.name, Some(requester.clone()), body);
         match requester_runner {
-            Some(runner) => message.routed(Some(attached.runner_name.to_string()), Some(runner.clone())),
+            Some(runner) => message.routed(Some(attached.runner_name.clone()), Some(runner.clone())),
             None => message,
         }
     }
@@ -274,7 +274,7 @@ impl<V: Value> Worker<V> {
     // ----- requester side ------------------------------------------------------------------
 
     /// Starts a job group from this worker (a single job is a group of one).
-    pub fn start_group(&self, workers: Vec<String>, params: JobParams<V>, with_events: bool) -> Result<JobGroup<V>, ApiError> {
+    pub fn start_group(&self, workers: Vec<SharedStr>, params: JobParams<V>, with_events: bool) -> Result<JobGroup<V>, ApiError> {
         self.0.requester.start(workers, params, with_events)
     }
 
@@ -284,7 +284,7 @@ impl<V: Value> Worker<V> {
 
     pub fn request_job_update(&self, job_id: &str, worker: &str) -> Result<(), ApiError> {
         let attached = self.attachment()?;
-        attached.bus.send(self.0.requester.to_member_of(job_id, worker, Body::JobUpdateRequest { job_id: job_id.to_string() }));
+        attached.bus.send(self.0.requester.to_member_of(job_id, worker, Body::JobUpdateRequest { job_id: job_id.into() }));
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 
 use super::{Worker, WorkerInner};
 use crate::core::bus::Refusal;
-use crate::core::message::JobStatus;
+use crate::core::message::{JobStatus, SharedStr};
 use crate::core::sync::AbortToken;
 use crate::core::{ApiError, Value};
 use std::cell::RefCell;
@@ -13,16 +13,16 @@ use std::rc::{Rc, Weak};
 pub struct JobRequest<V: Value>(pub(super) Rc<JobRequestData<V>>);
 
 pub struct JobRequestData<V: Value> {
-    pub id: String,
+    pub id: SharedStr,
     /// The worker's number for this job, unique among its jobs and counting up in arrival
     /// order: the host names the job by it, cheaper to pass and look up than the id.
     pub key: u64,
     pub name: Option<String>,
     pub payload: Option<V>,
     /// The requester.
-    pub source: String,
+    pub source: SharedStr,
     /// The requester's runner, when the request came from another runner that said so.
-    pub source_runner: Option<String>,
+    pub source_runner: Option<SharedStr>,
     /// Which try this is (1 for the first; a pool's retries count up).
     pub attempt: u32,
     /// Aborted when the job is cancelled or the worker stops.

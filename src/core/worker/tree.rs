@@ -26,7 +26,7 @@ impl<V: Value> Worker<V> {
             runner.check_new_workers(&children)?;
         }
         for c in &children {
-            c.0.state.borrow_mut().parent = Some(self.0.name.clone());
+            c.0.state.borrow_mut().parent = Some(self.0.name.to_string());
             self.0.state.borrow_mut().children.push(c.clone());
         }
         if let Some(runner) = self.host() {
