@@ -1,6 +1,6 @@
 //! Engine values as plain JavaScript objects (camelCase fields, Pipecat's type names).
 
-use super::{get, interned, opt, opt_str, recent_id, set};
+use super::{get, interned, opt, opt_str, recent_id_text, set};
 use crate::core::job::{JobEvent, JobFailure};
 use crate::core::message::{Body, FrameDirection, Message, SharedStr};
 use crate::wire::fields::{camel_case, read_body, read_entry, read_route, write_body, write_entry, write_route, FieldReader, FieldWriter};
@@ -155,7 +155,7 @@ impl FieldWriter<JsValue> for ObjectWriter {
         let recurring = matches!(key, "status" | "job_name" | "worker_name" | "runner" | "parent" | "target_runner" | "source_runner");
         let value = match value {
             Some(v) if recurring => interned(v),
-            Some(v) if key == "job_id" => recent_id(v),
+            Some(v) if key == "job_id" => recent_id_text(v),
             _ => opt_str(value),
         };
         set_field(&self.0, key, &value);

@@ -14,6 +14,7 @@ mod shared;
 mod wire;
 mod worker;
 
+use crate::core::message::SharedStr;
 use crate::core::platform::{LogLevel, Platform};
 use crate::core::Value;
 use futures::future::LocalBoxFuture;
@@ -56,19 +57,36 @@ pub(crate) fn get(obj: &JsValue, key: &str) -> JsValue {
 const RECENT_IDS: usize = 8;
 
 /// `id` as a JavaScript string, reusing one made lately: a job's id leaves wasm a second time
-/// soon after the first (in its request, then to its context; in the request object a handler
-/// gets, then in the answer), and ids are too many to intern.
-pub(crate) fn recent_id(id: &str) -> JsValue {
+/// soon after the first (in its request, then to its context; on both sides of a link in one
+/// realm), and ids are too many to intern. Inside a realm the id is shared through the job's
+/// bookkeeping, so it is usually the very same string.
+pub(crate) fn recent_id(id: &SharedStr) -> JsValue {
+    recent(|known| known.same_as(id) || same_text(known, id), || id.clone())
+}
+
+/// [`recent_id`] for an id as text (a link's message).
+pub(crate) fn recent_id_text(id: &str) -> JsValue {
+    recent(|known| same_text(known, id), || SharedStr::from(id))
+}
+
+/// Ids of one requester differ only in their last characters (a counter): compared from the
+/// end, different ids differ at once.
+fn same_text(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().rev().zip(b.bytes().rev()).all(|(x, y)| x == y)
+}
+
+fn recent(is_it: impl Fn(&SharedStr) -> bool, keep: impl FnOnce() -> SharedStr) -> JsValue {
     RECENT.with(|recent| {
-        if let Some((_, s)) = recent.borrow().iter().rev().find(|(known, _)| known == id) {
+        if let Some((_, s)) = recent.borrow().iter().rev().find(|(known, _)| is_it(known)) {
             return s.clone();
         }
-        let s = JsValue::from_str(id);
+        let id = keep();
+        let s = JsValue::from_str(&id);
         let mut recent = recent.borrow_mut();
         if recent.len() == RECENT_IDS {
             recent.pop_front();
         }
-        recent.push_back((id.to_owned(), s.clone()));
+        recent.push_back((id, s.clone()));
         s
     })
 }
@@ -163,7 +181,7 @@ fn refill(pool: &mut Vec<u8>) {
 thread_local! {
     static RANDOM: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static LOGGER: RefCell<Option<Function>> = const { RefCell::new(None) };
-    static RECENT: RefCell<std::collections::VecDeque<(String, JsValue)>> = const { RefCell::new(std::collections::VecDeque::new()) };
+    static RECENT: RefCell<std::collections::VecDeque<(SharedStr, JsValue)>> = const { RefCell::new(std::collections::VecDeque::new()) };
     static INTERNED: RefCell<crate::core::hash::HashMap<String, JsValue>> = RefCell::new(Default::default());
     static PLATFORM: Rc<JsPlatform> = Rc::new(JsPlatform);
 }
